@@ -1,0 +1,60 @@
+import type { BlobStore } from './blob-store.ts';
+
+/**
+ * Keeps recently read blobs in memory, up to a byte budget (least recently used dropped
+ * first). Safe because a key's bytes never change; a delete drops the entry.
+ */
+export class CachedBlobStore implements BlobStore {
+  private readonly entries = new Map<string, Buffer>();
+  private bytes = 0;
+
+  constructor(
+    private readonly inner: BlobStore,
+    private readonly budget: number,
+    /** Larger blobs are never cached, so one huge image cannot flush everything else. */
+    private readonly maxEntry = Math.max(1, Math.floor(budget / 16)),
+  ) {}
+
+  async read(key: string): Promise<Buffer | undefined> {
+    const hit = this.entries.get(key);
+    if (hit) {
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+      return hit;
+    }
+    const data = await this.inner.read(key);
+    if (data && data.length <= this.maxEntry) this.remember(key, data);
+    return data;
+  }
+
+  private remember(key: string, data: Buffer): void {
+    this.entries.set(key, data);
+    this.bytes += data.length;
+    for (const [oldKey, old] of this.entries) {
+      if (this.bytes <= this.budget) break;
+      this.entries.delete(oldKey);
+      this.bytes -= old.length;
+    }
+  }
+
+  put(key: string, data: Buffer): Promise<void> {
+    return this.inner.put(key, data);
+  }
+  exists(key: string): Promise<boolean> {
+    return this.entries.has(key) ? Promise.resolve(true) : this.inner.exists(key);
+  }
+  async delete(key: string): Promise<void> {
+    const old = this.entries.get(key);
+    if (old) {
+      this.entries.delete(key);
+      this.bytes -= old.length;
+    }
+    await this.inner.delete(key);
+  }
+  list(): AsyncIterable<string> {
+    return this.inner.list();
+  }
+  sweepIncomplete(): Promise<void> {
+    return this.inner.sweepIncomplete();
+  }
+}

@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import { type Config, type ConfigInput, loadConfig } from '../config.ts';
+import { openRuntime, type Runtime } from '../runtime.ts';
+
+/** Every command takes --data-dir (env GAZO_DATA_DIR). */
+export const withDataDir = (command: Command) =>
+  command.option(
+    '--data-dir <dir>',
+    'where the database and images live (env GAZO_DATA_DIR, default ./data)',
+  );
+
+export function configFrom(options: ConfigInput): Config {
+  return loadConfig(options, process.env);
+}
+
+/** Opens the data dir, runs `work`, and closes it again, for the one-shot commands. */
+export async function withRuntime<T>(options: ConfigInput, work: (rt: Runtime) => Promise<T>): Promise<T> {
+  const rt = await openRuntime(configFrom(options));
+  try {
+    return await work(rt);
+  } finally {
+    await rt.close();
+  }
+}
+
+const iso = (ms: number | null) =>
+  ms === null ? '-' : new Date(Number(ms)).toISOString().replace('.000Z', 'Z');
+
+/** Prints rows as aligned columns under a header. */
+export function printTable(
+  header: string[],
+  rows: Array<Array<string | number | null>>,
+  out = process.stdout,
+) {
+  const cells = [header, ...rows.map((r) => r.map((c) => (c === null ? '-' : String(c))))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  for (const row of cells)
+    out.write(
+      `${row
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd()}\n`,
+    );
+}
+
+export { iso };

@@ -1,0 +1,28 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ServiceError } from '../services/errors.ts';
+
+const KNOWN = new Set([400, 401, 402, 403, 404, 405, 413, 415, 422, 429]);
+
+/** The path alone: the query string may carry an access token and must never be echoed. */
+export const requestPath = (request: FastifyRequest) => request.url.split('?')[0] ?? '/';
+
+export function errorBody(request: FastifyRequest, message: string) {
+  return { message, request: requestPath(request), method: request.method };
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, status: number, message: string) {
+  return reply.code(status).type('application/json; charset=utf-8').send(errorBody(request, message));
+}
+
+/** Turns anything thrown into the Gyazo error shape; the details of a 500 stay in the log. */
+export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
+  if (error instanceof ServiceError) return sendError(request, reply, error.status, error.message);
+  const fe = error as FastifyError;
+  if (fe.validation) return sendError(request, reply, 400, fe.message);
+  if (fe.statusCode && KNOWN.has(fe.statusCode)) {
+    const message = fe.statusCode === 413 ? 'Request body is too large' : fe.message;
+    return sendError(request, reply, fe.statusCode, message);
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return sendError(request, reply, 500, 'Internal Server Error');
+}

@@ -1,0 +1,40 @@
+import { Type } from '@fastify/type-provider-typebox';
+import type { Runtime } from '../../runtime.ts';
+import { MAX_SEARCH_QUERY } from '../../services/images.service.ts';
+import type { GazoApp } from '../app.ts';
+import { requireUser } from '../auth.ts';
+import { AccessTokenQuery, errors, security } from '../schemas.ts';
+import { USER_TYPE } from './list-images.ts';
+
+const PerPage = Type.Integer({ minimum: 1, maximum: 100 });
+
+const schema = {
+  summary: 'Search your images',
+  description: 'Every word of the query must appear in the title, description, app, URL or text of an image.',
+  tags: ['images'],
+  security,
+  querystring: Type.Object({
+    ...AccessTokenQuery,
+    query: Type.String({ minLength: 1, maxLength: MAX_SEARCH_QUERY }),
+    page: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 }),
+    per: Type.Optional(PerPage),
+    per_page: Type.Optional(PerPage),
+  }),
+  response: { 200: Type.Array(Type.Ref('Image')), ...errors(400, 401) },
+};
+
+export function searchRoute(app: GazoApp, rt: Runtime) {
+  app.get('/api/search', { schema }, async (request, reply) => {
+    const user = await requireUser(rt.accounts, request);
+    const { query, page } = request.query;
+    const per = request.query.per ?? request.query.per_page ?? 20;
+    const { rows, total } = await rt.images.search(user, query, page, per);
+    reply.headers({
+      'X-Total-Count': String(total),
+      'X-Current-Page': String(page),
+      'X-Per-Page': String(per),
+      'X-User-Type': USER_TYPE,
+    });
+    return rows.map((row) => rt.urls.toWire(row));
+  });
+}

@@ -1,0 +1,7 @@
+import type { Runtime } from '../../runtime.ts';
+import type { GazoApp } from '../app.ts';
+
+export function serviceRoutes(app: GazoApp, _rt: Runtime) {
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+}

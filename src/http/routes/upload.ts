@@ -1,0 +1,45 @@
+import { Type } from '@fastify/type-provider-typebox';
+import type { Runtime } from '../../runtime.ts';
+import { badRequest } from '../../services/errors.ts';
+import {
+  optionalText,
+  parseAccessPolicy,
+  parseBoolean,
+  parseCreatedAt,
+} from '../../services/upload-fields.ts';
+import type { GazoApp } from '../app.ts';
+import { requireUser } from '../auth.ts';
+import { readUploadForm } from '../multipart.ts';
+import { AccessTokenQuery, errors, security } from '../schemas.ts';
+
+const schema = {
+  summary: 'Upload an image',
+  description:
+    'multipart/form-data with `imagedata` and optional `access_token`, `metadata_is_public`, `referer_url`, ' +
+    '`title`, `desc`, `app`, `created_at` (Unix seconds, float seconds or milliseconds), `access_policy`, ' +
+    '`collection_id` (ignored). Parts may come in any order. Answers the whole image object.',
+  tags: ['images'],
+  security,
+  consumes: ['multipart/form-data'],
+  querystring: Type.Object(AccessTokenQuery),
+  response: { 200: Type.Ref('Image'), ...errors(400, 401, 413, 422) },
+};
+
+export function uploadRoute(app: GazoApp, rt: Runtime) {
+  app.post('/api/upload', { schema }, async (request) => {
+    const { fields, imagedata } = await readUploadForm(request);
+    const user = await requireUser(rt.accounts, request, fields);
+    if (!imagedata || imagedata.length === 0) throw badRequest('imagedata is required');
+    const row = await rt.uploads.upload(user, {
+      bytes: imagedata,
+      createdAt: parseCreatedAt(fields.created_at),
+      app: optionalText('app', fields.app),
+      title: optionalText('title', fields.title),
+      url: optionalText('referer_url', fields.referer_url),
+      desc: optionalText('desc', fields.desc),
+      metadataIsPublic: parseBoolean('metadata_is_public', fields.metadata_is_public),
+      accessPolicy: parseAccessPolicy(fields.access_policy),
+    });
+    return rt.urls.toWire(row);
+  });
+}

@@ -1,0 +1,30 @@
+import { Type } from '@fastify/type-provider-typebox';
+import type { Runtime } from '../../runtime.ts';
+import type { GazoApp } from '../app.ts';
+import { requireUser } from '../auth.ts';
+import { AccessTokenQuery, errors, security } from '../schemas.ts';
+
+const schema = {
+  summary: 'The user the token belongs to',
+  tags: ['users'],
+  security,
+  querystring: Type.Object(AccessTokenQuery),
+  response: {
+    200: Type.Object({
+      user: Type.Object({
+        email: Type.String(),
+        name: Type.String(),
+        profile_image: Type.String(),
+        uid: Type.String(),
+      }),
+    }),
+    ...errors(401),
+  },
+};
+
+export function usersMeRoute(app: GazoApp, rt: Runtime) {
+  app.get('/api/users/me', { schema }, async (request) => {
+    const user = await requireUser(rt.accounts, request);
+    return { user: { email: user.email ?? '', name: user.name, profile_image: '', uid: user.uid } };
+  });
+}

@@ -1,0 +1,90 @@
+import sharp, { type Metadata } from 'sharp';
+
+/** The image types Gazo accepts, as the wire `type` and file extension name them. */
+export const IMAGE_TYPES = {
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  gif: 'image/gif',
+  webp: 'image/webp',
+} as const;
+export type ImageType = keyof typeof IMAGE_TYPES;
+
+const FROM_SHARP_FORMAT: Record<string, ImageType> = { png: 'png', jpeg: 'jpg', gif: 'gif', webp: 'webp' };
+
+export interface ImageInfo {
+  type: ImageType;
+  /** Display size, after EXIF orientation. */
+  width: number;
+  height: number;
+}
+
+export type ImagingFailure = 'not_an_image' | 'too_many_pixels' | 'corrupt';
+
+export class ImagingError extends Error {
+  constructor(
+    readonly reason: ImagingFailure,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+// Decoding is CPU work in libvips' own threads; two cores are better spent on two images at once.
+sharp.concurrency(1);
+sharp.cache(false);
+
+/**
+ * Reads the header only: the type (from the bytes, never a filename) and the canvas size,
+ * refusing what is not an accepted image or is too large to decode safely.
+ */
+export async function inspectImage(bytes: Buffer, maxPixels: number): Promise<ImageInfo> {
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch {
+    throw new ImagingError('not_an_image', 'Not an Image');
+  }
+  const type = meta.format ? FROM_SHARP_FORMAT[meta.format] : undefined;
+  if (!type || !meta.width || !meta.height) throw new ImagingError('not_an_image', 'Not an Image');
+  const frameHeight = meta.pageHeight ?? meta.height;
+  if (meta.width * frameHeight > maxPixels) {
+    throw new ImagingError(
+      'too_many_pixels',
+      `Image is too large: ${meta.width}x${frameHeight} pixels is more than the limit of ${maxPixels}`,
+    );
+  }
+  const oriented = meta.autoOrient ?? { width: meta.width, height: frameHeight };
+  return { type, width: oriented.width, height: oriented.height };
+}
+
+/**
+ * Decodes the image fully (so a truncated or corrupt file is caught here) into a thumbnail of
+ * the same type that fits `size`×`size`: shrink-on-load where the codec allows it, EXIF
+ * orientation applied, metadata stripped, first frame only for animations.
+ */
+export async function makeThumbnail(
+  bytes: Buffer,
+  info: ImageInfo,
+  size: number,
+  maxPixels: number,
+): Promise<Buffer> {
+  try {
+    const pipeline = sharp(bytes, { failOn: 'error', limitInputPixels: maxPixels, autoOrient: true }).resize(
+      size,
+      size,
+      { fit: 'inside', withoutEnlargement: true },
+    );
+    switch (info.type) {
+      case 'png':
+        return await pipeline.png({ compressionLevel: 6 }).toBuffer();
+      case 'jpg':
+        return await pipeline.jpeg({ quality: 82 }).toBuffer();
+      case 'gif':
+        return await pipeline.gif().toBuffer();
+      case 'webp':
+        return await pipeline.webp({ quality: 80 }).toBuffer();
+    }
+  } catch {
+    throw new ImagingError('corrupt', 'Image is truncated or corrupt');
+  }
+}

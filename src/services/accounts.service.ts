@@ -1,0 +1,136 @@
+import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
+import type { AccessTokenRow, DeviceRow, UserRow } from '../store/schema.ts';
+import type { MetadataStore } from '../store/types.ts';
+import { badRequest, notFound } from './errors.ts';
+
+const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>;
+
+const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const EMAIL = /^[^\s@]+@[^\s@]+$/;
+/** How often a credential's last-used time is written; more often would cost a commit per request. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+export const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
+
+/** scrypt with a random salt, stored as `scrypt$<salt>$<hash>` (both base64url). */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const hash = await scryptAsync(password, salt, 32);
+  return `scrypt$${salt.toString('base64url')}$${hash.toString('base64url')}`;
+}
+
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const [scheme, salt, hash] = stored.split('$');
+  if (scheme !== 'scrypt' || !salt || !hash) return false;
+  const expected = Buffer.from(hash, 'base64url');
+  const actual = await scryptAsync(password, Buffer.from(salt, 'base64url'), expected.length);
+  return timingSafeEqual(actual, expected);
+}
+
+/** Users, their API access tokens and their legacy desktop-client device ids. */
+export class AccountsService {
+  private readonly lastTouched = new Map<string, number>();
+
+  constructor(private readonly store: MetadataStore) {}
+
+  async createUser(name: string, options: { email?: string; password?: string } = {}): Promise<UserRow> {
+    if (!USER_NAME.test(name)) {
+      throw badRequest(
+        'A user name is 1 to 64 letters, digits, "_", "." or "-", starting with a letter or digit',
+      );
+    }
+    if (options.email !== undefined && !EMAIL.test(options.email))
+      throw badRequest(`Not an email address: ${options.email}`);
+    if (options.password !== undefined && options.password.length < 8) {
+      throw badRequest('A password needs at least 8 characters');
+    }
+    if (await this.store.users.findByName(name)) throw badRequest(`User ${name} already exists`);
+    return this.store.users.create({
+      uid: randomBytes(12).toString('hex'),
+      name,
+      email: options.email ?? null,
+      passwordHash: options.password === undefined ? null : await hashPassword(options.password),
+    });
+  }
+
+  listUsers(): Promise<UserRow[]> {
+    return this.store.users.list();
+  }
+
+  async requireUser(name: string): Promise<UserRow> {
+    const user = await this.store.users.findByName(name);
+    if (!user) throw notFound(`No user named ${name}`);
+    return user;
+  }
+
+  /** Returns the new token; only its hash is kept, so this is the one time it can be shown. */
+  async createToken(
+    userName: string,
+    name: string | null = null,
+  ): Promise<{ token: string; row: AccessTokenRow }> {
+    const user = await this.requireUser(userName);
+    const token = randomBytes(32).toString('base64url');
+    const row = await this.store.tokens.create(user.id, hashSecret(token), token.slice(0, 6), name);
+    return { token, row };
+  }
+
+  async listTokens(userName?: string) {
+    if (userName === undefined) return this.store.tokens.listAll();
+    const user = await this.requireUser(userName);
+    return (await this.store.tokens.listForUser(user.id)).map((t) => ({ ...t, user_name: user.name }));
+  }
+
+  /** Revokes by the id shown in a listing, or by the token itself. */
+  revokeToken(idOrToken: string): Promise<boolean> {
+    return this.store.tokens.revoke(/^\d+$/.test(idOrToken) ? Number(idOrToken) : hashSecret(idOrToken));
+  }
+
+  async createDevice(userName: string): Promise<{ deviceId: string; row: DeviceRow }> {
+    const user = await this.requireUser(userName);
+    // 40 hex characters: never mistaken for a 32-character image id.
+    const deviceId = randomBytes(20).toString('hex');
+    const row = await this.store.devices.create(user.id, hashSecret(deviceId), deviceId.slice(0, 6));
+    return { deviceId, row };
+  }
+
+  async listDevices(userName?: string) {
+    if (userName === undefined) return this.store.devices.listAll();
+    const user = await this.requireUser(userName);
+    return (await this.store.devices.listForUser(user.id)).map((d) => ({ ...d, user_name: user.name }));
+  }
+
+  revokeDevice(idOrDeviceId: string): Promise<boolean> {
+    return this.store.devices.revoke(
+      /^\d+$/.test(idOrDeviceId) ? Number(idOrDeviceId) : hashSecret(idOrDeviceId),
+    );
+  }
+
+  /** The user an access token acts for, or undefined for an unknown or revoked token. */
+  async authenticateToken(token: string): Promise<UserRow | undefined> {
+    if (token.length === 0 || token.length > 256) return undefined;
+    const found = await this.store.tokens.findByHash(hashSecret(token));
+    if (!found) return undefined;
+    await this.touch(`t${found.credential.id}`, () =>
+      this.store.tokens.touch(found.credential.id, Date.now()),
+    );
+    return found.user;
+  }
+
+  async authenticateDevice(deviceId: string): Promise<UserRow | undefined> {
+    if (deviceId.length === 0 || deviceId.length > 256) return undefined;
+    const found = await this.store.devices.findByHash(hashSecret(deviceId));
+    if (!found) return undefined;
+    await this.touch(`d${found.credential.id}`, () =>
+      this.store.devices.touch(found.credential.id, Date.now()),
+    );
+    return found.user;
+  }
+
+  private async touch(key: string, write: () => Promise<void>): Promise<void> {
+    const now = Date.now();
+    if (now - (this.lastTouched.get(key) ?? 0) < TOUCH_INTERVAL_MS) return;
+    this.lastTouched.set(key, now);
+    await write();
+  }
+}

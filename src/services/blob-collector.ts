@@ -1,0 +1,35 @@
+import { type BlobStore, originalKey, thumbnailKey } from '../blobs/blob-store.ts';
+import type { MetadataStore } from '../store/types.ts';
+
+/**
+ * Removes the bytes that no image uses any more, and repairs what a crash left: the blob side
+ * of "no orphan file". Runs as the `blob.collect` job and at start-up.
+ */
+export class BlobCollector {
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly blobs: BlobStore,
+    private readonly thumbSize: number,
+  ) {}
+
+  /** True when the blob was unused and is gone. */
+  collect(blobKey: string): Promise<boolean> {
+    return this.store.blobLedger.collectIfUnused(blobKey, async () => {
+      await this.blobs.delete(thumbnailKey(blobKey, this.thumbSize));
+      await this.blobs.delete(originalKey(blobKey));
+    });
+  }
+
+  /**
+   * After a crash: uploads that registered a blob before `before` and never committed are dead;
+   * their blobs are collected, and half-written temporary files removed.
+   */
+  async sweepAfterCrash(before: number): Promise<{ collected: number }> {
+    await this.blobs.sweepIncomplete();
+    let collected = 0;
+    for (const key of await this.store.blobLedger.takeStalePending(before)) {
+      if (await this.collect(key)) collected++;
+    }
+    return { collected };
+  }
+}

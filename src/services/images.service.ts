@@ -1,0 +1,60 @@
+import { type BlobStore, originalKey, thumbnailKey } from '../blobs/blob-store.ts';
+import type { ImageRow, UserRow } from '../store/schema.ts';
+import type { ImagePage, MetadataStore } from '../store/types.ts';
+import { badRequest, notFound } from './errors.ts';
+
+export const MAX_SEARCH_QUERY = 200;
+
+/** Reading, listing, searching and deleting images, with the rule of who may see what. */
+export class ImagesService {
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly blobs: BlobStore,
+    private readonly thumbSize: number,
+  ) {}
+
+  list(user: UserRow, page: number, perPage: number): Promise<ImagePage> {
+    return this.store.images.listByUser(user.id, (page - 1) * perPage, perPage);
+  }
+
+  /** The owner's image; anyone else's is "not found", whatever its policy, as for the hosted API. */
+  async getOwn(user: UserRow, imageId: string): Promise<ImageRow> {
+    const row = await this.store.images.findByImageId(imageId);
+    if (!row || row.user_id !== user.id) throw notFound('image not found');
+    return row;
+  }
+
+  async delete(user: UserRow, imageId: string): Promise<ImageRow> {
+    const row = await this.store.images.delete(imageId, user.id);
+    if (!row) throw notFound('image not found');
+    return row;
+  }
+
+  search(user: UserRow, query: string, page: number, perPage: number): Promise<ImagePage> {
+    const terms = query.trim().split(/\s+/u).filter(Boolean);
+    if (terms.length === 0) throw badRequest('query must not be empty');
+    if (query.length > MAX_SEARCH_QUERY)
+      throw badRequest(`query is longer than ${MAX_SEARCH_QUERY} characters`);
+    return this.store.images.search(user.id, terms, (page - 1) * perPage, perPage);
+  }
+
+  /**
+   * An image as a page, raw file or oEmbed may show it: `only_me` images exist for their owner
+   * alone; to everyone else they are indistinguishable from a missing image.
+   */
+  async findViewable(imageId: string, viewer: UserRow | undefined): Promise<ImageRow | undefined> {
+    const row = await this.store.images.findByImageId(imageId);
+    if (!row) return undefined;
+    if (row.access_policy === 'only_me' && row.user_id !== viewer?.id) return undefined;
+    return row;
+  }
+
+  readOriginal(row: ImageRow): Promise<Buffer | undefined> {
+    return this.blobs.read(originalKey(row.blob_key));
+  }
+
+  readThumbnail(row: ImageRow, size: number): Promise<Buffer | undefined> {
+    if (size !== this.thumbSize) return Promise.resolve(undefined);
+    return this.blobs.read(thumbnailKey(row.blob_key, size));
+  }
+}

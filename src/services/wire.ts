@@ -1,0 +1,54 @@
+import type { Config } from '../config.ts';
+import type { ImageRow } from '../store/schema.ts';
+
+/** The image object of the Gyazo API, as COMPAT.md fixes it. */
+export interface WireImage {
+  image_id: string;
+  permalink_url: string;
+  thumb_url: string;
+  url: string;
+  type: string;
+  created_at: string;
+  metadata: { app: string | null; title: string | null; url: string | null; desc: string };
+  ocr: { locale: string | null; description: string };
+  access_policy: 'anyone' | 'only_me';
+}
+
+/** `YYYY-MM-DDTHH:MM:SS+0000`, always UTC. */
+export function formatCreatedAt(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19)}+0000`;
+}
+
+export class ImageUrls {
+  constructor(
+    private readonly urls: Config['urls'],
+    readonly thumbSize: number,
+  ) {}
+
+  permalink(imageId: string): string {
+    return `${this.urls.web}/${imageId}`;
+  }
+  raw(imageId: string, type: string): string {
+    return `${this.urls.image}/${imageId}.${type}`;
+  }
+  thumb(imageId: string, type: string): string {
+    return `${this.urls.image}/thumb/${this.thumbSize}/${imageId}.${type}`;
+  }
+  oembed(permalink: string): string {
+    return `${this.urls.api}/api/oembed?url=${encodeURIComponent(permalink)}`;
+  }
+
+  toWire(row: ImageRow): WireImage {
+    return {
+      image_id: row.image_id,
+      permalink_url: this.permalink(row.image_id),
+      thumb_url: this.thumb(row.image_id, row.type),
+      url: this.raw(row.image_id, row.type),
+      type: row.type,
+      created_at: formatCreatedAt(Number(row.created_at)),
+      metadata: { app: row.app, title: row.title, url: row.url, desc: row.desc },
+      ocr: { locale: row.ocr_locale, description: row.ocr_text },
+      access_policy: row.access_policy === 'only_me' ? 'only_me' : 'anyone',
+    };
+  }
+}

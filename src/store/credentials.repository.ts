@@ -1,0 +1,103 @@
+import type { Kysely } from 'kysely';
+import type { AccessTokenRow, Database, DeviceRow } from './schema.ts';
+import type { CredentialRepository } from './types.ts';
+
+type Table = 'access_tokens' | 'devices';
+const COLUMNS = {
+  access_tokens: { hash: 'token_hash', prefix: 'token_prefix' },
+  devices: { hash: 'device_hash', prefix: 'device_prefix' },
+} as const;
+
+/**
+ * Access tokens and legacy device ids behave alike (a hashed secret that acts as a user), so
+ * one repository serves both tables.
+ */
+class KyselyCredentialRepository<T extends Table, Row extends AccessTokenRow | DeviceRow>
+  implements CredentialRepository<Row>
+{
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly table: T,
+  ) {}
+
+  // Kysely cannot follow a table name chosen at run time; this narrows it back to one table.
+  private get q(): Kysely<Pick<Database, 'access_tokens' | 'users'>> {
+    return this.db as unknown as Kysely<Pick<Database, 'access_tokens' | 'users'>>;
+  }
+  private get t(): 'access_tokens' {
+    return this.table as 'access_tokens';
+  }
+  private get hashCol(): 'token_hash' {
+    return COLUMNS[this.table].hash as 'token_hash';
+  }
+
+  async create(userId: number, hash: string, prefix: string, name: string | null = null): Promise<Row> {
+    const values: Record<string, unknown> = {
+      user_id: userId,
+      [COLUMNS[this.table].hash]: hash,
+      [COLUMNS[this.table].prefix]: prefix,
+      created_at: Date.now(),
+    };
+    if (this.table === 'access_tokens') values.name = name;
+    const row = await this.db
+      .insertInto(this.table)
+      .values(values as never)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return row as unknown as Row;
+  }
+
+  async findByHash(hash: string) {
+    const credential = await this.q
+      .selectFrom(this.t)
+      .selectAll()
+      .where(this.hashCol, '=', hash)
+      .executeTakeFirst();
+    if (!credential) return undefined;
+    const user = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('id', '=', credential.user_id)
+      .executeTakeFirst();
+    return user ? { credential: credential as unknown as Row, user } : undefined;
+  }
+
+  async listForUser(userId: number): Promise<Row[]> {
+    const rows = await this.q
+      .selectFrom(this.t)
+      .selectAll()
+      .where('user_id', '=', userId)
+      .orderBy('id')
+      .execute();
+    return rows as unknown as Row[];
+  }
+
+  async listAll(): Promise<Array<Row & { user_name: string }>> {
+    const rows = await this.q
+      .selectFrom(this.t)
+      .innerJoin('users', 'users.id', `${this.t}.user_id`)
+      .selectAll(this.t)
+      .select('users.name as user_name')
+      .orderBy(`${this.t}.id`)
+      .execute();
+    return rows as unknown as Array<Row & { user_name: string }>;
+  }
+
+  async revoke(idOrHash: number | string): Promise<boolean> {
+    const query = this.q.deleteFrom(this.t);
+    const result = await (typeof idOrHash === 'number'
+      ? query.where('id', '=', idOrHash)
+      : query.where(this.hashCol, '=', idOrHash)
+    ).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async touch(id: number, at: number): Promise<void> {
+    await this.q.updateTable(this.t).set({ last_used_at: at }).where('id', '=', id).execute();
+  }
+}
+
+export const tokenRepository = (db: Kysely<Database>) =>
+  new KyselyCredentialRepository<'access_tokens', AccessTokenRow>(db, 'access_tokens');
+export const deviceRepository = (db: Kysely<Database>) =>
+  new KyselyCredentialRepository<'devices', DeviceRow>(db, 'devices');

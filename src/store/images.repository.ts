@@ -1,0 +1,152 @@
+import { type Expression, type Kysely, type SqlBool, sql } from 'kysely';
+import { PageBookmarks } from './page-bookmarks.ts';
+import type { Database, ImageRow, NewImageRow } from './schema.ts';
+import type { ImagePage, ImageRepository } from './types.ts';
+
+export const BLOB_GC_JOB = 'blob.collect';
+
+/** FTS5 trigram matches need three characters; shorter terms fall back to a scan of the user's rows. */
+const TRIGRAM = 3;
+
+export class KyselyImageRepository implements ImageRepository {
+  private readonly bookmarks: PageBookmarks;
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.bookmarks = new PageBookmarks(db);
+  }
+
+  async insert(row: NewImageRow, pendingId: number): Promise<ImageRow> {
+    return this.db.transaction().execute(async (trx) => {
+      const inserted = await trx.insertInto('images').values(row).returningAll().executeTakeFirstOrThrow();
+      await trx.deleteFrom('pending_blobs').where('id', '=', pendingId).execute();
+      await trx
+        .updateTable('users')
+        .set((eb) => ({
+          image_count: eb('image_count', '+', 1),
+          images_version: eb('images_version', '+', 1),
+        }))
+        .where('id', '=', row.user_id)
+        .execute();
+      return inserted;
+    });
+  }
+
+  findByImageId(imageId: string): Promise<ImageRow | undefined> {
+    return this.db.selectFrom('images').selectAll().where('image_id', '=', imageId).executeTakeFirst();
+  }
+
+  async listByUser(userId: number, offset: number, limit: number): Promise<ImagePage> {
+    const user = await this.db
+      .selectFrom('users')
+      .select(['image_count', 'images_version'])
+      .where('id', '=', userId)
+      .executeTakeFirst();
+    if (!user || offset >= user.image_count) return { rows: [], total: user?.image_count ?? 0 };
+
+    // OFFSET walks the index entry by entry; a bookmark lets a deep page start near its rows.
+    const seek = await this.bookmarks.nearest(userId, user.images_version, offset);
+    let query = this.db
+      .selectFrom('images')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .orderBy('created_at', 'desc')
+      .orderBy('seq', 'desc')
+      .limit(limit)
+      .offset(offset - (seek?.position ?? 0));
+    if (seek) {
+      const { created_at, seq } = seek;
+      query = query.where((eb) =>
+        eb.or([
+          eb('created_at', '<', created_at),
+          eb.and([eb('created_at', '=', created_at), eb('seq', '<=', seq)]),
+        ]),
+      );
+    }
+    return { rows: await query.execute(), total: user.image_count };
+  }
+
+  async search(userId: number, terms: string[], offset: number, limit: number): Promise<ImagePage> {
+    const long = terms.filter((t) => [...t].length >= TRIGRAM);
+    const short = terms.filter((t) => [...t].length < TRIGRAM);
+    let query = this.db.selectFrom('images').where('images.user_id', '=', userId);
+    if (long.length > 0) {
+      // Each term becomes a quoted FTS5 string: operators and punctuation in it mean nothing.
+      const match = long.map((t) => `"${t.replaceAll('"', '""')}"`).join(' AND ');
+      query = query.where(
+        'images.seq',
+        'in',
+        sql<number>`(SELECT rowid FROM images_fts WHERE images_fts MATCH ${match})`,
+      );
+    }
+    for (const term of short) {
+      query = query.where(({ or, eb }) => {
+        const like = `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        const has = (col: 'title' | 'desc' | 'app' | 'url' | 'ocr_text'): Expression<SqlBool> =>
+          sql<SqlBool>`${eb.ref(`images.${col}`)} LIKE ${like} ESCAPE '\\'`;
+        return or([has('title'), has('desc'), has('app'), has('url'), has('ocr_text')]);
+      });
+    }
+    const [rows, count] = await Promise.all([
+      query
+        .selectAll('images')
+        .orderBy('images.created_at', 'desc')
+        .orderBy('images.seq', 'desc')
+        .limit(limit)
+        .offset(offset)
+        .execute(),
+      query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { rows, total: Number(count.n) };
+  }
+
+  async delete(imageId: string, userId: number): Promise<ImageRow | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .deleteFrom('images')
+        .where('image_id', '=', imageId)
+        .where('user_id', '=', userId)
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return undefined;
+      await trx
+        .updateTable('users')
+        .set((eb) => ({
+          image_count: eb('image_count', '-', 1),
+          images_version: eb('images_version', '+', 1),
+        }))
+        .where('id', '=', userId)
+        .execute();
+      const stillUsed = await trx
+        .selectFrom('images')
+        .select('seq')
+        .where('blob_key', '=', row.blob_key)
+        .limit(1)
+        .executeTakeFirst();
+      if (!stillUsed) {
+        await trx
+          .insertInto('jobs')
+          .values({
+            kind: BLOB_GC_JOB,
+            payload: JSON.stringify({ blobKey: row.blob_key }),
+            run_at: Date.now(),
+            created_at: Date.now(),
+          })
+          .execute();
+      }
+      return row;
+    });
+  }
+
+  async countAll(): Promise<number> {
+    const r = await this.db
+      .selectFrom('images')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  async allBlobKeys(): Promise<string[]> {
+    const rows = await this.db.selectFrom('images').select('blob_key').distinct().execute();
+    return rows.map((r) => r.blob_key);
+  }
+}

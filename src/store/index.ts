@@ -1,0 +1,26 @@
+import path from 'node:path';
+import { KyselyBlobLedger } from './blob-ledger.repository.ts';
+import { deviceRepository, tokenRepository } from './credentials.repository.ts';
+import { openSqlite } from './database.ts';
+import { KyselyImageRepository } from './images.repository.ts';
+import { KyselyJobRepository } from './jobs.repository.ts';
+import type { MetadataStore } from './types.ts';
+import { KyselyUserRepository } from './users.repository.ts';
+
+export type { MetadataStore } from './types.ts';
+
+export const SQLITE_FILE = 'gazo.sqlite';
+
+/** The embedded store: `<dataDir>/gazo.sqlite`. */
+export async function openSqliteStore(dataDir: string): Promise<MetadataStore> {
+  const { db } = await openSqlite(path.join(dataDir, SQLITE_FILE));
+  return {
+    users: new KyselyUserRepository(db),
+    tokens: tokenRepository(db),
+    devices: deviceRepository(db),
+    images: new KyselyImageRepository(db),
+    blobLedger: new KyselyBlobLedger(db),
+    jobs: new KyselyJobRepository(db),
+    close: () => db.destroy(),
+  };
+}

@@ -1,0 +1,94 @@
+import type { Generated, Insertable, Selectable } from 'kysely';
+
+/** Table shapes as Kysely sees them. Times are integer milliseconds since the epoch (UTC). */
+export interface Database {
+  users: UsersTable;
+  access_tokens: AccessTokensTable;
+  devices: DevicesTable;
+  images: ImagesTable;
+  pending_blobs: PendingBlobsTable;
+  jobs: JobsTable;
+}
+
+export interface UsersTable {
+  id: Generated<number>;
+  uid: string;
+  name: string;
+  email: string | null;
+  password_hash: string | null;
+  /** Kept in step with `images` in the same transaction, so listing never counts rows. */
+  image_count: Generated<number>;
+  /** Bumped on every insert or delete of this user's images: invalidates cached page bookmarks. */
+  images_version: Generated<number>;
+  created_at: number;
+}
+
+export interface AccessTokensTable {
+  id: Generated<number>;
+  user_id: number;
+  /** SHA-256 of the token; the token itself is shown once and never stored. */
+  token_hash: string;
+  /** First characters of the token, so a user can tell their tokens apart in a list. */
+  token_prefix: string;
+  name: string | null;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export interface DevicesTable {
+  id: Generated<number>;
+  user_id: number;
+  /** SHA-256 of the legacy device id: the id is the desktop client's only credential. */
+  device_hash: string;
+  device_prefix: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export interface ImagesTable {
+  /** Insertion order: breaks ties between images with the same created_at. */
+  seq: Generated<number>;
+  image_id: string;
+  user_id: number;
+  /** Content hash of the bytes: identical uploads share one blob. */
+  blob_key: string;
+  type: string;
+  byte_size: number;
+  width: number;
+  height: number;
+  created_at: number;
+  uploaded_at: number;
+  app: string | null;
+  title: string | null;
+  url: string | null;
+  desc: string;
+  metadata_is_public: number;
+  access_policy: string;
+  ocr_locale: string | null;
+  ocr_text: string;
+}
+
+export interface PendingBlobsTable {
+  id: Generated<number>;
+  blob_key: string;
+  created_at: number;
+}
+
+export interface JobsTable {
+  id: Generated<number>;
+  kind: string;
+  payload: string;
+  run_at: number;
+  attempts: Generated<number>;
+  locked_until: number | null;
+  last_error: string | null;
+  failed_at: number | null;
+  created_at: number;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type AccessTokenRow = Selectable<AccessTokensTable>;
+export type DeviceRow = Selectable<DevicesTable>;
+export type ImageRow = Selectable<ImagesTable>;
+export type NewImageRow = Insertable<ImagesTable>;
+export type JobRow = Selectable<JobsTable>;
