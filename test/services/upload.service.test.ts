@@ -1,0 +1,142 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { BlobStore } from '../../src/blobs/blob-store.ts';
+import { LocalBlobStore } from '../../src/blobs/local-blob-store.ts';
+import { BlobCollector } from '../../src/services/blob-collector.ts';
+import { ServiceError } from '../../src/services/errors.ts';
+import { UploadService } from '../../src/services/upload.service.ts';
+import { openSqliteStore } from '../../src/store/index.ts';
+import type { UserRow } from '../../src/store/schema.ts';
+import type { MetadataStore } from '../../src/store/types.ts';
+import { pixelBombPng, solidPng, truncated } from '../helpers/images.ts';
+import { makeDataDir } from '../helpers/server.ts';
+
+/** A blob store that fails the Nth put, standing in for a full disk or a dying S3. */
+class FailingBlobStore implements BlobStore {
+  puts = 0;
+  constructor(
+    private readonly inner: BlobStore,
+    private readonly failOnPut: number,
+  ) {}
+  async put(key: string, data: Buffer) {
+    if (++this.puts === this.failOnPut) throw new Error('disk full');
+    return this.inner.put(key, data);
+  }
+  read = (key: string) => this.inner.read(key);
+  exists = (key: string) => this.inner.exists(key);
+  delete = (key: string) => this.inner.delete(key);
+  list = () => this.inner.list();
+  sweepIncomplete = () => this.inner.sweepIncomplete();
+}
+
+async function listBlobs(blobs: BlobStore) {
+  const keys: string[] = [];
+  for await (const key of blobs.list()) keys.push(key);
+  return keys.sort();
+}
+
+describe('UploadService', () => {
+  let dir: string;
+  let store: MetadataStore;
+  let blobs: LocalBlobStore;
+  let user: UserRow;
+  const limits = { maxPixels: 10_000_000, thumbSize: 500 };
+
+  beforeEach(async () => {
+    dir = await makeDataDir();
+    store = await openSqliteStore(dir);
+    blobs = new LocalBlobStore(path.join(dir, 'blobs'));
+    user = await store.users.create({ uid: 'u', name: 'u', email: null, passwordHash: null });
+  });
+  afterEach(async () => {
+    await store.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('stores the original and a thumbnail, and the row points at them', async () => {
+    const row = await new UploadService(store, blobs, limits).upload(user, {
+      bytes: await solidPng(800, 600),
+    });
+    expect(row.type).toBe('png');
+    expect([row.width, row.height]).toEqual([800, 600]);
+    expect(await listBlobs(blobs)).toEqual([`orig/${row.blob_key}`, `thumb/500/${row.blob_key}`]);
+    expect(await store.blobLedger.pendingKeys()).toEqual([]);
+  });
+
+  it.each([
+    ['not an image', async () => Buffer.from('hello, world'), 'Not an Image'],
+    ['a truncated image', async () => truncated(await solidPng(300, 300)), 'Image is truncated or corrupt'],
+    ['a pixel bomb', () => pixelBombPng(), 'Image is too large'],
+  ])('refuses %s with 422 and stores nothing', async (_name, make, message) => {
+    const service = new UploadService(store, blobs, limits);
+    const error = await service.upload(user, { bytes: await make() }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ServiceError);
+    expect((error as ServiceError).status).toBe(422);
+    expect((error as ServiceError).message).toContain(message);
+    expect(await store.images.countAll()).toBe(0);
+    expect(await listBlobs(blobs)).toEqual([]);
+    expect(await store.blobLedger.pendingKeys()).toEqual([]);
+  });
+
+  it.each([1, 2])('leaves no row and, once collected, no file when blob write %i fails', async (failOn) => {
+    const failing = new FailingBlobStore(blobs, failOn);
+    await expect(
+      new UploadService(store, failing, limits).upload(user, { bytes: await solidPng() }),
+    ).rejects.toThrow('disk full');
+    expect(await store.images.countAll()).toBe(0);
+    expect(await store.blobLedger.pendingKeys()).toEqual([]);
+    // What was written is queued for collection; running the collector leaves nothing behind.
+    const collector = new BlobCollector(store, blobs, limits.thumbSize);
+    const jobs = await store.jobs.claim(['blob.collect'], 10, Date.now(), 1000);
+    for (const job of jobs) await collector.collect(JSON.parse(job.payload).blobKey);
+    expect(await listBlobs(blobs)).toEqual([]);
+  });
+
+  it('stores identical bytes once and keeps them while any image uses them', async () => {
+    const service = new UploadService(store, blobs, limits);
+    const bytes = await solidPng(100, 100);
+    const a = await service.upload(user, { bytes });
+    const b = await service.upload(user, { bytes });
+    expect(a.image_id).not.toBe(b.image_id);
+    expect(await listBlobs(blobs)).toHaveLength(2);
+    const collector = new BlobCollector(store, blobs, limits.thumbSize);
+    await store.images.delete(a.image_id, user.id);
+    expect(await collector.collect(a.blob_key)).toBe(false);
+    expect(await listBlobs(blobs)).toHaveLength(2);
+    await store.images.delete(b.image_id, user.id);
+    expect(await collector.collect(b.blob_key)).toBe(true);
+    expect(await listBlobs(blobs)).toEqual([]);
+  });
+});
+
+describe('BlobCollector.sweepAfterCrash', () => {
+  it('removes blobs of uploads that died before committing, keeps used ones and clears temp files', async () => {
+    const dir = await makeDataDir();
+    const store = await openSqliteStore(dir);
+    const blobs = new LocalBlobStore(path.join(dir, 'blobs'));
+    const user = await store.users.create({ uid: 'u', name: 'u', email: null, passwordHash: null });
+    try {
+      const kept = await new UploadService(store, blobs, { maxPixels: 1e7, thumbSize: 500 }).upload(user, {
+        bytes: await solidPng(10, 10),
+      });
+      // A crashed upload: registered, wrote its blob, never committed its row.
+      const dead = 'ab'.repeat(32);
+      await store.blobLedger.addPending(dead, Date.now() - 1000);
+      await blobs.put(`orig/${dead}`, Buffer.from('x'));
+      // A crashed upload of bytes another image already uses.
+      await store.blobLedger.addPending(kept.blob_key, Date.now() - 1000);
+      await fs.mkdir(path.join(dir, 'blobs', 'tmp'), { recursive: true });
+      await fs.writeFile(path.join(dir, 'blobs', 'tmp', 'half.part'), 'torn');
+
+      const result = await new BlobCollector(store, blobs, 500).sweepAfterCrash(Date.now());
+      expect(result.collected).toBe(1);
+      expect(await listBlobs(blobs)).toEqual([`orig/${kept.blob_key}`, `thumb/500/${kept.blob_key}`]);
+      await expect(fs.access(path.join(dir, 'blobs', 'tmp'))).rejects.toThrow();
+      expect(await store.blobLedger.pendingKeys()).toEqual([]);
+    } finally {
+      await store.close();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSqliteStore } from '../../src/store/index.ts';
+import type { MetadataStore } from '../../src/store/types.ts';
+import { makeDataDir } from '../helpers/server.ts';
+
+/** The image repository against a real SQLite file: ordering, deep pages, counts, search, delete. */
+describe('KyselyImageRepository (SQLite)', () => {
+  let dir: string;
+  let store: MetadataStore;
+  let userId: number;
+  let otherId: number;
+
+  const image = (uid: number, createdAt: number, extra: Record<string, unknown> = {}) => ({
+    image_id: randomBytes(16).toString('hex'),
+    user_id: uid,
+    blob_key: randomBytes(32).toString('hex'),
+    type: 'png',
+    byte_size: 1,
+    width: 1,
+    height: 1,
+    created_at: createdAt,
+    uploaded_at: createdAt,
+    app: null,
+    title: null,
+    url: null,
+    desc: '',
+    metadata_is_public: 0,
+    access_policy: 'anyone',
+    ocr_locale: null,
+    ocr_text: '',
+    ...extra,
+  });
+
+  const insert = async (row: ReturnType<typeof image>) =>
+    store.images.insert(row, await store.blobLedger.addPending(row.blob_key, Date.now()));
+
+  beforeAll(async () => {
+    dir = await makeDataDir();
+    store = await openSqliteStore(dir);
+    userId = (await store.users.create({ uid: 'u1', name: 'pager', email: null, passwordHash: null })).id;
+    otherId = (await store.users.create({ uid: 'u2', name: 'other', email: null, passwordHash: null })).id;
+  });
+  afterAll(async () => {
+    await store.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('pages newest first with the same rows at every depth as a plain OFFSET would give', async () => {
+    // 2,345 images with many equal created_at values, inserted out of order.
+    const n = 2345;
+    for (let i = 0; i < n; i++) await insert(image(userId, 1_000_000 + ((i * 7919) % 600) * 1000));
+    await insert(image(otherId, 5_000_000));
+
+    const all: string[] = [];
+    for (let offset = 0; offset < n; offset += 100) {
+      const page = await store.images.listByUser(userId, offset, 100);
+      expect(page.total).toBe(n);
+      all.push(...page.rows.map((r) => r.image_id));
+    }
+    expect(all).toHaveLength(n);
+    expect(new Set(all).size).toBe(n);
+
+    // The same order as sorting every row by (created_at desc, seq desc).
+    const { rows } = await store.images.listByUser(userId, 0, 100);
+    expect(rows[0]?.created_at).toBeGreaterThanOrEqual(rows[99]?.created_at ?? 0);
+    const expected = [...(await listAllDirect())].map((r) => r.image_id);
+    expect(all).toEqual(expected);
+
+    // Odd offsets around bookmark boundaries.
+    for (const offset of [499, 500, 501, 999, 1000, 1001, 2344]) {
+      const page = await store.images.listByUser(userId, offset, 3);
+      expect(page.rows.map((r) => r.image_id)).toEqual(expected.slice(offset, offset + 3));
+    }
+    expect((await store.images.listByUser(userId, n, 20)).rows).toEqual([]);
+  });
+
+  it('sees inserts and deletes made after bookmarks were cached', async () => {
+    const before = await store.images.listByUser(userId, 1200, 5);
+    const newest = await insert(image(userId, 9_000_000));
+    const after = await store.images.listByUser(userId, 1201, 5);
+    expect(after.rows.map((r) => r.image_id)).toEqual(before.rows.map((r) => r.image_id));
+    expect(after.total).toBe(before.total + 1);
+
+    expect(await store.images.delete(newest.image_id, otherId)).toBeUndefined();
+    expect((await store.images.delete(newest.image_id, userId))?.image_id).toBe(newest.image_id);
+    const again = await store.images.listByUser(userId, 1200, 5);
+    expect(again.rows.map((r) => r.image_id)).toEqual(before.rows.map((r) => r.image_id));
+    expect(again.total).toBe(before.total);
+  });
+
+  it('queues blob collection only when the last image using a blob is deleted', async () => {
+    const shared = randomBytes(32).toString('hex');
+    const a = await insert(image(userId, 1, { blob_key: shared }));
+    const b = await insert(image(userId, 2, { blob_key: shared }));
+    const jobsBefore = await store.jobs.countPending();
+    await store.images.delete(a.image_id, userId);
+    expect(await store.jobs.countPending()).toBe(jobsBefore);
+    await store.images.delete(b.image_id, userId);
+    expect(await store.jobs.countPending()).toBe(jobsBefore + 1);
+  });
+
+  it('searches substrings in any field, Japanese included, short terms too, only for the owner', async () => {
+    const mine = await insert(
+      image(userId, 10, {
+        title: 'スクリーンショット of the dashboard',
+        app: 'Firefox',
+        desc: 'Quarterly ÉTAT',
+      }),
+    );
+    await insert(image(otherId, 10, { title: 'スクリーンショット too' }));
+    const find = async (...terms: string[]) =>
+      (await store.images.search(userId, terms, 0, 10)).rows.map((r) => r.image_id);
+    expect(await find('リーンショ')).toEqual([mine.image_id]);
+    expect(await find('dashb')).toEqual([mine.image_id]);
+    expect(await find('firefox', 'quarterly')).toEqual([mine.image_id]);
+    expect(await find('ショ')).toEqual([mine.image_id]);
+    expect(await find('firefox', 'nothere')).toEqual([]);
+    expect(await find('"quoted" OR *')).toEqual([]);
+    expect(await find('100%')).toEqual([]);
+  });
+
+  async function listAllDirect() {
+    const { sqlite } = await import('../../src/store/database.ts').then(async (m) =>
+      m.openSqlite(path.join(dir, 'gazo.sqlite')),
+    );
+    try {
+      return sqlite
+        .prepare('SELECT image_id FROM images WHERE user_id = ? ORDER BY created_at DESC, seq DESC')
+        .all(userId) as Array<{ image_id: string }>;
+    } finally {
+      sqlite.close();
+    }
+  }
+});
