@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.ts';
 import { ServiceError } from '../services/errors.ts';
 import { accountCommands } from './accounts.ts';
+import { backupCommand } from './backup.ts';
 import { serveCommand } from './serve.ts';
 
 export function buildProgram(): Command {
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .exitOverride();
   program.addCommand(serveCommand());
   for (const command of accountCommands()) program.addCommand(command);
+  program.addCommand(backupCommand());
   return program;
 }
 

@@ -13,7 +13,7 @@ export const SQLITE_FILE = 'gazo.sqlite';
 
 /** The embedded store: `<dataDir>/gazo.sqlite`. */
 export async function openSqliteStore(dataDir: string): Promise<MetadataStore> {
-  const { db } = await openSqlite(path.join(dataDir, SQLITE_FILE));
+  const { db, sqlite } = await openSqlite(path.join(dataDir, SQLITE_FILE));
   return {
     users: new KyselyUserRepository(db),
     tokens: tokenRepository(db),
@@ -21,6 +21,9 @@ export async function openSqliteStore(dataDir: string): Promise<MetadataStore> {
     images: new KyselyImageRepository(db),
     blobLedger: new KyselyBlobLedger(db),
     jobs: new KyselyJobRepository(db),
+    backupTo: async (file) => {
+      await sqlite.backup(file);
+    },
     close: () => db.destroy(),
   };
 }

@@ -11,6 +11,8 @@ export interface MetadataStore {
   images: ImageRepository;
   blobLedger: BlobLedger;
   jobs: JobRepository;
+  /** Writes a consistent snapshot of the whole database to `file`, while it stays in use. */
+  backupTo(file: string): Promise<void>;
   close(): Promise<void>;
 }
 
