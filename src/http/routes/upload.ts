@@ -8,7 +8,7 @@ import {
   parseCreatedAt,
 } from '../../services/upload-fields.ts';
 import type { GazoApp } from '../app.ts';
-import { requireUser } from '../auth.ts';
+import { requireUser, tokenFrom } from '../auth.ts';
 import { readUploadForm } from '../multipart.ts';
 import { AccessTokenQuery, errors, security } from '../schemas.ts';
 
@@ -27,8 +27,11 @@ const schema = {
 
 export function uploadRoute(app: GazoApp, rt: Runtime) {
   app.post('/api/upload', { schema }, async (request) => {
+    // A token in the header or query is checked before the body is read, so that a stranger
+    // cannot make us buffer a large upload; a token among the parts is checked after them.
+    const early = tokenFrom(request) ? await requireUser(rt.accounts, request) : undefined;
     const { fields, imagedata } = await readUploadForm(request);
-    const user = await requireUser(rt.accounts, request, fields);
+    const user = early ?? (await requireUser(rt.accounts, request, fields));
     if (!imagedata || imagedata.length === 0) throw badRequest('imagedata is required');
     const row = await rt.uploads.upload(user, {
       bytes: imagedata,
