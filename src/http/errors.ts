@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ServiceError } from '../services/errors.ts';
 
-const KNOWN = new Set([400, 401, 402, 403, 404, 405, 413, 415, 422, 429]);
+const KNOWN = new Set([400, 401, 402, 403, 404, 405, 413, 422, 429]);
 
 /** The path alone: the query string may carry an access token and must never be echoed. */
 export const requestPath = (request: FastifyRequest) => request.url.split('?')[0] ?? '/';
@@ -19,6 +19,9 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
   if (error instanceof ServiceError) return sendError(request, reply, error.status, error.message);
   const fe = error as FastifyError;
   if (fe.validation) return sendError(request, reply, 400, fe.message);
+  // A body of a type no route reads (raw image bytes, none at all): 415 is not among the statuses
+  // Gyazo clients know (COMPAT.md), so it is a plain bad request.
+  if (fe.statusCode === 415) return sendError(request, reply, 400, fe.message);
   if (fe.statusCode && KNOWN.has(fe.statusCode)) {
     const message = fe.statusCode === 413 ? 'Request body is too large' : fe.message;
     return sendError(request, reply, fe.statusCode, message);

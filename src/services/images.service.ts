@@ -33,7 +33,8 @@ export class ImagesService {
   search(user: UserRow, query: string, page: number, perPage: number): Promise<ImagePage> {
     const terms = query.trim().split(/\s+/u).filter(Boolean);
     if (terms.length === 0) throw badRequest('query must not be empty');
-    if (query.length > MAX_SEARCH_QUERY)
+    // Characters, as the route's schema counts them: an emoji is one, not two UTF-16 units.
+    if ([...query].length > MAX_SEARCH_QUERY)
       throw badRequest(`query is longer than ${MAX_SEARCH_QUERY} characters`);
     return this.store.images.search(user.id, terms, (page - 1) * perPage, perPage);
   }

@@ -101,3 +101,18 @@ function crc32(bytes: Buffer): number {
 /** The first part of a valid image: a truncated upload. */
 export const truncated = (bytes: Buffer, fraction = 0.6) =>
   bytes.subarray(0, Math.floor(bytes.length * fraction));
+
+/** Random pixels: a PNG that barely compresses, about width × height × 3 bytes, for size limits. */
+export function noisePng(width = 100, height = 100, seed = 1): Promise<Buffer> {
+  const pixels = Buffer.alloc(width * height * 3);
+  let state = seed >>> 0 || 1;
+  for (let i = 0; i < pixels.length; i++) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    pixels[i] = state & 0xff;
+  }
+  return sharp(pixels, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
+}
