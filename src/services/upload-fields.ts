@@ -8,8 +8,9 @@ import { badRequest } from './errors.ts';
 /** Seconds (integer or float) or, above 1e11, milliseconds; returns milliseconds. */
 export function parseCreatedAt(value: string | undefined): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
+  // Decimal digits only: Number() would also take "0x10", "1e3" or "Infinity".
+  if (!/^\d{1,16}(\.\d+)?$/.test(value.trim())) throw badRequest(`created_at must be a Unix time, got "${value}"`);
   const n = Number(value.trim());
-  if (!Number.isFinite(n) || n < 0) throw badRequest(`created_at must be a Unix time, got "${value}"`);
   const ms = n > 1e11 ? n : n * 1000;
   if (ms > 8.64e15) throw badRequest(`created_at is out of range: "${value}"`);
   return Math.round(ms);

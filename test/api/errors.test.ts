@@ -161,7 +161,7 @@ describe('refused requests', () => {
       }
     });
 
-    it.each(['abc', '-1', 'Infinity', 'NaN', '1e400', '12abc', '2024-01-01'])(
+    it.each(['abc', '-1', 'Infinity', 'NaN', '1e400', '1e3', '0x10', '12abc', '2024-01-01'])(
       '400 for created_at=%s',
       async (value) => {
         await refused(() => upload(server, token, { imagedata: { data: png }, created_at: value }), 400);
