@@ -1,7 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, type Migration, type MigrationProvider, Migrator, SqliteDialect } from 'kysely';
+import {
+  Kysely,
+  type Migration,
+  type MigrationProvider,
+  Migrator,
+  type SqliteDatabase,
+  SqliteDialect,
+} from 'kysely';
 import * as initial from './migrations/0001-initial.ts';
 import type { Database } from './schema.ts';
 
@@ -30,9 +37,37 @@ export async function openSqlite(file: string): Promise<OpenDatabase> {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   await migrate(db);
   return { db, sqlite };
+}
+
+/** Prepared statements kept per connection; past this the least recently used are dropped. */
+const STATEMENT_CACHE = 200;
+
+/**
+ * Kysely's SQLite driver prepares every query it runs. Preparing (parse and plan) costs more than
+ * running a short indexed query, and the server runs the same few queries over and over, so the
+ * statements are kept, keyed by their SQL text. Kysely runs one query at a time on the single
+ * connection, so a cached statement is never in use twice at once; SQLite re-prepares a statement
+ * by itself after a schema change.
+ */
+function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sql: string) {
+      let stmt = cache.get(sql);
+      if (stmt) {
+        cache.delete(sql);
+      } else {
+        stmt = sqlite.prepare(sql);
+        if (cache.size >= STATEMENT_CACHE) cache.delete(cache.keys().next().value as string);
+      }
+      cache.set(sql, stmt);
+      return stmt;
+    },
+  };
 }
 
 export async function migrate(db: Kysely<Database>): Promise<void> {
