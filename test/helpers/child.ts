@@ -1,0 +1,184 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+/** Runs `node bin/gazo.js …` as users do: separate processes, real signals, real exit codes. */
+
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const GAZO_BIN = fileURLToPath(new URL('../../bin/gazo.js', import.meta.url));
+
+/** Every child still running; `killChildren()` in afterAll ends them. */
+const running = new Set<ChildProcess>();
+
+/** The environment of this process without any GAZO_* setting, plus `extra`. */
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('GAZO_')) env[key] = value;
+  return { ...env, ...extra };
+}
+
+/** A port that was free a moment ago on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.unref();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs one CLI command to its end. */
+export function runCli(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string; command?: string[] } = {},
+): Promise<CliResult> {
+  const [cmd, ...pre] = options.command ?? [process.execPath, GAZO_BIN];
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd as string, [...pre, ...args], {
+      cwd: options.cwd ?? REPO_ROOT,
+      env: cleanEnv(options.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    running.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+export interface ChildServer {
+  url: string;
+  port: number;
+  proc: ChildProcess;
+  /** Everything the server wrote so far. */
+  output(): { stdout: string; stderr: string };
+  /** Resolves when the process has ended. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Sends `signal` and waits for the process to end. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/**
+ * Starts `gazo serve` as a child process and waits until GET /healthz answers 200.
+ * Without `args`, it listens on 127.0.0.1 on a free port with `--data-dir dataDir`.
+ */
+export async function spawnServer(
+  dataDir: string | undefined,
+  options: { args?: string[]; env?: Record<string, string>; port?: number } = {},
+): Promise<ChildServer> {
+  // A port found free can be taken by someone else before the child binds it: try another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await spawnServerOnce(dataDir, options);
+    } catch (err) {
+      const retry = options.port === undefined && !options.args && attempt < 3;
+      if (!retry || !String((err as Error).message).includes('EADDRINUSE')) throw err;
+    }
+  }
+}
+
+async function spawnServerOnce(
+  dataDir: string | undefined,
+  options: { args?: string[]; env?: Record<string, string>; port?: number },
+): Promise<ChildServer> {
+  const port = options.port ?? (await freePort());
+  const args = options.args ?? [
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    ...(dataDir ? ['--data-dir', dataDir] : []),
+  ];
+  const proc = spawn(process.execPath, [GAZO_BIN, ...args], {
+    cwd: REPO_ROOT,
+    env: cleanEnv(options.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(proc);
+  let stdout = '';
+  let stderr = '';
+  proc.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  proc.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  let ended = false;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    proc.on('exit', (code, signal) => {
+      ended = true;
+      running.delete(proc);
+      resolve({ code, signal });
+    });
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const server: ChildServer = {
+    url,
+    port,
+    proc,
+    output: () => ({ stdout, stderr }),
+    exited,
+    async stop(signal = 'SIGKILL') {
+      if (!ended) proc.kill(signal);
+      await exited;
+    },
+  };
+
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (ended) {
+      throw new Error(`gazo serve exited before it answered /healthz:\n${stdout}\n${stderr}`);
+    }
+    try {
+      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
+      if (res.status === 200) {
+        await res.arrayBuffer();
+        return server;
+      }
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await server.stop();
+      throw new Error(`gazo serve did not answer /healthz within 30 s:\n${stdout}\n${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Kills every child still running (for afterAll) and waits for them to go. */
+export async function killChildren(): Promise<void> {
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
+  running.clear();
+}
