@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { notFound } from '../services/errors.ts';
-import { iso, printTable, withDataDir, withRuntime } from './options.ts';
+import { iso, printTable, withAccounts, withDataDir } from './options.ts';
 
 interface DataDirOptions {
   dataDir?: string;
@@ -15,14 +15,14 @@ function userCommand(): Command {
       .option('--email <email>', 'email address')
       .option('--password <password>', 'password for signing in on the web (8+ characters)'),
   ).action(async (name: string, options: DataDirOptions & { email?: string; password?: string }) => {
-    await withRuntime(options, async (rt) => {
-      const row = await rt.accounts.createUser(name, { email: options.email, password: options.password });
+    await withAccounts(options, async (accounts) => {
+      const row = await accounts.createUser(name, { email: options.email, password: options.password });
       process.stdout.write(`created user ${row.name} (id ${row.id})\n`);
     });
   });
   withDataDir(user.command('list').description('list users')).action(async (options: DataDirOptions) => {
-    await withRuntime(options, async (rt) => {
-      const users = await rt.accounts.listUsers();
+    await withAccounts(options, async (accounts) => {
+      const users = await accounts.listUsers();
       printTable(
         ['ID', 'NAME', 'EMAIL', 'IMAGES', 'CREATED'],
         users.map((u) => [u.id, u.name, u.email, u.image_count, iso(u.created_at)]),
@@ -40,15 +40,15 @@ function tokenCommand(): Command {
       .description('create an access token for USER and print it (it is shown only this once)')
       .option('--name <name>', 'a note to tell tokens apart'),
   ).action(async (userName: string, options: DataDirOptions & { name?: string }) => {
-    await withRuntime(options, async (rt) => {
-      const { token: secret } = await rt.accounts.createToken(userName, options.name ?? null);
+    await withAccounts(options, async (accounts) => {
+      const { token: secret } = await accounts.createToken(userName, options.name ?? null);
       process.stdout.write(`${secret}\n`);
     });
   });
   withDataDir(token.command('list [user]').description("list tokens (all users', or USER's)")).action(
     async (userName: string | undefined, options: DataDirOptions) => {
-      await withRuntime(options, async (rt) => {
-        const rows = await rt.accounts.listTokens(userName);
+      await withAccounts(options, async (accounts) => {
+        const rows = await accounts.listTokens(userName);
         printTable(
           ['ID', 'USER', 'TOKEN', 'NAME', 'CREATED', 'LAST USED'],
           rows.map((t) => [
@@ -66,8 +66,8 @@ function tokenCommand(): Command {
   withDataDir(
     token.command('revoke <id-or-token>').description('revoke a token by its listed ID or by the token'),
   ).action(async (idOrToken: string, options: DataDirOptions) => {
-    await withRuntime(options, async (rt) => {
-      if (!(await rt.accounts.revokeToken(idOrToken))) throw notFound('No such token');
+    await withAccounts(options, async (accounts) => {
+      if (!(await accounts.revokeToken(idOrToken))) throw notFound('No such token');
       process.stdout.write('revoked\n');
     });
   });
@@ -81,15 +81,15 @@ function deviceCommand(): Command {
       .command('create <user>')
       .description('create a device id for USER and print it (shown only this once)'),
   ).action(async (userName: string, options: DataDirOptions) => {
-    await withRuntime(options, async (rt) => {
-      const { deviceId } = await rt.accounts.createDevice(userName);
+    await withAccounts(options, async (accounts) => {
+      const { deviceId } = await accounts.createDevice(userName);
       process.stdout.write(`${deviceId}\n`);
     });
   });
   withDataDir(device.command('list [user]').description("list device ids (all users', or USER's)")).action(
     async (userName: string | undefined, options: DataDirOptions) => {
-      await withRuntime(options, async (rt) => {
-        const rows = await rt.accounts.listDevices(userName);
+      await withAccounts(options, async (accounts) => {
+        const rows = await accounts.listDevices(userName);
         printTable(
           ['ID', 'USER', 'DEVICE', 'CREATED', 'LAST USED'],
           rows.map((d) => [d.id, d.user_name, `${d.device_prefix}…`, iso(d.created_at), iso(d.last_used_at)]),
@@ -102,8 +102,8 @@ function deviceCommand(): Command {
       .command('revoke <id-or-device-id>')
       .description('revoke a device by its listed ID or by the device id'),
   ).action(async (idOrDevice: string, options: DataDirOptions) => {
-    await withRuntime(options, async (rt) => {
-      if (!(await rt.accounts.revokeDevice(idOrDevice))) throw notFound('No such device');
+    await withAccounts(options, async (accounts) => {
+      if (!(await accounts.revokeDevice(idOrDevice))) throw notFound('No such device');
       process.stdout.write('revoked\n');
     });
   });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { type Config, type ConfigInput, loadConfig } from '../config.ts';
-import { openRuntime, type Runtime } from '../runtime.ts';
+import type { Runtime } from '../runtime.ts';
+import type { AccountsService } from '../services/accounts.service.ts';
 
 /** Every command takes --data-dir (env GAZO_DATA_DIR). */
 export const withDataDir = (command: Command) =>
@@ -13,13 +14,31 @@ export function configFrom(options: ConfigInput): Config {
   return loadConfig(options, process.env);
 }
 
+// Modules are imported when a command runs, not when the CLI starts: `gazo --help` or
+// `gazo token create` should not pay for loading the HTTP server and the image codecs.
+
 /** Opens the data dir, runs `work`, and closes it again, for the one-shot commands. */
 export async function withRuntime<T>(options: ConfigInput, work: (rt: Runtime) => Promise<T>): Promise<T> {
+  const { openRuntime } = await import('../runtime.ts');
   const rt = await openRuntime(configFrom(options));
   try {
     return await work(rt);
   } finally {
     await rt.close();
+  }
+}
+
+/** Opens only the metadata store, for the user, token and device commands. */
+export async function withAccounts<T>(options: ConfigInput, work: (accounts: AccountsService) => Promise<T>) {
+  const [{ openSqliteStore }, { AccountsService }] = await Promise.all([
+    import('../store/index.ts'),
+    import('../services/accounts.service.ts'),
+  ]);
+  const store = await openSqliteStore(configFrom(options).dataDir);
+  try {
+    return await work(new AccountsService(store));
+  } finally {
+    await store.close();
   }
 }
 

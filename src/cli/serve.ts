@@ -1,7 +1,6 @@
 import { Command } from 'commander';
-import { buildApp } from '../http/app.ts';
-import { openRuntime } from '../runtime.ts';
 import { configFrom, withDataDir } from './options.ts';
+import { acquireServeLock } from './serve-lock.ts';
 
 interface ServeOptions {
   port?: string;
@@ -38,9 +37,16 @@ export function serveCommand(): Command {
   ).action(async (options: ServeOptions) => {
     const startedAt = Date.now();
     const config = configFrom(options);
+    const [{ buildApp }, { openRuntime }] = await Promise.all([
+      import('../http/app.ts'),
+      import('../runtime.ts'),
+    ]);
+    const releaseLock = await acquireServeLock(config.dataDir);
     const rt = await openRuntime(config);
-    // Uploads that were in flight when a previous process died left pending blobs: collect them.
+    // Uploads that were in flight when a previous process died left pending blobs, and the jobs
+    // it was running stay leased: collect the one, release the other.
     await rt.collector.sweepAfterCrash(startedAt);
+    await rt.store.jobs.releaseLeases();
     rt.worker.start();
     const app = await buildApp(rt, { logger: { level: config.logLevel } });
     const address = await app.listen({ port: config.port, host: config.host });
@@ -54,6 +60,7 @@ export function serveCommand(): Command {
       closing = true;
       await app.close();
       await rt.close();
+      await releaseLock();
       process.exit(0);
     };
     process.on('SIGINT', shutdown);

@@ -69,4 +69,12 @@ export class KyselyJobRepository implements JobRepository {
       .executeTakeFirstOrThrow();
     return Number(r.n);
   }
+
+  async releaseLeases(): Promise<void> {
+    await this.db
+      .updateTable('jobs')
+      .set({ locked_until: null })
+      .where('locked_until', 'is not', null)
+      .execute();
+  }
 }

@@ -94,4 +94,6 @@ export interface JobRepository {
   /** Records a failure: retried at `retryAt`, or given up on when `retryAt` is null. */
   fail(id: number, error: string, retryAt: number | null, now: number): Promise<void>;
   countPending(): Promise<number>;
+  /** Makes every leased job due again: at start-up, when no other worker can hold a lease. */
+  releaseLeases(): Promise<void>;
 }
