@@ -9,7 +9,8 @@ import { badRequest } from './errors.ts';
 export function parseCreatedAt(value: string | undefined): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   // Decimal digits only: Number() would also take "0x10", "1e3" or "Infinity".
-  if (!/^\d{1,16}(\.\d+)?$/.test(value.trim())) throw badRequest(`created_at must be a Unix time, got "${value}"`);
+  if (!/^\d{1,16}(\.\d+)?$/.test(value.trim()))
+    throw badRequest(`created_at must be a Unix time, got "${value}"`);
   const n = Number(value.trim());
   const ms = n > 1e11 ? n : n * 1000;
   if (ms > 8.64e15) throw badRequest(`created_at is out of range: "${value}"`);
