@@ -1,19 +1,7 @@
 import { Command } from 'commander';
+import type { ConfigInput } from '../config.ts';
 import { configFrom, withDataDir } from './options.ts';
 import { acquireServeLock } from './serve-lock.ts';
-
-interface ServeOptions {
-  port?: string;
-  host?: string;
-  dataDir?: string;
-  baseUrl?: string;
-  apiUrl?: string;
-  uploadUrl?: string;
-  webUrl?: string;
-  imageUrl?: string;
-  maxUploadBytes?: string;
-  maxPixels?: string;
-}
 
 export function serveCommand(): Command {
   return withDataDir(
@@ -34,7 +22,7 @@ export function serveCommand(): Command {
         'largest upload accepted (env GAZO_MAX_UPLOAD_BYTES, default 52428800)',
       )
       .option('--max-pixels <n>', 'largest image canvas accepted (env GAZO_MAX_PIXELS, default 100000000)'),
-  ).action(async (options: ServeOptions) => {
+  ).action(async (options: ConfigInput) => {
     const startedAt = Date.now();
     const config = configFrom(options);
     const [{ buildApp }, { openRuntime }] = await Promise.all([
