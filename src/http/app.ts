@@ -57,9 +57,11 @@ export async function buildApp(rt: Runtime, options: { logger?: FastifyServerOpt
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
 
-  app.addHook('onSend', async (_request, reply) => {
+  // Callback style, not async: this runs on every response, and a promise per hook shows up.
+  app.addHook('onRequest', (_request, reply, done) => {
     reply.header('X-Content-Type-Options', 'nosniff');
     reply.header('Referrer-Policy', 'strict-origin-when-cross-origin');
+    done();
   });
 
   registerRoutes(app, rt);

@@ -111,9 +111,7 @@ export class AccountsService {
     if (token.length === 0 || token.length > 256) return undefined;
     const found = await this.store.tokens.findByHash(hashSecret(token));
     if (!found) return undefined;
-    await this.touch(`t${found.credential.id}`, () =>
-      this.store.tokens.touch(found.credential.id, Date.now()),
-    );
+    await this.touch(`t${found.credentialId}`, () => this.store.tokens.touch(found.credentialId, Date.now()));
     return found.user;
   }
 
@@ -121,8 +119,8 @@ export class AccountsService {
     if (deviceId.length === 0 || deviceId.length > 256) return undefined;
     const found = await this.store.devices.findByHash(hashSecret(deviceId));
     if (!found) return undefined;
-    await this.touch(`d${found.credential.id}`, () =>
-      this.store.devices.touch(found.credential.id, Date.now()),
+    await this.touch(`d${found.credentialId}`, () =>
+      this.store.devices.touch(found.credentialId, Date.now()),
     );
     return found.user;
   }

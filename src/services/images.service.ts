@@ -14,7 +14,7 @@ export class ImagesService {
   ) {}
 
   list(user: UserRow, page: number, perPage: number): Promise<ImagePage> {
-    return this.store.images.listByUser(user.id, (page - 1) * perPage, perPage);
+    return this.store.images.listByUser(user, (page - 1) * perPage, perPage);
   }
 
   /** The owner's image; anyone else's is "not found", whatever its policy, as for the hosted API. */

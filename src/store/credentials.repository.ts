@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { reusableQuery } from './reusable-query.ts';
 import type { AccessTokenRow, Database, DeviceRow } from './schema.ts';
 import type { CredentialRepository } from './types.ts';
 
@@ -47,19 +48,23 @@ class KyselyCredentialRepository<T extends Table, Row extends AccessTokenRow | D
     return row as unknown as Row;
   }
 
+  // Every authenticated request runs this: one indexed join, compiled once.
+  private readonly userByHash = reusableQuery(
+    () => this.db as Kysely<Database>,
+    (hash: string) =>
+      this.q
+        .selectFrom(this.t)
+        .innerJoin('users', 'users.id', `${this.t}.user_id`)
+        .selectAll('users')
+        .select(`${this.t}.id as credential_id`)
+        .where(`${this.t}.${this.hashCol}`, '=', hash),
+  );
+
   async findByHash(hash: string) {
-    const credential = await this.q
-      .selectFrom(this.t)
-      .selectAll()
-      .where(this.hashCol, '=', hash)
-      .executeTakeFirst();
-    if (!credential) return undefined;
-    const user = await this.db
-      .selectFrom('users')
-      .selectAll()
-      .where('id', '=', credential.user_id)
-      .executeTakeFirst();
-    return user ? { credential: credential as unknown as Row, user } : undefined;
+    const [row] = await this.userByHash(hash);
+    if (!row) return undefined;
+    const { credential_id, ...user } = row;
+    return { credentialId: credential_id, user };
   }
 
   async listForUser(userId: number): Promise<Row[]> {

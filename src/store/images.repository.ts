@@ -1,7 +1,8 @@
 import { type Expression, type Kysely, type SqlBool, sql } from 'kysely';
 import { PageBookmarks } from './page-bookmarks.ts';
+import { reusableQuery } from './reusable-query.ts';
 import type { Database, ImageRow, NewImageRow } from './schema.ts';
-import type { ImagePage, ImageRepository } from './types.ts';
+import type { ImageOwner, ImagePage, ImageRepository } from './types.ts';
 
 export const BLOB_GC_JOB = 'blob.collect';
 
@@ -31,42 +32,76 @@ export class KyselyImageRepository implements ImageRepository {
     });
   }
 
-  findByImageId(imageId: string): Promise<ImageRow | undefined> {
-    return this.db.selectFrom('images').selectAll().where('image_id', '=', imageId).executeTakeFirst();
+  private readonly byImageId = reusableQuery(
+    () => this.db,
+    (imageId: string) => this.db.selectFrom('images').selectAll().where('image_id', '=', imageId),
+  );
+
+  async findByImageId(imageId: string): Promise<ImageRow | undefined> {
+    return (await this.byImageId(imageId))[0];
   }
 
-  async listByUser(userId: number, offset: number, limit: number): Promise<ImagePage> {
-    const user = await this.db
-      .selectFrom('users')
-      .select(['image_count', 'images_version'])
-      .where('id', '=', userId)
-      .executeTakeFirst();
-    if (!user || offset >= user.image_count) return { rows: [], total: user?.image_count ?? 0 };
+  private readonly page = reusableQuery(
+    () => this.db,
+    (userId: number, limit: number, offset: number) =>
+      this.db
+        .selectFrom('images')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .orderBy('created_at', 'desc')
+        .orderBy('seq', 'desc')
+        .limit(limit)
+        .offset(offset),
+  );
 
-    // OFFSET walks the index entry by entry; a bookmark lets a deep page start near its rows.
-    const seek = await this.bookmarks.nearest(userId, user.images_version, offset);
-    let query = this.db
-      .selectFrom('images')
-      .selectAll()
-      .where('user_id', '=', userId)
-      .orderBy('created_at', 'desc')
-      .orderBy('seq', 'desc')
-      .limit(limit)
-      .offset(offset - (seek?.position ?? 0));
-    if (seek) {
-      const { created_at, seq } = seek;
-      // `created_at <= ?` on its own is what lets the index seek; the OR alone is only a filter,
-      // and SQLite would walk (and test) every newer row, slower than the OFFSET it replaces.
-      query = query
-        .where('created_at', '<=', created_at)
+  /** A page that starts at or after a bookmark (created_at, seq), newest first. */
+  private readonly pageFrom = reusableQuery(
+    () => this.db,
+    (
+      userId: number,
+      at: number,
+      atAgain: number,
+      atOnceMore: number,
+      seq: number,
+      limit: number,
+      offset: number,
+    ) =>
+      this.db
+        .selectFrom('images')
+        .selectAll()
+        .where('user_id', '=', userId)
+        // `created_at <= ?` on its own is what lets the index seek; the OR alone is only a
+        // filter, and SQLite would walk (and test) every newer row, slower than the OFFSET it replaces.
+        .where('created_at', '<=', at)
         .where((eb) =>
           eb.or([
-            eb('created_at', '<', created_at),
-            eb.and([eb('created_at', '=', created_at), eb('seq', '<=', seq)]),
+            eb('created_at', '<', atAgain),
+            eb.and([eb('created_at', '=', atOnceMore), eb('seq', '<=', seq)]),
           ]),
-        );
-    }
-    return { rows: await query.execute(), total: user.image_count };
+        )
+        .orderBy('created_at', 'desc')
+        .orderBy('seq', 'desc')
+        .limit(limit)
+        .offset(offset),
+  );
+
+  async listByUser(owner: ImageOwner, offset: number, limit: number): Promise<ImagePage> {
+    const total = owner.image_count;
+    if (offset >= total) return { rows: [], total };
+    // OFFSET walks the index entry by entry; a bookmark lets a deep page start near its rows.
+    const seek = await this.bookmarks.nearest(owner.id, owner.images_version, offset);
+    const rows = seek
+      ? await this.pageFrom(
+          owner.id,
+          seek.created_at,
+          seek.created_at,
+          seek.created_at,
+          seek.seq,
+          limit,
+          offset - seek.position,
+        )
+      : await this.page(owner.id, limit, offset);
+    return { rows, total };
   }
 
   async search(userId: number, terms: string[], offset: number, limit: number): Promise<ImagePage> {

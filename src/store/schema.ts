@@ -18,7 +18,10 @@ export interface UsersTable {
   password_hash: string | null;
   /** Kept in step with `images` in the same transaction, so listing never counts rows. */
   image_count: Generated<number>;
-  /** Bumped on every insert or delete of this user's images: invalidates cached page bookmarks. */
+  /**
+   * Bumped in the same transaction as every change to this user's images (insert, delete, and
+   * any later update such as OCR text): cached page bookmarks and list pages are keyed by it.
+   */
   images_version: Generated<number>;
   created_at: number;
 }

@@ -33,14 +33,16 @@ export interface UserRepository {
 /** Access tokens and legacy device ids: secrets stored as hashes, each belonging to a user. */
 export interface CredentialRepository<Row> {
   create(userId: number, hash: string, prefix: string, name?: string | null): Promise<Row>;
-  /** The credential and its user, by the hash of the presented secret. */
-  findByHash(hash: string): Promise<{ credential: Row; user: UserRow } | undefined>;
+  /** The credential's id and its user, by the hash of the presented secret. */
+  findByHash(hash: string): Promise<{ credentialId: number; user: UserRow } | undefined>;
   listForUser(userId: number): Promise<Row[]>;
   listAll(): Promise<Array<Row & { user_name: string }>>;
   /** Deletes by id, or by the hash of the secret; true when something was revoked. */
   revoke(idOrHash: number | string): Promise<boolean>;
   touch(id: number, at: number): Promise<void>;
 }
+
+export type ImageOwner = Pick<UserRow, 'id' | 'image_count' | 'images_version'>;
 
 export interface ImagePage {
   rows: ImageRow[];
@@ -51,8 +53,11 @@ export interface ImageRepository {
   /** Commits the image, forgets its pending blob and counts it for its owner, atomically. */
   insert(row: NewImageRow, pendingId: number): Promise<ImageRow>;
   findByImageId(imageId: string): Promise<ImageRow | undefined>;
-  /** Newest first. Costs about the same at any depth. */
-  listByUser(userId: number, offset: number, limit: number): Promise<ImagePage>;
+  /**
+   * Newest first; costs about the same at any depth. The owner's row (as just read, e.g. while
+   * authenticating) supplies the total and the version the page bookmarks belong to.
+   */
+  listByUser(owner: ImageOwner, offset: number, limit: number): Promise<ImagePage>;
   /** Every term must match (substring, case-insensitive) in title, desc, app, url or OCR text. */
   search(userId: number, terms: string[], offset: number, limit: number): Promise<ImagePage>;
   /**

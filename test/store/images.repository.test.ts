@@ -34,6 +34,13 @@ describe('KyselyImageRepository (SQLite)', () => {
     ...extra,
   });
 
+  /** The owner's row as it is now, as authentication would hand it to a listing. */
+  const owner = async () => {
+    const row = await store.users.findById(userId);
+    if (!row) throw new Error('no user');
+    return row;
+  };
+
   const insert = async (row: ReturnType<typeof image>) =>
     store.images.insert(row, await store.blobLedger.addPending(row.blob_key, Date.now()));
 
@@ -56,7 +63,7 @@ describe('KyselyImageRepository (SQLite)', () => {
 
     const all: string[] = [];
     for (let offset = 0; offset < n; offset += 100) {
-      const page = await store.images.listByUser(userId, offset, 100);
+      const page = await store.images.listByUser(await owner(), offset, 100);
       expect(page.total).toBe(n);
       all.push(...page.rows.map((r) => r.image_id));
     }
@@ -64,29 +71,29 @@ describe('KyselyImageRepository (SQLite)', () => {
     expect(new Set(all).size).toBe(n);
 
     // The same order as sorting every row by (created_at desc, seq desc).
-    const { rows } = await store.images.listByUser(userId, 0, 100);
+    const { rows } = await store.images.listByUser(await owner(), 0, 100);
     expect(rows[0]?.created_at).toBeGreaterThanOrEqual(rows[99]?.created_at ?? 0);
     const expected = [...(await listAllDirect())].map((r) => r.image_id);
     expect(all).toEqual(expected);
 
     // Odd offsets around bookmark boundaries.
     for (const offset of [499, 500, 501, 999, 1000, 1001, 2344]) {
-      const page = await store.images.listByUser(userId, offset, 3);
+      const page = await store.images.listByUser(await owner(), offset, 3);
       expect(page.rows.map((r) => r.image_id)).toEqual(expected.slice(offset, offset + 3));
     }
-    expect((await store.images.listByUser(userId, n, 20)).rows).toEqual([]);
+    expect((await store.images.listByUser(await owner(), n, 20)).rows).toEqual([]);
   });
 
   it('sees inserts and deletes made after bookmarks were cached', async () => {
-    const before = await store.images.listByUser(userId, 1200, 5);
+    const before = await store.images.listByUser(await owner(), 1200, 5);
     const newest = await insert(image(userId, 9_000_000));
-    const after = await store.images.listByUser(userId, 1201, 5);
+    const after = await store.images.listByUser(await owner(), 1201, 5);
     expect(after.rows.map((r) => r.image_id)).toEqual(before.rows.map((r) => r.image_id));
     expect(after.total).toBe(before.total + 1);
 
     expect(await store.images.delete(newest.image_id, otherId)).toBeUndefined();
     expect((await store.images.delete(newest.image_id, userId))?.image_id).toBe(newest.image_id);
-    const again = await store.images.listByUser(userId, 1200, 5);
+    const again = await store.images.listByUser(await owner(), 1200, 5);
     expect(again.rows.map((r) => r.image_id)).toEqual(before.rows.map((r) => r.image_id));
     expect(again.total).toBe(before.total);
   });

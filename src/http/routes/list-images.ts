@@ -2,6 +2,7 @@ import { Type } from '@fastify/type-provider-typebox';
 import type { Runtime } from '../../runtime.ts';
 import type { GazoApp } from '../app.ts';
 import { requireUser } from '../auth.ts';
+import { ListPageCache } from '../list-page-cache.ts';
 import { AccessTokenQuery, errors, security } from '../schemas.ts';
 
 export const USER_TYPE = 'ninja';
@@ -19,16 +20,24 @@ const schema = {
 };
 
 export function listImagesRoute(app: GazoApp, rt: Runtime) {
+  const cache = new ListPageCache();
   app.get('/api/images', { schema }, async (request, reply) => {
     const user = await requireUser(rt.accounts, request);
     const { page, per_page } = request.query;
-    const { rows, total } = await rt.images.list(user, page, per_page);
+    const key = ListPageCache.key(user.id, user.images_version, page, per_page);
+    let body = cache.get(key);
+    if (body === undefined) {
+      const { rows } = await rt.images.list(user, page, per_page);
+      body = JSON.stringify(rows.map((row) => rt.urls.toWire(row)));
+      cache.set(key, body);
+    }
     reply.headers({
-      'X-Total-Count': String(total),
+      'X-Total-Count': String(user.image_count),
       'X-Current-Page': String(page),
       'X-Per-Page': String(per_page),
       'X-User-Type': USER_TYPE,
     });
-    return rows.map((row) => rt.urls.toWire(row));
+    // Already JSON: a string is sent as it is, not serialised again.
+    return reply.type('application/json; charset=utf-8').send(body as never);
   });
 }
