@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { reusableQuery } from './reusable-query.ts';
+import { type ReadRunner, reusableQuery } from './reusable-query.ts';
 import type { AccessTokenRow, Database, DeviceRow } from './schema.ts';
 import type { CredentialRepository } from './types.ts';
 
@@ -19,6 +19,7 @@ class KyselyCredentialRepository<T extends Table, Row extends AccessTokenRow | D
   constructor(
     private readonly db: Kysely<Database>,
     private readonly table: T,
+    private readonly reader: ReadRunner,
   ) {}
 
   // Kysely cannot follow a table name chosen at run time; this narrows it back to one table.
@@ -50,7 +51,7 @@ class KyselyCredentialRepository<T extends Table, Row extends AccessTokenRow | D
 
   // Every authenticated request runs this: one indexed join, compiled once.
   private readonly userByHash = reusableQuery(
-    () => this.db as Kysely<Database>,
+    () => this.reader,
     (hash: string) =>
       this.q
         .selectFrom(this.t)
@@ -102,7 +103,7 @@ class KyselyCredentialRepository<T extends Table, Row extends AccessTokenRow | D
   }
 }
 
-export const tokenRepository = (db: Kysely<Database>) =>
-  new KyselyCredentialRepository<'access_tokens', AccessTokenRow>(db, 'access_tokens');
-export const deviceRepository = (db: Kysely<Database>) =>
-  new KyselyCredentialRepository<'devices', DeviceRow>(db, 'devices');
+export const tokenRepository = (db: Kysely<Database>, reader: ReadRunner) =>
+  new KyselyCredentialRepository<'access_tokens', AccessTokenRow>(db, 'access_tokens', reader);
+export const deviceRepository = (db: Kysely<Database>, reader: ReadRunner) =>
+  new KyselyCredentialRepository<'devices', DeviceRow>(db, 'devices', reader);

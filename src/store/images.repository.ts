@@ -1,6 +1,6 @@
 import { type Expression, type Kysely, type SqlBool, sql } from 'kysely';
 import { PageBookmarks } from './page-bookmarks.ts';
-import { reusableQuery } from './reusable-query.ts';
+import { type ReadRunner, reusableQuery } from './reusable-query.ts';
 import type { Database, ImageRow, NewImageRow } from './schema.ts';
 import type { ImageOwner, ImagePage, ImageRepository } from './types.ts';
 
@@ -12,7 +12,10 @@ const TRIGRAM = 3;
 export class KyselyImageRepository implements ImageRepository {
   private readonly bookmarks: PageBookmarks;
 
-  constructor(private readonly db: Kysely<Database>) {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly reader: ReadRunner,
+  ) {
     this.bookmarks = new PageBookmarks(db);
   }
 
@@ -33,7 +36,7 @@ export class KyselyImageRepository implements ImageRepository {
   }
 
   private readonly byImageId = reusableQuery(
-    () => this.db,
+    () => this.reader,
     (imageId: string) => this.db.selectFrom('images').selectAll().where('image_id', '=', imageId),
   );
 
@@ -42,7 +45,7 @@ export class KyselyImageRepository implements ImageRepository {
   }
 
   private readonly page = reusableQuery(
-    () => this.db,
+    () => this.reader,
     (userId: number, limit: number, offset: number) =>
       this.db
         .selectFrom('images')
@@ -56,7 +59,7 @@ export class KyselyImageRepository implements ImageRepository {
 
   /** A page that starts at or after a bookmark (created_at, seq), newest first. */
   private readonly pageFrom = reusableQuery(
-    () => this.db,
+    () => this.reader,
     (
       userId: number,
       at: number,

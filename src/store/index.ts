@@ -13,17 +13,20 @@ export const SQLITE_FILE = 'gazo.sqlite';
 
 /** The embedded store: `<dataDir>/gazo.sqlite`. */
 export async function openSqliteStore(dataDir: string): Promise<MetadataStore> {
-  const { db, sqlite } = await openSqlite(path.join(dataDir, SQLITE_FILE));
+  const { db, sqlite, reader } = await openSqlite(path.join(dataDir, SQLITE_FILE));
   return {
     users: new KyselyUserRepository(db),
-    tokens: tokenRepository(db),
-    devices: deviceRepository(db),
-    images: new KyselyImageRepository(db),
+    tokens: tokenRepository(db, reader),
+    devices: deviceRepository(db, reader),
+    images: new KyselyImageRepository(db, reader),
     blobLedger: new KyselyBlobLedger(db),
     jobs: new KyselyJobRepository(db),
     backupTo: async (file) => {
       await sqlite.backup(file);
     },
-    close: () => db.destroy(),
+    close: async () => {
+      reader.close();
+      await db.destroy();
+    },
   };
 }

@@ -7,12 +7,15 @@ import type { Database } from './schema.ts';
  * (authenticating a token, finding an image, listing a page) run the same few queries all the
  * time. The SQL still comes from Kysely's compiler, so it stays right for each dialect.
  *
+ * On SQLite the hot reads go to a read-only connection of their own (see database.ts), which
+ * sees exactly what has been committed and need not queue behind a write transaction.
+ *
  * `build` must turn its arguments into the query's parameters one for one, in order; this is
  * checked on the first call.
  */
 export function reusableQuery<A extends unknown[], R>(
   /** Read when the query first runs, so that a class field can be built before its constructor ran. */
-  db: () => Kysely<Database>,
+  reader: () => ReadRunner,
   build: (...args: A) => Compilable<R>,
 ): (...args: A) => Promise<R[]> {
   let sql: string | undefined;
@@ -25,7 +28,18 @@ export function reusableQuery<A extends unknown[], R>(
       }
       sql = compiled.sql;
     }
-    const result = await db().executeQuery<R>(CompiledQuery.raw(sql, args));
-    return result.rows;
+    return reader().all<R>(sql, args);
   };
 }
+
+/** Runs compiled SQL that only reads, answering the rows. */
+export interface ReadRunner {
+  all<R>(sql: string, parameters: readonly unknown[]): Promise<R[]>;
+}
+
+/** Reads through Kysely's own connection handling: right for any dialect. */
+export const kyselyReader = (db: Kysely<Database>): ReadRunner => ({
+  async all<R>(sql: string, parameters: readonly unknown[]) {
+    return (await db.executeQuery<R>(CompiledQuery.raw(sql, [...parameters]))).rows;
+  },
+});

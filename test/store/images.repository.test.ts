@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/store/index.ts';
 import type { MetadataStore } from '../../src/store/types.ts';
@@ -130,9 +131,8 @@ describe('KyselyImageRepository (SQLite)', () => {
   });
 
   async function listAllDirect() {
-    const { sqlite } = await import('../../src/store/database.ts').then(async (m) =>
-      m.openSqlite(path.join(dir, 'gazo.sqlite')),
-    );
+    // A plain connection of its own: the order as SQLite sorts every row, no bookmarks involved.
+    const sqlite = new SQLite(path.join(dir, 'gazo.sqlite'), { readonly: true });
     try {
       return sqlite
         .prepare('SELECT image_id FROM images WHERE user_id = ? ORDER BY created_at DESC, seq DESC')
