@@ -1,0 +1,71 @@
+import fs from 'node:fs';
+
+/** Linux reports process times in clock ticks; USER_HZ is 100 on every mainstream build. */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * CPU seconds (user + system) used so far by every live process of a process group, read from
+ * /proc; undefined where there is no /proc. The bench starts each server as its own group, so this
+ * counts nginx's worker along with its master.
+ */
+export function groupCpuSeconds(pgid: number): number | undefined {
+  let names: string[];
+  try {
+    names = fs.readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  let ticks = 0;
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${name}/stat`, 'latin1');
+    } catch {
+      continue;
+    }
+    // The command name (field 2) is in parentheses and may hold spaces: split after it.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) !== pgid) continue; // field 5: process group
+    ticks += Number(fields[11]) + Number(fields[12]); // fields 14, 15: utime, stime
+  }
+  return ticks / TICKS_PER_SECOND;
+}
+
+/** CPU seconds the whole machine has spent busy (all cores), from /proc/stat; undefined elsewhere. */
+export function machineBusySeconds(): number | undefined {
+  let line: string | undefined;
+  try {
+    line = fs.readFileSync('/proc/stat', 'latin1').split('\n', 1)[0];
+  } catch {
+    return undefined;
+  }
+  // cpu  user nice system idle iowait irq softirq steal ...
+  const [user, nice, system, , , irq, softirq, steal] = (line ?? '').trim().split(/\s+/).slice(1).map(Number);
+  const busy = [user, nice, system, irq, softirq, steal].reduce<number>((a, b) => a + (b ?? 0), 0);
+  return busy / TICKS_PER_SECOND;
+}
+
+/**
+ * Measures, around `fn`, how many cores' worth of CPU the rest of the machine used: everything
+ * busy minus this process and, when given, the server's process group. Other work running at the
+ * same time (tests, builds) shows here, and explains a slow figure.
+ */
+export async function withOtherLoad<T>(
+  serverGroup: number | undefined,
+  fn: () => Promise<T>,
+): Promise<{ value: T; serverCpu?: number; otherCores?: number }> {
+  const busy0 = machineBusySeconds();
+  const server0 = serverGroup === undefined ? undefined : groupCpuSeconds(serverGroup);
+  const self0 = process.cpuUsage();
+  const t0 = performance.now();
+  const value = await fn();
+  const elapsed = (performance.now() - t0) / 1000;
+  const self = process.cpuUsage(self0);
+  const busy1 = machineBusySeconds();
+  const server1 = serverGroup === undefined ? undefined : groupCpuSeconds(serverGroup);
+  const serverCpu = server0 === undefined || server1 === undefined ? undefined : server1 - server0;
+  if (busy0 === undefined || busy1 === undefined) return { value, serverCpu };
+  const other = busy1 - busy0 - (serverCpu ?? 0) - (self.user + self.system) / 1e6;
+  return { value, serverCpu, otherCores: Math.max(0, other / elapsed) };
+}
