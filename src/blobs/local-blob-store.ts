@@ -10,6 +10,8 @@ import { assertBlobKey, type BlobStore } from './blob-store.ts';
  */
 export class LocalBlobStore implements BlobStore {
   private readonly tmpDir: string;
+  /** Folders known to exist: a put is on the upload path, and mkdir is a system call each time. */
+  private readonly madeDirs = new Set<string>();
 
   constructor(private readonly root: string) {
     this.tmpDir = path.join(root, 'tmp');
@@ -25,8 +27,8 @@ export class LocalBlobStore implements BlobStore {
   async put(key: string, data: Buffer): Promise<void> {
     const target = this.pathOf(key);
     const dir = path.dirname(target);
-    await fs.mkdir(this.tmpDir, { recursive: true });
-    await fs.mkdir(dir, { recursive: true });
+    await this.ensureDir(this.tmpDir);
+    await this.ensureDir(dir);
     const tmp = path.join(this.tmpDir, `${randomBytes(8).toString('hex')}.part`);
     const handle = await fs.open(tmp, 'wx', 0o640);
     try {
@@ -42,6 +44,12 @@ export class LocalBlobStore implements BlobStore {
       throw err;
     }
     await syncDir(dir);
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.madeDirs.has(dir)) return;
+    await fs.mkdir(dir, { recursive: true });
+    this.madeDirs.add(dir);
   }
 
   async read(key: string): Promise<Buffer | undefined> {
@@ -85,6 +93,7 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async sweepIncomplete(): Promise<void> {
+    this.madeDirs.delete(this.tmpDir);
     await fs.rm(this.tmpDir, { recursive: true, force: true });
   }
 }
