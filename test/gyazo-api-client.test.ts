@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WireImage } from '../src/services/wire.ts';
 import { solidPng } from './helpers/images.ts';
 import { startServer, type TestServer } from './helpers/server.ts';
 
@@ -17,15 +18,6 @@ import { startServer, type TestServer } from './helpers/server.ts';
 interface GyazoResult<T> {
   response: { statusCode: number; headers: Record<string, string | string[] | undefined> };
   data: T;
-}
-interface WireImage {
-  image_id: string;
-  permalink_url: string;
-  thumb_url: string;
-  url: string;
-  type: string;
-  created_at: string;
-  metadata: { app: string | null; title: string | null; url: string | null; desc: string };
 }
 interface GyazoClient {
   upload(

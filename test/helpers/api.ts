@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { expect } from 'vitest';
+import type { WireImage } from '../../src/services/wire.ts';
 import { form, type TestServer } from './server.ts';
 
 /** What every JSON answer of Gazo, error or not, must say it is (COMPAT.md). */
@@ -69,17 +70,7 @@ export async function uploadOk(
   return JSON.parse(text);
 }
 
-export interface WireImage {
-  image_id: string;
-  permalink_url: string;
-  thumb_url: string;
-  url: string;
-  type: string;
-  created_at: string;
-  metadata: { app: string | null; title: string | null; url: string | null; desc: string };
-  ocr: { locale: string | null; description: string };
-  access_policy: 'anyone' | 'only_me';
-}
+export type { WireImage } from '../../src/services/wire.ts';
 
 /** Checks the whole shape of an image object as COMPAT.md fixes it. */
 export function expectImageObject(image: WireImage, server: TestServer) {
