@@ -15,6 +15,11 @@ export interface LoadSpec {
   seconds: number;
   warmupSeconds: number;
   headers?: Record<string, string>;
+  /**
+   * GET a different page on each request: `path` with `{page}` replaced by 1..count, in a
+   * shuffled order, so that no response cache can answer most of them.
+   */
+  pages?: { path: string; count: number };
   /** POST each request as a multipart upload of one of these PNG files, with unique bytes. */
   upload?: { files: string[] };
   /** Process group of the server: its CPU time over the measured window is reported. */
@@ -58,6 +63,18 @@ async function main() {
     headers: spec.headers,
     timeout: 60,
   };
+  if (spec.pages) {
+    const { path, count } = spec.pages;
+    const order = Array.from({ length: count }, (_, i) => i + 1);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [order[i], order[j]] = [order[j] as number, order[i] as number];
+    }
+    let n = 0;
+    options.requests = [
+      { setupRequest: (req) => ({ ...req, path: path.replace('{page}', String(order[n++ % count])) }) },
+    ];
+  }
   if (spec.upload) {
     const pngs = spec.upload.files.map((f) => fs.readFileSync(f));
     let n = 0;

@@ -264,6 +264,15 @@ async function main() {
             ),
         );
         record('list-deep', `gazo ${deepLabel}`, await load(get(gazo, listUrl(deepPage), listAuth)));
+        // Every request a different page, in an order no cache can keep up with: the uncached cost.
+        record(
+          'list-cold',
+          'gazo list, cold pages',
+          await load({
+            ...get(gazo, gazoUrl, listAuth),
+            pages: { path: `/api/images?page={page}&per_page=${settings.perPage}`, count: lastPage },
+          }),
+        );
         record(
           'list-fastify',
           'bare Fastify JSON',
@@ -404,6 +413,7 @@ async function report(info: { deepPage: number; rawBytes: number; uploadSize: nu
   add('  same, vs bare Fastify', 'req/s', 'list-p1', 'list-fastify', 'bare Fastify');
   add(`list page ${deep}`, 'req/s', 'list-deep', 'list-base', 'node:http', 0.5);
   add(`list page ${deep} vs page 1`, 'req/s', 'list-deep', 'list-p1', 'gazo page 1', 1 / 1.5);
+  add('list, every request a new page (uncached)', 'req/s', 'list-cold', 'list-base', 'node:http');
   const rawName = `raw PNG ${fmt(info.rawBytes / 1024)} KB`;
   if (series.has('raw-nginx')) add(rawName, 'req/s', 'raw', 'raw-nginx', 'nginx', 0.5);
   add(series.has('raw-nginx') ? '' : rawName, 'req/s', 'raw', 'raw-node', 'node:http');
