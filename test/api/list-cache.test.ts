@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSqliteStore } from '../../src/store/index.ts';
+import { jsonOf, settleJobs, uploadOk } from '../helpers/api.ts';
+import { solidPng } from '../helpers/images.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+
+/** List pages are served from a cache keyed by the user's images_version: it must never go stale. */
+describe('GET /api/images after changes (page cache)', () => {
+  let server: TestServer;
+  let user: { token: string; id: number };
+  beforeAll(async () => {
+    server = await startServer();
+    user = await server.user();
+  });
+  afterAll(() => server.close());
+
+  const list = async () => {
+    const res = await fetch(`${server.url}/api/images?per_page=5`, {
+      headers: { authorization: `Bearer ${user.token}` },
+    });
+    const ids = (await jsonOf<Array<{ image_id: string }>>(res)).map((i) => i.image_id);
+    return { ids, total: Number(res.headers.get('x-total-count')) };
+  };
+
+  it('shows an upload and a delete at once, on a page it has already answered', async () => {
+    const first = await uploadOk(server, user.token, await solidPng(10, 10, '#101010'));
+    expect(await list()).toEqual({ ids: [first.image_id], total: 1 });
+    expect(await list()).toEqual({ ids: [first.image_id], total: 1 });
+
+    const second = await uploadOk(server, user.token, await solidPng(10, 10, '#202020'));
+    expect(await list()).toEqual({ ids: [second.image_id, first.image_id], total: 2 });
+
+    await fetch(`${server.url}/api/images/${second.image_id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${user.token}` },
+    });
+    expect(await list()).toEqual({ ids: [first.image_id], total: 1 });
+  });
+
+  it('shows an image another process committed to the same database', async () => {
+    // better-sqlite3 waits for a lock synchronously, which in one process would stall the
+    // server's own pending blob collection: let it finish first (a real second process would not care).
+    await settleJobs(server);
+    const before = await list();
+    // A second connection to the data dir stands in for another Gazo process.
+    const other = await openSqliteStore(server.dataDir);
+    try {
+      const key = randomBytes(32).toString('hex');
+      const pendingId = await other.blobLedger.addPending(key, Date.now());
+      const row = await other.images.insert(
+        {
+          image_id: randomBytes(16).toString('hex'),
+          user_id: user.id,
+          blob_key: key,
+          type: 'png',
+          byte_size: 1,
+          width: 1,
+          height: 1,
+          created_at: Date.now() + 60_000,
+          uploaded_at: Date.now(),
+          app: null,
+          title: null,
+          url: null,
+          desc: '',
+          metadata_is_public: 0,
+          access_policy: 'anyone',
+          ocr_locale: null,
+          ocr_text: '',
+        },
+        pendingId,
+      );
+      expect(await list()).toEqual({ ids: [row.image_id, ...before.ids], total: before.total + 1 });
+    } finally {
+      await other.close();
+    }
+  });
+});
