@@ -89,23 +89,18 @@ function record(key: string, label: string, result: LoadResult) {
   );
 }
 
-async function load(spec: LoadSpec): Promise<LoadResult> {
-  const [cmd, args] = tsNode('load.ts', JSON.stringify(spec));
+/** Runs one of the bench's child scripts with its spec; its last line of output is the result. */
+async function measure(script: string, spec: LoadSpec | SharpSpec, label: string): Promise<LoadResult> {
+  const [cmd, args] = tsNode(script, JSON.stringify(spec));
   const out = await runChild(cmd, args, {
     timeoutMs: (spec.seconds + spec.warmupSeconds + 90) * 1000,
-    label: 'autocannon',
+    label,
   });
   return JSON.parse(out.trim().split('\n').pop() ?? '') as LoadResult;
 }
 
-async function sharpAlone(spec: SharpSpec): Promise<LoadResult> {
-  const [cmd, args] = tsNode('sharp-baseline.ts', JSON.stringify(spec));
-  const out = await runChild(cmd, args, {
-    timeoutMs: (spec.seconds + spec.warmupSeconds + 90) * 1000,
-    label: 'sharp baseline',
-  });
-  return JSON.parse(out.trim().split('\n').pop() ?? '') as LoadResult;
-}
+const load = (spec: LoadSpec) => measure('load.ts', spec, 'autocannon');
+const sharpAlone = (spec: SharpSpec) => measure('sharp-baseline.ts', spec, 'sharp baseline');
 
 async function check(res: Response, what: string): Promise<Response> {
   if (!res.ok) throw new Error(`${what}: HTTP ${res.status} ${await res.text()}`);

@@ -11,6 +11,7 @@ import {
   type WireImage,
 } from '../helpers/api.ts';
 import { solidPng } from '../helpers/images.ts';
+import { imageRow } from '../helpers/rows.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
@@ -139,25 +140,7 @@ describe('GET /api/images', () => {
       const imageId = `d${i.toString(16).padStart(31, '0')}`;
       all.push(imageId);
       await server.rt.store.images.insert(
-        {
-          image_id: imageId,
-          user_id: user.id,
-          blob_key: blobKey,
-          type: 'png',
-          byte_size: 1,
-          width: 1,
-          height: 1,
-          created_at: 1_000_000 + 1000 * Math.floor(i / 3),
-          uploaded_at: 0,
-          app: null,
-          title: null,
-          url: null,
-          desc: '',
-          metadata_is_public: 0,
-          access_policy: 'anyone',
-          ocr_locale: null,
-          ocr_text: '',
-        },
+        imageRow(user.id, 1_000_000 + 1000 * Math.floor(i / 3), { image_id: imageId, blob_key: blobKey }),
         -1,
       );
     }

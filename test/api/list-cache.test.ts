@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/store/index.ts';
 import { jsonOf, settleJobs, uploadOk } from '../helpers/api.ts';
 import { solidPng } from '../helpers/images.ts';
+import { imageRow } from '../helpers/rows.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
 /** List pages are served from a cache keyed by the user's images_version: it must never go stale. */
@@ -49,25 +50,7 @@ describe('GET /api/images after changes (page cache)', () => {
       const key = randomBytes(32).toString('hex');
       const pendingId = await other.blobLedger.addPending(key, Date.now());
       const row = await other.images.insert(
-        {
-          image_id: randomBytes(16).toString('hex'),
-          user_id: user.id,
-          blob_key: key,
-          type: 'png',
-          byte_size: 1,
-          width: 1,
-          height: 1,
-          created_at: Date.now() + 60_000,
-          uploaded_at: Date.now(),
-          app: null,
-          title: null,
-          url: null,
-          desc: '',
-          metadata_is_public: 0,
-          access_policy: 'anyone',
-          ocr_locale: null,
-          ocr_text: '',
-        },
+        imageRow(user.id, Date.now() + 60_000, { blob_key: key }),
         pendingId,
       );
       expect(await list()).toEqual({ ids: [row.image_id, ...before.ids], total: before.total + 1 });

@@ -4,7 +4,9 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/store/index.ts';
+import type { NewImageRow } from '../../src/store/schema.ts';
 import type { MetadataStore } from '../../src/store/types.ts';
+import { imageRow } from '../helpers/rows.ts';
 import { makeDataDir } from '../helpers/server.ts';
 
 /** The image repository against a real SQLite file: ordering, deep pages, counts, search, delete. */
@@ -14,27 +16,6 @@ describe('KyselyImageRepository (SQLite)', () => {
   let userId: number;
   let otherId: number;
 
-  const image = (uid: number, createdAt: number, extra: Record<string, unknown> = {}) => ({
-    image_id: randomBytes(16).toString('hex'),
-    user_id: uid,
-    blob_key: randomBytes(32).toString('hex'),
-    type: 'png',
-    byte_size: 1,
-    width: 1,
-    height: 1,
-    created_at: createdAt,
-    uploaded_at: createdAt,
-    app: null,
-    title: null,
-    url: null,
-    desc: '',
-    metadata_is_public: 0,
-    access_policy: 'anyone',
-    ocr_locale: null,
-    ocr_text: '',
-    ...extra,
-  });
-
   /** The owner's row as it is now, as authentication would hand it to a listing. */
   const owner = async () => {
     const row = await store.users.findById(userId);
@@ -42,7 +23,7 @@ describe('KyselyImageRepository (SQLite)', () => {
     return row;
   };
 
-  const insert = async (row: ReturnType<typeof image>) =>
+  const insert = async (row: NewImageRow) =>
     store.images.insert(row, await store.blobLedger.addPending(row.blob_key, Date.now()));
 
   beforeAll(async () => {
@@ -59,8 +40,8 @@ describe('KyselyImageRepository (SQLite)', () => {
   it('pages newest first with the same rows at every depth as a plain OFFSET would give', async () => {
     // 2,345 images with many equal created_at values, inserted out of order.
     const n = 2345;
-    for (let i = 0; i < n; i++) await insert(image(userId, 1_000_000 + ((i * 7919) % 600) * 1000));
-    await insert(image(otherId, 5_000_000));
+    for (let i = 0; i < n; i++) await insert(imageRow(userId, 1_000_000 + ((i * 7919) % 600) * 1000));
+    await insert(imageRow(otherId, 5_000_000));
 
     const all: string[] = [];
     for (let offset = 0; offset < n; offset += 100) {
@@ -87,7 +68,7 @@ describe('KyselyImageRepository (SQLite)', () => {
 
   it('sees inserts and deletes made after bookmarks were cached', async () => {
     const before = await store.images.listByUser(await owner(), 1200, 5);
-    const newest = await insert(image(userId, 9_000_000));
+    const newest = await insert(imageRow(userId, 9_000_000));
     const after = await store.images.listByUser(await owner(), 1201, 5);
     expect(after.rows.map((r) => r.image_id)).toEqual(before.rows.map((r) => r.image_id));
     expect(after.total).toBe(before.total + 1);
@@ -101,8 +82,8 @@ describe('KyselyImageRepository (SQLite)', () => {
 
   it('queues blob collection only when the last image using a blob is deleted', async () => {
     const shared = randomBytes(32).toString('hex');
-    const a = await insert(image(userId, 1, { blob_key: shared }));
-    const b = await insert(image(userId, 2, { blob_key: shared }));
+    const a = await insert(imageRow(userId, 1, { blob_key: shared }));
+    const b = await insert(imageRow(userId, 2, { blob_key: shared }));
     const jobsBefore = await store.jobs.countPending();
     await store.images.delete(a.image_id, userId);
     expect(await store.jobs.countPending()).toBe(jobsBefore);
@@ -112,13 +93,13 @@ describe('KyselyImageRepository (SQLite)', () => {
 
   it('searches substrings in any field, Japanese included, short terms too, only for the owner', async () => {
     const mine = await insert(
-      image(userId, 10, {
+      imageRow(userId, 10, {
         title: 'スクリーンショット of the dashboard',
         app: 'Firefox',
         desc: 'Quarterly ÉTAT',
       }),
     );
-    await insert(image(otherId, 10, { title: 'スクリーンショット too' }));
+    await insert(imageRow(otherId, 10, { title: 'スクリーンショット too' }));
     const find = async (...terms: string[]) =>
       (await store.images.search(userId, terms, 0, 10)).rows.map((r) => r.image_id);
     expect(await find('リーンショ')).toEqual([mine.image_id]);
