@@ -18,6 +18,10 @@ export interface Config {
     maxUploadBytes: number;
     /** Largest accepted canvas (width × height); more is refused before decoding. */
     maxPixels: number;
+    /** Memory that image decodes may take at once; more waits (see DecodeBudget). */
+    decodeMemoryBytes: number;
+    /** Free space uploads leave on the blob disk, so that deletes and the database still work. */
+    diskReserveBytes: number;
   };
   /** Longest side of a thumbnail, in pixels. */
   thumbSize: number;
@@ -37,6 +41,7 @@ export interface ConfigInput {
   imageUrl?: string;
   maxUploadBytes?: string | number;
   maxPixels?: string | number;
+  decodeMemoryMb?: string | number;
   logLevel?: string;
 }
 
@@ -46,6 +51,8 @@ export const DEFAULTS = {
   dataDir: './data',
   maxUploadBytes: 50 * 1024 * 1024,
   maxPixels: 100_000_000,
+  decodeMemoryMb: 512,
+  diskReserveBytes: 64 * 1024 * 1024,
   thumbSize: 500,
   imageCacheBytes: 128 * 1024 * 1024,
   logLevel: 'warn',
@@ -83,6 +90,12 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
   const pick = (flag: string | number | undefined, envName: string) =>
     flag !== undefined ? flag : env[envName] !== undefined && env[envName] !== '' ? env[envName] : undefined;
 
+  const decodeMemoryMb = positiveInt(
+    'decode memory (MB)',
+    pick(flags.decodeMemoryMb, 'GAZO_DECODE_MEMORY_MB'),
+    DEFAULTS.decodeMemoryMb,
+  );
+  if (decodeMemoryMb < 1) throw new ConfigError('decode memory (MB) must be at least 1');
   const host = String(pick(flags.host, 'GAZO_HOST') ?? DEFAULTS.host);
   const port = positiveInt('port', pick(flags.port, 'GAZO_PORT'), DEFAULTS.port);
   if (port > 65535) throw new ConfigError(`port must be at most 65535, got ${port}`);
@@ -117,6 +130,12 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
         DEFAULTS.maxUploadBytes,
       ),
       maxPixels: positiveInt('max pixels', pick(flags.maxPixels, 'GAZO_MAX_PIXELS'), DEFAULTS.maxPixels),
+      decodeMemoryBytes: decodeMemoryMb * 1024 * 1024,
+      diskReserveBytes: positiveInt(
+        'disk reserve bytes',
+        env.GAZO_DISK_RESERVE_BYTES,
+        DEFAULTS.diskReserveBytes,
+      ),
     },
     thumbSize: DEFAULTS.thumbSize,
     imageCacheBytes: positiveInt('image cache bytes', env.GAZO_IMAGE_CACHE_BYTES, DEFAULTS.imageCacheBytes),

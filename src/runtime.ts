@@ -49,6 +49,9 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     uploads: new UploadService(store, blobs, {
       maxPixels: config.limits.maxPixels,
       thumbSize: config.thumbSize,
+      maxUploadBytes: config.limits.maxUploadBytes,
+      diskReserveBytes: config.limits.diskReserveBytes,
+      decodeMemoryBytes: config.limits.decodeMemoryBytes,
     }),
     collector,
     urls: new ImageUrls(config.urls, config.thumbSize),

@@ -5,6 +5,16 @@
 export interface BlobStore {
   /** Stores the bytes durably and atomically: after it resolves, a crash cannot lose or tear them. */
   put(key: string, data: Buffer): Promise<void>;
+  /**
+   * Takes over a file written to a `stagingPath()` and stores it under `key` as durably as
+   * `put`. Storing a key that exists already replaces it with the same bytes: the cost is the
+   * same either way, so a put does not tell whether anyone stored these bytes before.
+   */
+  putFile(key: string, file: string): Promise<void>;
+  /** A fresh path for a staged upload, on the same disk as the blobs where that matters. */
+  stagingPath(): Promise<string>;
+  /** Bytes free where the blobs are written, when the backend can tell. */
+  freeBytes(): Promise<number | undefined>;
   /** The bytes, or undefined when there is no such blob. */
   read(key: string): Promise<Buffer | undefined>;
   exists(key: string): Promise<boolean>;

@@ -40,6 +40,15 @@ export class CachedBlobStore implements BlobStore {
   put(key: string, data: Buffer): Promise<void> {
     return this.inner.put(key, data);
   }
+  putFile(key: string, file: string): Promise<void> {
+    return this.inner.putFile(key, file);
+  }
+  stagingPath(): Promise<string> {
+    return this.inner.stagingPath();
+  }
+  freeBytes(): Promise<number | undefined> {
+    return this.inner.freeBytes();
+  }
   exists(key: string): Promise<boolean> {
     return this.entries.has(key) ? Promise.resolve(true) : this.inner.exists(key);
   }

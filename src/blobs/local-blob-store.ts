@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { assertBlobKey, type BlobStore } from './blob-store.ts';
+import { DiskFullError, isDiskFull } from './staged-file.ts';
 
 /**
  * Blobs as files under one folder: `orig/ab/<hash>`, `thumb/500/ab/<hash>`. A write goes to
- * `tmp/`, is fsynced, renamed into place and its folder fsynced, so a file either exists whole
- * or not at all.
+ * `tmp/` (where uploads are also staged), is fsynced, renamed into place and its folder
+ * fsynced, so a file either exists whole or not at all.
  */
 export class LocalBlobStore implements BlobStore {
   private readonly tmpDir: string;
@@ -25,25 +26,47 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async put(key: string, data: Buffer): Promise<void> {
-    const target = this.pathOf(key);
-    const dir = path.dirname(target);
-    await this.ensureDir(this.tmpDir);
-    await this.ensureDir(dir);
-    const tmp = path.join(this.tmpDir, `${randomBytes(8).toString('hex')}.part`);
-    const handle = await fs.open(tmp, 'wx', 0o640);
+    const tmp = await this.stagingPath();
     try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      await fs.rename(tmp, target);
+      await fs.writeFile(tmp, data, { flag: 'wx', mode: 0o600 });
     } catch (err) {
       await fs.rm(tmp, { force: true });
-      throw err;
+      throw isDiskFull(err) ? new DiskFullError() : err;
+    }
+    await this.putFile(key, tmp);
+  }
+
+  async putFile(key: string, file: string): Promise<void> {
+    const target = this.pathOf(key);
+    const dir = path.dirname(target);
+    try {
+      const handle = await fs.open(file, 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await this.ensureDir(dir);
+      await fs.rename(file, target);
+    } catch (err) {
+      await fs.rm(file, { force: true });
+      throw isDiskFull(err) ? new DiskFullError() : err;
     }
     await syncDir(dir);
+  }
+
+  async stagingPath(): Promise<string> {
+    await this.ensureDir(this.tmpDir);
+    return path.join(this.tmpDir, `${randomBytes(8).toString('hex')}.part`);
+  }
+
+  async freeBytes(): Promise<number> {
+    const stats = await fs.statfs(this.root).catch(async (err) => {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await this.ensureDir(this.root);
+      return fs.statfs(this.root);
+    });
+    return stats.bavail * stats.bsize;
   }
 
   private async ensureDir(dir: string): Promise<void> {

@@ -1,5 +1,4 @@
 import formbody from '@fastify/formbody';
-import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -28,17 +27,9 @@ export async function buildApp(rt: Runtime, options: { logger?: FastifyServerOpt
   app.addSchema(ErrorSchema);
 
   await app.register(formbody);
-  await app.register(multipart, {
-    // latin1 keeps a binary `imagedata` field's bytes; readUploadForm decodes text fields as UTF-8.
-    defCharset: 'latin1',
-    limits: {
-      fileSize: rt.config.limits.maxUploadBytes,
-      fieldSize: rt.config.limits.maxUploadBytes,
-      fields: 40,
-      files: 4,
-      parts: 50,
-    },
-  });
+  // Multipart bodies are left unread here: the upload routes stream them (see multipart.ts),
+  // after checking a token in the header or query and the declared length.
+  app.addContentTypeParser('multipart/form-data', (_request, _payload, done) => done(null));
   await app.register(swagger, {
     openapi: {
       info: {

@@ -1,7 +1,8 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { isDiskFull } from '../blobs/staged-file.ts';
 import { ServiceError } from '../services/errors.ts';
 
-const KNOWN = new Set([400, 401, 402, 403, 404, 405, 413, 422, 429]);
+const KNOWN = new Set([400, 401, 402, 403, 404, 405, 413, 422, 429, 507]);
 
 /** The path alone: the query string may carry an access token and must never be echoed. */
 export const requestPath = (request: FastifyRequest) => request.url.split('?')[0] ?? '/';
@@ -11,12 +12,17 @@ export function errorBody(request: FastifyRequest, message: string) {
 }
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, status: number, message: string) {
+  // An answer given before the body was read (a limit, a bad token): close the connection
+  // rather than read and throw away whatever the client still means to send.
+  if (!request.raw.complete) reply.header('Connection', 'close');
   return reply.code(status).type('application/json; charset=utf-8').send(errorBody(request, message));
 }
 
 /** Turns anything thrown into the Gyazo error shape; the details of a 500 stay in the log. */
 export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
   if (error instanceof ServiceError) return sendError(request, reply, error.status, error.message);
+  if (isDiskFull(error))
+    return sendError(request, reply, 507, 'The server is out of storage space: nothing was changed');
   const fe = error as FastifyError;
   if (fe.validation) return sendError(request, reply, 400, fe.message);
   // A body of a type no route reads (raw image bytes, none at all): 415 is not among the statuses

@@ -1,41 +1,130 @@
-import type { FastifyRequest } from 'fastify';
-import { badRequest, ServiceError, tooLarge } from '../services/errors.ts';
+import type { Readable } from 'node:stream';
+import { Busboy, type BusboyHeaders, type BusboyInstance } from '@fastify/busboy';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { StagedFile } from '../blobs/staged-file.ts';
+import { badRequest, tooLarge } from '../services/errors.ts';
 
 export interface UploadForm {
   fields: Record<string, string>;
-  /** The bytes of the `imagedata` part, file or plain field, whichever the client sent. */
-  imagedata: Buffer | undefined;
+  /** The `imagedata` part, file or plain field, staged on disk. The caller discards it. */
+  imagedata: StagedFile | undefined;
+}
+
+/** Stages a part's bytes on disk, refusing more than `maxBytes` (see UploadService.stage). */
+export type Stager = (source: Readable, maxBytes: number) => Promise<StagedFile>;
+
+/** Text fields are small: a title or a description, never the image. */
+export const MAX_FIELD_BYTES = 32 * 1024;
+const MAX_FIELDS = 20;
+const MAX_PARTS = 30;
+/** Room for the fields and part headers around the image in the whole request. */
+export const FORM_OVERHEAD_BYTES = MAX_FIELDS * MAX_FIELD_BYTES + 64 * 1024;
+
+/** The largest request body an upload route reads: the image limit plus the fields around it. */
+export const maxBodyBytes = (maxUploadBytes: number) => maxUploadBytes + FORM_OVERHEAD_BYTES;
+
+/**
+ * Refuses from the headers alone a body declared larger than the route will ever read, so that
+ * nobody can make us wait for (or read) gigabytes just to say no. Used as an `onRequest` hook.
+ */
+export function refuseDeclaredOversize(maxUploadBytes: number) {
+  const limit = maxBodyBytes(maxUploadBytes);
+  return (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
+    const declared = Number(request.headers['content-length']);
+    if (declared > limit) return done(tooLarge(`Request body is too large: the limit is ${limit} bytes`));
+    done();
+  };
 }
 
 /**
- * Reads a whole multipart body. Parts come in any order (the token may follow the image), so
- * nothing is decided until every part is in; the file is held in memory, bounded by the
- * multipart plugin's byte limit (413 past it). Filenames and part Content-Types mean nothing.
+ * Reads a multipart body as it arrives. `imagedata` (a file part, or a plain field: some scripts
+ * send it so) streams to a staged file through `stage`; other files are skipped; text fields
+ * are small and few. Parts come in any order, so the caller decides only once every part is in.
+ * The whole body is bounded: past the limit reading stops and the request fails with 413.
+ * Whatever went wrong, nothing staged is left behind.
  */
-export async function readUploadForm(request: FastifyRequest): Promise<UploadForm> {
-  if (!request.isMultipart()) throw badRequest('Use multipart/form-data');
+export async function readUploadForm(
+  request: FastifyRequest,
+  stage: Stager,
+  maxUploadBytes: number,
+): Promise<UploadForm> {
+  if (!/^multipart\/form-data\b/i.test(request.headers['content-type'] ?? ''))
+    throw badRequest('Use multipart/form-data');
+  const raw = request.raw;
+  const bodyLimit = maxBodyBytes(maxUploadBytes);
   const fields: Record<string, string> = {};
-  let imagedata: Buffer | undefined;
+  let staging: Promise<StagedFile> | undefined;
+  let imageStream: Readable | undefined;
+  let busboy: BusboyInstance;
   try {
-    for await (const part of request.parts()) {
-      if (part.type === 'file') {
-        const bytes = await part.toBuffer();
-        if (part.fieldname === 'imagedata') imagedata = bytes;
-        continue;
-      }
-      if (part.valueTruncated) throw tooLarge(`Field ${part.fieldname} is too large`);
-      if (typeof part.value !== 'string') continue;
-      // Fields are parsed as latin1 (see app.ts) so their bytes survive: some scripts send the
-      // image itself as a plain field. Text fields are UTF-8, decoded here.
-      const bytes = Buffer.from(part.value, 'latin1');
-      if (part.fieldname === 'imagedata') imagedata = bytes;
-      else fields[part.fieldname] = bytes.toString('utf8');
-    }
-  } catch (err) {
-    // The multipart parser throws plain Errors for a malformed body (no boundary, a bad part
-    // header, a body cut short): the client's fault, not ours. Limits (413) keep their status.
-    if (err instanceof ServiceError || (err as { statusCode?: number }).statusCode) throw err;
-    throw badRequest('Malformed multipart/form-data body');
+    busboy = Busboy({
+      headers: request.headers as BusboyHeaders,
+      defCharset: 'utf8',
+      isPartAFile: (name, _type, filename) => name === 'imagedata' || filename !== undefined,
+      limits: {
+        fieldNameSize: 100,
+        fieldSize: MAX_FIELD_BYTES,
+        fields: MAX_FIELDS,
+        files: 4,
+        parts: MAX_PARTS,
+        fileSize: maxUploadBytes,
+      },
+    });
+  } catch {
+    throw badRequest('Malformed multipart/form-data body: no boundary');
   }
-  return { fields, imagedata };
+
+  const parsed = new Promise<void>((resolve, reject) => {
+    let received = 0;
+    const fail = (err: Error) => {
+      raw.unpipe(busboy);
+      raw.off('data', count);
+      // Ends the staging write too, which removes its partial file.
+      imageStream?.destroy(err);
+      reject(err);
+    };
+    const count = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > bodyLimit) fail(tooLarge(`Request body is too large: the limit is ${bodyLimit} bytes`));
+    };
+    raw.on('data', count);
+    raw.on('aborted', () => fail(badRequest('The request was cut off before its end')));
+    raw.on('error', () => fail(badRequest('The request was cut off before its end')));
+
+    busboy.on('file', (name, stream) => {
+      if (name !== 'imagedata' || staging) {
+        stream.resume();
+        return;
+      }
+      imageStream = stream;
+      stream.on('limit', () =>
+        fail(tooLarge(`imagedata is too large: the limit is ${maxUploadBytes} bytes`)),
+      );
+      staging = stage(stream, maxUploadBytes);
+      // Its failure is reported through `parsed` or awaited below; never unhandled.
+      staging.catch(fail);
+    });
+    busboy.on('field', (name, value, _nameTruncated, valueTruncated) => {
+      if (valueTruncated)
+        return fail(tooLarge(`Field ${name} is too large: at most ${MAX_FIELD_BYTES} bytes`));
+      fields[name] = value;
+    });
+    busboy.on('partsLimit', () => fail(tooLarge(`Too many parts in the form: at most ${MAX_PARTS}`)));
+    busboy.on('fieldsLimit', () => fail(tooLarge(`Too many fields in the form: at most ${MAX_FIELDS}`)));
+    busboy.on('filesLimit', () => fail(tooLarge('Too many files in the form')));
+    // The parser throws plain Errors for a malformed body (a bad part header, a body cut short).
+    busboy.on('error', () => fail(badRequest('Malformed multipart/form-data body')));
+    busboy.on('finish', () => resolve());
+    raw.pipe(busboy);
+  });
+
+  try {
+    await parsed;
+    const imagedata = await staging;
+    return { fields, imagedata };
+  } catch (err) {
+    // The staged file, if one was begun, is removed before the error is answered.
+    await staging?.then((file) => file.discard()).catch(() => undefined);
+    throw err;
+  }
 }

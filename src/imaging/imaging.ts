@@ -37,7 +37,7 @@ sharp.cache(false);
  * Reads the header only: the type (from the bytes, never a filename) and the canvas size,
  * refusing what is not an accepted image or is too large to decode safely.
  */
-export async function inspectImage(bytes: Buffer, maxPixels: number): Promise<ImageInfo> {
+export async function inspectImage(bytes: Buffer | string, maxPixels: number): Promise<ImageInfo> {
   let meta: Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
@@ -63,7 +63,7 @@ export async function inspectImage(bytes: Buffer, maxPixels: number): Promise<Im
  * orientation applied, metadata stripped, first frame only for animations.
  */
 export async function makeThumbnail(
-  bytes: Buffer,
+  bytes: Buffer | string,
   info: ImageInfo,
   size: number,
   maxPixels: number,

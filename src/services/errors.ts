@@ -1,7 +1,7 @@
 /** A failure the client caused or may see; the HTTP layer turns it into the Gyazo error shape. */
 export class ServiceError extends Error {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 413 | 422 | 429 | 500,
+    readonly status: 400 | 401 | 403 | 404 | 413 | 422 | 429 | 500 | 507,
     message: string,
   ) {
     super(message);
@@ -13,3 +13,4 @@ export const unauthorized = (message = 'You are not authorized') => new ServiceE
 export const notFound = (message = 'Not Found') => new ServiceError(404, message);
 export const unprocessable = (message: string) => new ServiceError(422, message);
 export const tooLarge = (message: string) => new ServiceError(413, message);
+export const insufficientStorage = (message: string) => new ServiceError(507, message);

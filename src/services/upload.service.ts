@@ -1,13 +1,23 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { type BlobStore, originalKey, thumbnailKey } from '../blobs/blob-store.ts';
+import {
+  DiskFullError,
+  isDiskFull,
+  type StagedFile,
+  StagedTooLargeError,
+  writeStagedFile,
+} from '../blobs/staged-file.ts';
+import { DecodeBudget } from '../imaging/decode-budget.ts';
 import { ImagingError, inspectImage, makeThumbnail } from '../imaging/imaging.ts';
 import { BLOB_GC_JOB } from '../store/images.repository.ts';
 import type { ImageRow, UserRow } from '../store/schema.ts';
 import type { MetadataStore } from '../store/types.ts';
-import { unprocessable } from './errors.ts';
+import { BlobCollector } from './blob-collector.ts';
+import { insufficientStorage, tooLarge, unprocessable } from './errors.ts';
 
-export interface UploadInput {
-  bytes: Buffer;
+/** What an upload says about its image, besides the bytes. */
+export interface UploadMeta {
   /** Milliseconds; defaults to now. */
   createdAt?: number;
   app?: string;
@@ -22,45 +32,90 @@ export interface UploadInput {
 export interface UploadLimits {
   maxPixels: number;
   thumbSize: number;
+  /** Largest image accepted, in bytes. */
+  maxUploadBytes?: number;
+  /** Uploads are refused (507) rather than leave less than this free: deletes need room too. */
+  diskReserveBytes?: number;
+  /** Memory that concurrent decodes may take together (see DecodeBudget). */
+  decodeMemoryBytes?: number;
 }
+
+const DEFAULT_MAX_UPLOAD = 50 * 1024 * 1024;
+const DEFAULT_DECODE_MEMORY = 512 * 1024 * 1024;
+const OUT_OF_SPACE = 'The server is out of storage space: the image was not stored';
 
 /**
  * Turns bytes into a stored image. The order is what makes it crash-safe:
- * 1. validate the header (cheap, stores nothing);
- * 2. record the blob as pending (a committed row);
- * 3. decode fully while making the thumbnail (catches truncation), write both blobs durably;
- * 4. commit the image row and drop the pending entry in one transaction.
- * A crash after 2 leaves a pending entry that the start-up sweep turns into a collection job,
- * so neither a half-written row nor an orphan file survives.
+ * 1. the bytes are staged on disk (hashed while they arrive) and the header validated;
+ * 2. the blob is recorded as pending (a committed row);
+ * 3. the image is decoded fully while making the thumbnail (catches truncation), under the
+ *    decode budget; both blobs are written durably;
+ * 4. the image row is committed and the pending entry dropped in one transaction.
+ * A crash after 2 leaves a pending entry that the start-up sweep collects, so neither a
+ * half-written row nor an orphan file survives. A failure after 2 collects at once.
+ *
+ * The work is the same whether or not someone already stored these bytes (decode, write,
+ * replace), so an upload's timing does not tell that the bytes exist on the server.
  */
 export class UploadService {
+  private readonly collector: BlobCollector;
+  readonly decodeBudget: DecodeBudget;
+
   constructor(
     private readonly store: MetadataStore,
     private readonly blobs: BlobStore,
     private readonly limits: UploadLimits,
-  ) {}
+  ) {
+    this.collector = new BlobCollector(store, blobs, limits.thumbSize);
+    this.decodeBudget = new DecodeBudget(limits.decodeMemoryBytes ?? DEFAULT_DECODE_MEMORY);
+  }
 
-  async upload(user: UserRow, input: UploadInput): Promise<ImageRow> {
-    const info = await this.inspect(input.bytes);
-    const hash = createHash('sha256').update(input.bytes).digest('hex');
-    const origKey = originalKey(hash);
-    const thumbKey = thumbnailKey(hash, this.limits.thumbSize);
+  private get maxUploadBytes() {
+    return this.limits.maxUploadBytes ?? DEFAULT_MAX_UPLOAD;
+  }
 
+  /** Refuses an upload of `bytes` more when the disk would be left without its reserve. */
+  async assertRoomFor(bytes: number): Promise<void> {
+    const free = await this.blobs.freeBytes();
+    if (free !== undefined && free - bytes < (this.limits.diskReserveBytes ?? 0)) {
+      throw insufficientStorage(OUT_OF_SPACE);
+    }
+  }
+
+  /** Streams `source` to a staged file, refusing more than `maxBytes` (413) and a full disk (507). */
+  async stage(source: Readable, maxBytes = this.maxUploadBytes): Promise<StagedFile> {
+    try {
+      return await writeStagedFile(source, await this.blobs.stagingPath(), maxBytes);
+    } catch (err) {
+      if (err instanceof StagedTooLargeError)
+        throw tooLarge(`imagedata is too large: the limit is ${maxBytes} bytes`);
+      if (isDiskFull(err) || err instanceof DiskFullError) throw insufficientStorage(OUT_OF_SPACE);
+      throw err;
+    }
+  }
+
+  /** Stores an image from a staged file (which it takes over) or from bytes in memory. */
+  async upload(user: UserRow, source: StagedFile | Buffer, meta: UploadMeta = {}): Promise<ImageRow> {
+    const file = Buffer.isBuffer(source) ? await this.stage(Readable.from([source])) : source;
+    try {
+      return await this.storeImage(user, file, meta);
+    } finally {
+      await file.discard();
+    }
+  }
+
+  private async storeImage(user: UserRow, file: StagedFile, meta: UploadMeta): Promise<ImageRow> {
+    const info = await this.imaging(() => inspectImage(file.path, this.limits.maxPixels));
+    const hash = file.sha256;
     const pendingId = await this.store.blobLedger.addPending(hash, Date.now());
     let wrote = false;
     try {
-      // A thumbnail exists only for bytes that once decoded cleanly: identical bytes skip the work.
-      const thumb = (await this.blobs.exists(thumbKey))
-        ? undefined
-        : await this.decodeThumbnail(input.bytes, info);
-      if (!(await this.blobs.exists(origKey))) {
-        wrote = true;
-        await this.blobs.put(origKey, input.bytes);
-      }
-      if (thumb) {
-        wrote = true;
-        await this.blobs.put(thumbKey, thumb);
-      }
+      const thumb = await this.decodeBudget.run(DecodeBudget.costOf(info.width, info.height), () =>
+        this.imaging(() => makeThumbnail(file.path, info, this.limits.thumbSize, this.limits.maxPixels)),
+      );
+      wrote = true;
+      await this.blobs.put(thumbnailKey(hash, this.limits.thumbSize), thumb);
+      await this.blobs.putFile(originalKey(hash), file.path);
       const now = Date.now();
       return await this.store.images.insert(
         {
@@ -68,42 +123,48 @@ export class UploadService {
           user_id: user.id,
           blob_key: hash,
           type: info.type,
-          byte_size: input.bytes.length,
+          byte_size: file.size,
           width: info.width,
           height: info.height,
-          created_at: input.createdAt ?? now,
+          created_at: meta.createdAt ?? now,
           uploaded_at: now,
-          app: input.app ?? null,
-          title: input.title ?? null,
-          url: input.url ?? null,
-          desc: input.desc ?? '',
-          metadata_is_public: input.metadataIsPublic ? 1 : 0,
-          access_policy: input.accessPolicy ?? 'anyone',
+          app: meta.app ?? null,
+          title: meta.title ?? null,
+          url: meta.url ?? null,
+          desc: meta.desc ?? '',
+          metadata_is_public: meta.metadataIsPublic ? 1 : 0,
+          access_policy: meta.accessPolicy ?? 'anyone',
           ocr_locale: null,
           ocr_text: '',
         },
         pendingId,
       );
     } catch (err) {
-      // Whatever this upload wrote may now be unused: queue its collection, then let go of it.
-      // If this process dies first, the pending entry stays and the start-up sweep does the same.
-      if (wrote) await this.store.jobs.enqueue({ kind: BLOB_GC_JOB, payload: { blobKey: hash } });
+      await this.abandon(pendingId, hash, wrote);
+      throw isDiskFull(err) ? insufficientStorage(OUT_OF_SPACE) : err;
+    }
+  }
+
+  /**
+   * Lets go of a failed upload's blob, removing at once whatever it wrote that nothing else
+   * uses. Should that fail too (a full disk can fail a write), the pending entry stays and
+   * the start-up sweep collects it.
+   */
+  private async abandon(pendingId: number, hash: string, wrote: boolean): Promise<void> {
+    try {
       await this.store.blobLedger.removePending(pendingId);
-      throw err;
+      if (wrote) await this.collector.collect(hash);
+    } catch {
+      if (wrote)
+        await this.store.jobs
+          .enqueue({ kind: BLOB_GC_JOB, payload: { blobKey: hash } })
+          .catch(() => undefined);
     }
   }
 
-  private async inspect(bytes: Buffer) {
+  private async imaging<T>(work: () => Promise<T>): Promise<T> {
     try {
-      return await inspectImage(bytes, this.limits.maxPixels);
-    } catch (err) {
-      throw err instanceof ImagingError ? unprocessable(err.message) : err;
-    }
-  }
-
-  private async decodeThumbnail(bytes: Buffer, info: Awaited<ReturnType<typeof inspectImage>>) {
-    try {
-      return await makeThumbnail(bytes, info, this.limits.thumbSize, this.limits.maxPixels);
+      return await work();
     } catch (err) {
       throw err instanceof ImagingError ? unprocessable(err.message) : err;
     }

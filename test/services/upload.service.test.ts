@@ -12,23 +12,36 @@ import type { MetadataStore } from '../../src/store/types.ts';
 import { pixelBombPng, solidPng, truncated } from '../helpers/images.ts';
 import { makeDataDir } from '../helpers/server.ts';
 
-/** A blob store that fails the Nth put, standing in for a full disk or a dying S3. */
+/** A blob store that fails the Nth write (put or putFile), standing in for a full disk or a dying S3. */
 class FailingBlobStore implements BlobStore {
-  puts = 0;
+  writes: string[] = [];
   constructor(
     private readonly inner: BlobStore,
-    private readonly failOnPut: number,
+    private readonly failOnWrite: number,
+    private readonly failure: () => Error = () => new Error('disk broke'),
   ) {}
+  private check(what: string) {
+    this.writes.push(what);
+    if (this.writes.length === this.failOnWrite) throw this.failure();
+  }
   async put(key: string, data: Buffer) {
-    if (++this.puts === this.failOnPut) throw new Error('disk full');
+    this.check(`put ${key.split('/')[0]}`);
     return this.inner.put(key, data);
   }
+  async putFile(key: string, file: string) {
+    this.check(`putFile ${key.split('/')[0]}`);
+    return this.inner.putFile(key, file);
+  }
+  stagingPath = () => this.inner.stagingPath();
+  freeBytes = () => this.inner.freeBytes();
   read = (key: string) => this.inner.read(key);
   exists = (key: string) => this.inner.exists(key);
   delete = (key: string) => this.inner.delete(key);
   list = () => this.inner.list();
   sweepIncomplete = () => this.inner.sweepIncomplete();
 }
+
+const enospc = () => Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
 
 async function listBlobs(blobs: BlobStore) {
   const keys: string[] = [];
@@ -55,9 +68,7 @@ describe('UploadService', () => {
   });
 
   it('stores the original and a thumbnail, and the row points at them', async () => {
-    const row = await new UploadService(store, blobs, limits).upload(user, {
-      bytes: await solidPng(800, 600),
-    });
+    const row = await new UploadService(store, blobs, limits).upload(user, await solidPng(800, 600));
     expect(row.type).toBe('png');
     expect([row.width, row.height]).toEqual([800, 600]);
     expect(await listBlobs(blobs)).toEqual([`orig/${row.blob_key}`, `thumb/500/${row.blob_key}`]);
@@ -70,7 +81,7 @@ describe('UploadService', () => {
     ['a pixel bomb', () => pixelBombPng(), 'Image is too large'],
   ])('refuses %s with 422 and stores nothing', async (_name, make, message) => {
     const service = new UploadService(store, blobs, limits);
-    const error = await service.upload(user, { bytes: await make() }).catch((e: unknown) => e);
+    const error = await service.upload(user, await make()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ServiceError);
     expect((error as ServiceError).status).toBe(422);
     expect((error as ServiceError).message).toContain(message);
@@ -79,25 +90,54 @@ describe('UploadService', () => {
     expect(await store.blobLedger.pendingKeys()).toEqual([]);
   });
 
-  it.each([1, 2])('leaves no row and, once collected, no file when blob write %i fails', async (failOn) => {
+  const stagedFiles = async () => (await fs.readdir(path.join(dir, 'blobs', 'tmp')).catch(() => [])).sort();
+
+  it.each([1, 2])('leaves no row and no file, at once, when blob write %i fails', async (failOn) => {
     const failing = new FailingBlobStore(blobs, failOn);
-    await expect(
-      new UploadService(store, failing, limits).upload(user, { bytes: await solidPng() }),
-    ).rejects.toThrow('disk full');
+    await expect(new UploadService(store, failing, limits).upload(user, await solidPng())).rejects.toThrow(
+      'disk broke',
+    );
     expect(await store.images.countAll()).toBe(0);
     expect(await store.blobLedger.pendingKeys()).toEqual([]);
-    // What was written is queued for collection; running the collector leaves nothing behind.
-    const collector = new BlobCollector(store, blobs, limits.thumbSize);
-    const jobs = await store.jobs.claim(['blob.collect'], 10, Date.now(), 1000);
-    for (const job of jobs) await collector.collect(JSON.parse(job.payload).blobKey);
     expect(await listBlobs(blobs)).toEqual([]);
+    expect(await stagedFiles()).toEqual([]);
+  });
+
+  it.each([1, 2])('answers 507 when the disk is full at write %i, keeping nothing', async (failOn) => {
+    const failing = new FailingBlobStore(blobs, failOn, enospc);
+    const error = await new UploadService(store, failing, limits)
+      .upload(user, await solidPng())
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ServiceError);
+    expect((error as ServiceError).status).toBe(507);
+    expect(await store.images.countAll()).toBe(0);
+    expect(await store.blobLedger.pendingKeys()).toEqual([]);
+    expect(await listBlobs(blobs)).toEqual([]);
+    expect(await stagedFiles()).toEqual([]);
+  });
+
+  it('refuses an upload that would leave less than the disk reserve free', async () => {
+    const free = (await blobs.freeBytes()) as number;
+    const service = new UploadService(store, blobs, { ...limits, diskReserveBytes: free - 1000 });
+    await expect(service.assertRoomFor(10_000)).rejects.toMatchObject({ status: 507 });
+    await expect(service.assertRoomFor(0)).resolves.toBeUndefined();
+  });
+
+  it('does the same work for bytes already stored, so timing does not tell they exist', async () => {
+    const bytes = await solidPng(100, 100);
+    const first = new FailingBlobStore(blobs, 0);
+    await new UploadService(store, first, limits).upload(user, bytes);
+    const again = new FailingBlobStore(blobs, 0);
+    await new UploadService(store, again, limits).upload(user, bytes);
+    expect(again.writes).toEqual(first.writes);
+    expect(again.writes).toEqual(['put thumb', 'putFile orig']);
   });
 
   it('stores identical bytes once and keeps them while any image uses them', async () => {
     const service = new UploadService(store, blobs, limits);
     const bytes = await solidPng(100, 100);
-    const a = await service.upload(user, { bytes });
-    const b = await service.upload(user, { bytes });
+    const a = await service.upload(user, bytes);
+    const b = await service.upload(user, bytes);
     expect(a.image_id).not.toBe(b.image_id);
     expect(await listBlobs(blobs)).toHaveLength(2);
     const collector = new BlobCollector(store, blobs, limits.thumbSize);
@@ -117,9 +157,10 @@ describe('BlobCollector.sweepAfterCrash', () => {
     const blobs = new LocalBlobStore(path.join(dir, 'blobs'));
     const user = await store.users.create({ uid: 'u', name: 'u', email: null, passwordHash: null });
     try {
-      const kept = await new UploadService(store, blobs, { maxPixels: 1e7, thumbSize: 500 }).upload(user, {
-        bytes: await solidPng(10, 10),
-      });
+      const kept = await new UploadService(store, blobs, { maxPixels: 1e7, thumbSize: 500 }).upload(
+        user,
+        await solidPng(10, 10),
+      );
       // A crashed upload: registered, wrote its blob, never committed its row.
       const dead = 'ab'.repeat(32);
       await store.blobLedger.addPending(dead, Date.now() - 1000);

@@ -1,9 +1,10 @@
 import type { FastifyReply } from 'fastify';
+import type { StagedFile } from '../../blobs/staged-file.ts';
 import type { Runtime } from '../../runtime.ts';
 import { badRequest, ServiceError } from '../../services/errors.ts';
 import { optionalText, parseCreatedAt } from '../../services/upload-fields.ts';
 import type { GazoApp } from '../app.ts';
-import { readUploadForm } from '../multipart.ts';
+import { readUploadForm, refuseDeclaredOversize } from '../multipart.ts';
 
 const schema = {
   summary: 'Legacy desktop-client upload',
@@ -41,21 +42,29 @@ const text = (name: string, value: unknown) =>
 
 /** The legacy protocol answers in plain text, errors included: its clients show the body as is. */
 function plain(reply: FastifyReply, status: number, body: string) {
+  if (!reply.request.raw.complete) reply.header('Connection', 'close');
   return reply.code(status).type('text/plain; charset=utf-8').send(body);
 }
 
 export function legacyUploadRoute(app: GazoApp, rt: Runtime) {
-  app.post('/upload.cgi', { schema }, async (request, reply) => {
+  const onRequest = refuseDeclaredOversize(rt.config.limits.maxUploadBytes);
+  app.post('/upload.cgi', { schema, onRequest }, async (request, reply) => {
+    let imagedata: StagedFile | undefined;
     try {
-      const { fields, imagedata } = await readUploadForm(request);
-      const deviceId = fields.id ?? '';
+      await rt.uploads.assertRoomFor(Number(request.headers['content-length']) || 0);
+      const form = await readUploadForm(
+        request,
+        (stream, max) => rt.uploads.stage(stream, max),
+        rt.config.limits.maxUploadBytes,
+      );
+      imagedata = form.imagedata;
+      const deviceId = form.fields.id ?? '';
       const user = deviceId ? await rt.accounts.authenticateDevice(deviceId) : undefined;
       if (!user) return plain(reply, 401, NO_DEVICE);
-      if (!imagedata || imagedata.length === 0) throw badRequest('imagedata is required');
-      const meta = parseMetadata(fields.metadata);
-      const row = await rt.uploads.upload(user, {
-        bytes: imagedata,
-        createdAt: parseCreatedAt(fields.created_at),
+      if (!imagedata || imagedata.size === 0) throw badRequest('imagedata is required');
+      const meta = parseMetadata(form.fields.metadata);
+      const row = await rt.uploads.upload(user, imagedata, {
+        createdAt: parseCreatedAt(form.fields.created_at),
         app: text('app', meta.app),
         title: text('title', meta.title),
         url: text('url', meta.url),
@@ -65,9 +74,9 @@ export function legacyUploadRoute(app: GazoApp, rt: Runtime) {
       return plain(reply, 200, rt.urls.permalink(row.image_id));
     } catch (err) {
       if (err instanceof ServiceError) return plain(reply, err.status, `${err.message}\n`);
-      const status = (err as { statusCode?: number }).statusCode;
-      if (status === 413) return plain(reply, 413, 'Request body is too large\n');
       throw err;
+    } finally {
+      await imagedata?.discard();
     }
   });
 }

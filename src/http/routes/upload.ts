@@ -1,6 +1,7 @@
 import { Type } from '@fastify/type-provider-typebox';
 import type { Runtime } from '../../runtime.ts';
 import { badRequest } from '../../services/errors.ts';
+import type { UploadMeta } from '../../services/upload.service.ts';
 import {
   optionalText,
   parseAccessPolicy,
@@ -9,7 +10,7 @@ import {
 } from '../../services/upload-fields.ts';
 import type { GazoApp } from '../app.ts';
 import { requireUser, tokenFrom } from '../auth.ts';
-import { readUploadForm } from '../multipart.ts';
+import { readUploadForm, refuseDeclaredOversize } from '../multipart.ts';
 import { AccessTokenQuery, errors, security } from '../schemas.ts';
 
 const schema = {
@@ -22,27 +23,40 @@ const schema = {
   security,
   consumes: ['multipart/form-data'],
   querystring: Type.Object(AccessTokenQuery),
-  response: { 200: Type.Ref('Image'), ...errors(400, 401, 413, 422) },
+  response: { 200: Type.Ref('Image'), ...errors(400, 401, 413, 422, 429, 507) },
 };
 
 export function uploadRoute(app: GazoApp, rt: Runtime) {
-  app.post('/api/upload', { schema }, async (request) => {
+  const onRequest = refuseDeclaredOversize(rt.config.limits.maxUploadBytes);
+  app.post('/api/upload', { schema, onRequest }, async (request) => {
     // A token in the header or query is checked before the body is read, so that a stranger
-    // cannot make us buffer a large upload; a token among the parts is checked after them.
+    // cannot make us store a large upload; a token among the parts is checked after them.
     const early = tokenFrom(request) ? await requireUser(rt.accounts, request) : undefined;
-    const { fields, imagedata } = await readUploadForm(request);
-    const user = early ?? (await requireUser(rt.accounts, request, fields));
-    if (!imagedata || imagedata.length === 0) throw badRequest('imagedata is required');
-    const row = await rt.uploads.upload(user, {
-      bytes: imagedata,
-      createdAt: parseCreatedAt(fields.created_at),
-      app: optionalText('app', fields.app),
-      title: optionalText('title', fields.title),
-      url: optionalText('referer_url', fields.referer_url),
-      desc: optionalText('desc', fields.desc),
-      metadataIsPublic: parseBoolean('metadata_is_public', fields.metadata_is_public),
-      accessPolicy: parseAccessPolicy(fields.access_policy),
-    });
-    return rt.urls.toWire(row);
+    await rt.uploads.assertRoomFor(Number(request.headers['content-length']) || 0);
+    const { fields, imagedata } = await readUploadForm(
+      request,
+      (stream, max) => rt.uploads.stage(stream, max),
+      rt.config.limits.maxUploadBytes,
+    );
+    try {
+      const user = early ?? (await requireUser(rt.accounts, request, fields));
+      if (!imagedata || imagedata.size === 0) throw badRequest('imagedata is required');
+      const row = await rt.uploads.upload(user, imagedata, uploadMeta(fields));
+      return rt.urls.toWire(row);
+    } finally {
+      await imagedata?.discard();
+    }
   });
+}
+
+function uploadMeta(fields: Record<string, string>): UploadMeta {
+  return {
+    createdAt: parseCreatedAt(fields.created_at),
+    app: optionalText('app', fields.app),
+    title: optionalText('title', fields.title),
+    url: optionalText('referer_url', fields.referer_url),
+    desc: optionalText('desc', fields.desc),
+    metadataIsPublic: parseBoolean('metadata_is_public', fields.metadata_is_public),
+    accessPolicy: parseAccessPolicy(fields.access_policy),
+  };
 }
