@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { BlobStore } from './blobs/blob-store.ts';
 import { CachedBlobStore } from './blobs/cached-blob-store.ts';
+import { DiskReserve } from './blobs/disk-reserve.ts';
 import { LocalBlobStore } from './blobs/local-blob-store.ts';
 import type { Config } from './config.ts';
 import { JobWorker } from './jobs/worker.ts';
@@ -12,6 +13,10 @@ import { ImageUrls } from './services/wire.ts';
 import { BLOB_GC_JOB } from './store/images.repository.ts';
 import { openSqliteStore } from './store/index.ts';
 import type { MetadataStore } from './store/types.ts';
+
+/** Kept in the data dir so that a full disk still lets the database delete (see DiskReserve). */
+export const DISK_RESERVE_FILE = 'disk-reserve';
+const DISK_RESERVE_BYTES = 8 * 1024 * 1024;
 
 /** Everything a Gazo process holds: the stores, the services built on them, and the job worker. */
 export interface Runtime {
@@ -35,6 +40,8 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     config.imageCacheBytes,
   );
   const collector = new BlobCollector(store, blobs, config.thumbSize);
+  const reserve = new DiskReserve(path.join(config.dataDir, DISK_RESERVE_FILE), DISK_RESERVE_BYTES);
+  await reserve.ensure();
   const worker = new JobWorker(store.jobs, {
     [BLOB_GC_JOB]: async (payload) => {
       await collector.collect((payload as { blobKey: string }).blobKey);
@@ -45,14 +52,19 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     store,
     blobs,
     accounts: new AccountsService(store),
-    images: new ImagesService(store, blobs, config.thumbSize),
-    uploads: new UploadService(store, blobs, {
-      maxPixels: config.limits.maxPixels,
-      thumbSize: config.thumbSize,
-      maxUploadBytes: config.limits.maxUploadBytes,
-      diskReserveBytes: config.limits.diskReserveBytes,
-      decodeMemoryBytes: config.limits.decodeMemoryBytes,
-    }),
+    images: new ImagesService(store, blobs, config.thumbSize, reserve),
+    uploads: new UploadService(
+      store,
+      blobs,
+      {
+        maxPixels: config.limits.maxPixels,
+        thumbSize: config.thumbSize,
+        maxUploadBytes: config.limits.maxUploadBytes,
+        diskReserveBytes: config.limits.diskReserveBytes,
+        decodeMemoryBytes: config.limits.decodeMemoryBytes,
+      },
+      reserve,
+    ),
     collector,
     urls: new ImageUrls(config.urls, config.thumbSize),
     worker,

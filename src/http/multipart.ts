@@ -37,6 +37,47 @@ export function refuseDeclaredOversize(maxUploadBytes: number) {
 }
 
 /**
+ * Reads and throws away the body of a request refused before its form was read (a bad token,
+ * a full disk), so that the client, still sending, gets to read the answer: many clients
+ * (fetch among them) report a broken pipe instead of a response the server sent early. At most
+ * `maxBodyBytes(maxUploadBytes)` are read; past that the connection is closed instead.
+ */
+export function discardBody(request: FastifyRequest, maxUploadBytes: number): Promise<void> {
+  const raw = request.raw;
+  if (raw.complete || raw.readableEnded) return Promise.resolve();
+  const limit = maxBodyBytes(maxUploadBytes);
+  return new Promise((resolve) => {
+    let received = 0;
+    const done = () => {
+      raw.off('data', count);
+      resolve();
+    };
+    const count = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > limit) done();
+    };
+    raw.on('data', count);
+    raw.once('end', done);
+    raw.once('error', done);
+    raw.once('close', done);
+  });
+}
+
+/** Runs the checks made before a body is read; if one refuses, the body is discarded first. */
+export async function refuseBeforeReading<T>(
+  request: FastifyRequest,
+  maxUploadBytes: number,
+  checks: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await checks();
+  } catch (err) {
+    await discardBody(request, maxUploadBytes);
+    throw err;
+  }
+}
+
+/**
  * Reads a multipart body as it arrives. `imagedata` (a file part, or a plain field: some scripts
  * send it so) streams to a staged file through `stage`; other files are skipped; text fields
  * are small and few. Parts come in any order, so the caller decides only once every part is in.

@@ -1,4 +1,5 @@
 import { type BlobStore, originalKey, thumbnailKey } from '../blobs/blob-store.ts';
+import type { DiskReserve } from '../blobs/disk-reserve.ts';
 import type { ImageRow, UserRow } from '../store/schema.ts';
 import type { ImagePage, MetadataStore } from '../store/types.ts';
 import { badRequest, notFound } from './errors.ts';
@@ -11,6 +12,8 @@ export class ImagesService {
     private readonly store: MetadataStore,
     private readonly blobs: BlobStore,
     private readonly thumbSize: number,
+    /** Given up when the disk is full, so that a delete (the way to make room) can still commit. */
+    private readonly reserve?: DiskReserve,
   ) {}
 
   list(user: UserRow, page: number, perPage: number): Promise<ImagePage> {
@@ -25,7 +28,15 @@ export class ImagesService {
   }
 
   async delete(user: UserRow, imageId: string): Promise<ImageRow> {
-    const row = await this.store.images.delete(imageId, user.id);
+    let row: ImageRow | undefined;
+    try {
+      row = await this.store.images.delete(imageId, user.id);
+    } catch (err) {
+      // SQLite reports a full disk at commit, and the driver's rollback then hides the cause:
+      // if there is a reserve to give up, do so and try once more.
+      if (!(await this.reserve?.release())) throw err;
+      row = await this.store.images.delete(imageId, user.id);
+    }
     if (!row) throw notFound('image not found');
     return row;
   }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { type BlobStore, originalKey, thumbnailKey } from '../blobs/blob-store.ts';
+import type { DiskReserve } from '../blobs/disk-reserve.ts';
 import {
   DiskFullError,
   isDiskFull,
@@ -65,6 +66,7 @@ export class UploadService {
     private readonly store: MetadataStore,
     private readonly blobs: BlobStore,
     private readonly limits: UploadLimits,
+    private readonly reserve?: DiskReserve,
   ) {
     this.collector = new BlobCollector(store, blobs, limits.thumbSize);
     this.decodeBudget = new DecodeBudget(limits.decodeMemoryBytes ?? DEFAULT_DECODE_MEMORY);
@@ -80,6 +82,8 @@ export class UploadService {
     if (free !== undefined && free - bytes < (this.limits.diskReserveBytes ?? 0)) {
       throw insufficientStorage(OUT_OF_SPACE);
     }
+    // Room again after a full disk: take back the database's reserve first.
+    await this.reserve?.ensure();
   }
 
   /** Streams `source` to a staged file, refusing more than `maxBytes` (413) and a full disk (507). */

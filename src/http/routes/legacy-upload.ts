@@ -4,7 +4,7 @@ import type { Runtime } from '../../runtime.ts';
 import { badRequest, ServiceError } from '../../services/errors.ts';
 import { optionalText, parseCreatedAt } from '../../services/upload-fields.ts';
 import type { GazoApp } from '../app.ts';
-import { readUploadForm, refuseDeclaredOversize } from '../multipart.ts';
+import { readUploadForm, refuseBeforeReading, refuseDeclaredOversize } from '../multipart.ts';
 
 const schema = {
   summary: 'Legacy desktop-client upload',
@@ -51,7 +51,9 @@ export function legacyUploadRoute(app: GazoApp, rt: Runtime) {
   app.post('/upload.cgi', { schema, onRequest }, async (request, reply) => {
     let imagedata: StagedFile | undefined;
     try {
-      await rt.uploads.assertRoomFor(Number(request.headers['content-length']) || 0);
+      await refuseBeforeReading(request, rt.config.limits.maxUploadBytes, () =>
+        rt.uploads.assertRoomFor(Number(request.headers['content-length']) || 0),
+      );
       const form = await readUploadForm(
         request,
         (stream, max) => rt.uploads.stage(stream, max),

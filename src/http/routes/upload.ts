@@ -10,7 +10,7 @@ import {
 } from '../../services/upload-fields.ts';
 import type { GazoApp } from '../app.ts';
 import { requireUser, tokenFrom } from '../auth.ts';
-import { readUploadForm, refuseDeclaredOversize } from '../multipart.ts';
+import { readUploadForm, refuseBeforeReading, refuseDeclaredOversize } from '../multipart.ts';
 import { AccessTokenQuery, errors, security } from '../schemas.ts';
 
 const schema = {
@@ -31,12 +31,16 @@ export function uploadRoute(app: GazoApp, rt: Runtime) {
   app.post('/api/upload', { schema, onRequest }, async (request) => {
     // A token in the header or query is checked before the body is read, so that a stranger
     // cannot make us store a large upload; a token among the parts is checked after them.
-    const early = tokenFrom(request) ? await requireUser(rt.accounts, request) : undefined;
-    await rt.uploads.assertRoomFor(Number(request.headers['content-length']) || 0);
+    const maxUploadBytes = rt.config.limits.maxUploadBytes;
+    const early = await refuseBeforeReading(request, maxUploadBytes, async () => {
+      const user = tokenFrom(request) ? await requireUser(rt.accounts, request) : undefined;
+      await rt.uploads.assertRoomFor(Number(request.headers['content-length']) || 0);
+      return user;
+    });
     const { fields, imagedata } = await readUploadForm(
       request,
       (stream, max) => rt.uploads.stage(stream, max),
-      rt.config.limits.maxUploadBytes,
+      maxUploadBytes,
     );
     try {
       const user = early ?? (await requireUser(rt.accounts, request, fields));
