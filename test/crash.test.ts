@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
+import http from 'node:http';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -261,6 +262,39 @@ describe('crash safety: SIGKILL during concurrent uploads', { timeout: 180_000 }
         )
         .join(' | '),
     );
+  });
+
+  it('a kill in the middle of a request body leaves no staged file behind', async () => {
+    const dataDir = await makeDataDir();
+    dataDirs.push(dataDir);
+    const token = await createAccount(dataDir);
+    const server = await spawnServer(dataDir);
+    const image = bank[0] as Buffer;
+    const boundary = 'crash-boundary';
+    const req = http.request(`${server.url}/api/upload?access_token=${token}`, {
+      method: 'POST',
+      headers: {
+        'Content-Type': `multipart/form-data; boundary=${boundary}`,
+        'Transfer-Encoding': 'chunked',
+      },
+    });
+    req.on('error', () => undefined);
+    req.write(`--${boundary}\r\nContent-Disposition: form-data; name="imagedata"; filename="a.png"\r\n\r\n`);
+    req.write(image.subarray(0, image.length >> 1));
+    // The body streams to a staged file as it arrives: wait until that file exists, then kill.
+    const staged = path.join(dataDir, 'blobs', 'tmp');
+    const deadline = Date.now() + 10_000;
+    while (!(await fs.readdir(staged).catch(() => [])).some((f) => f.endsWith('.part'))) {
+      expect(Date.now()).toBeLessThan(deadline);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await server.stop('SIGKILL');
+    req.destroy();
+    expect((await blobFiles(dataDir)).some((f) => f.startsWith('tmp'))).toBe(true);
+
+    const restarted = await spawnServer(dataDir);
+    expect(await verify(restarted, dataDir, token, [])).toBe(0);
+    await restarted.stop('SIGKILL');
   });
 
   it('survives repeated kills on the same data dir', async () => {
