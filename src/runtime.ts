@@ -4,13 +4,15 @@ import { CachedBlobStore } from './blobs/cached-blob-store.ts';
 import { DiskReserve } from './blobs/disk-reserve.ts';
 import { LocalBlobStore } from './blobs/local-blob-store.ts';
 import type { Config } from './config.ts';
+import { DecodeBudget } from './imaging/decode-budget.ts';
 import { JobWorker } from './jobs/worker.ts';
 import { AccountsService } from './services/accounts.service.ts';
 import { BlobCollector } from './services/blob-collector.ts';
 import { ImagesService } from './services/images.service.ts';
+import { ThumbnailService } from './services/thumbnails.service.ts';
 import { UploadService } from './services/upload.service.ts';
 import { ImageUrls } from './services/wire.ts';
-import { BLOB_GC_JOB } from './store/images.repository.ts';
+import { BLOB_GC_JOB, THUMBNAIL_JOB } from './store/images.repository.ts';
 import { openSqliteStore } from './store/index.ts';
 import type { MetadataStore } from './store/types.ts';
 
@@ -42,17 +44,22 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   const collector = new BlobCollector(store, blobs, config.thumbSize);
   const reserve = new DiskReserve(path.join(config.dataDir, DISK_RESERVE_FILE), DISK_RESERVE_BYTES);
   await reserve.ensure();
+  const thumbnails = new ThumbnailService(store, blobs, new DecodeBudget(config.limits.decodeMemoryBytes), {
+    thumbSize: config.thumbSize,
+    maxPixels: config.limits.maxPixels,
+  });
   const worker = new JobWorker(store.jobs, {
     [BLOB_GC_JOB]: async (payload) => {
       await collector.collect((payload as { blobKey: string }).blobKey);
     },
+    [THUMBNAIL_JOB]: (payload) => thumbnails.runJob(payload as { blobKey: string }),
   });
   return {
     config,
     store,
     blobs,
     accounts: new AccountsService(store),
-    images: new ImagesService(store, blobs, config.thumbSize, reserve),
+    images: new ImagesService(store, blobs, thumbnails, config.thumbSize, reserve),
     uploads: new UploadService(
       store,
       blobs,
@@ -61,9 +68,9 @@ export async function openRuntime(config: Config): Promise<Runtime> {
         thumbSize: config.thumbSize,
         maxUploadBytes: config.limits.maxUploadBytes,
         diskReserveBytes: config.limits.diskReserveBytes,
-        decodeMemoryBytes: config.limits.decodeMemoryBytes,
       },
       reserve,
+      () => worker.nudge(),
     ),
     collector,
     urls: new ImageUrls(config.urls, config.thumbSize),

@@ -18,6 +18,11 @@ export interface BlobStore {
   /** The bytes, or undefined when there is no such blob. */
   read(key: string): Promise<Buffer | undefined>;
   exists(key: string): Promise<boolean>;
+  /**
+   * A path on this machine to read the blob from (for decoders that take a file), or
+   * undefined when there is no such blob.
+   */
+  localFile(key: string): Promise<string | undefined>;
   /** Removes the blob; removing a missing blob is not an error. */
   delete(key: string): Promise<void>;
   /** Every key stored, for sweeps and checks. */

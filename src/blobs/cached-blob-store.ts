@@ -49,6 +49,9 @@ export class CachedBlobStore implements BlobStore {
   freeBytes(): Promise<number | undefined> {
     return this.inner.freeBytes();
   }
+  localFile(key: string): Promise<string | undefined> {
+    return this.inner.localFile(key);
+  }
   exists(key: string): Promise<boolean> {
     return this.entries.has(key) ? Promise.resolve(true) : this.inner.exists(key);
   }

@@ -84,6 +84,10 @@ export class LocalBlobStore implements BlobStore {
     }
   }
 
+  async localFile(key: string): Promise<string | undefined> {
+    return (await this.exists(key)) ? this.pathOf(key) : undefined;
+  }
+
   async exists(key: string): Promise<boolean> {
     try {
       await fs.access(this.pathOf(key));

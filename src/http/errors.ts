@@ -11,10 +11,27 @@ export function errorBody(request: FastifyRequest, message: string) {
   return { message, request: requestPath(request), method: request.method };
 }
 
+/** How long a connection refused mid-body is still read from (and the bytes thrown away). */
+const LINGER_MS = 1000;
+
+/**
+ * An answer given before the body was read (a limit, a refusal): the connection is closed
+ * rather than read to its end. Closing at once would make the client, still sending, get a
+ * reset that discards our answer unread; so, as nginx's lingering close does, we stop writing,
+ * keep reading for a moment and throw the bytes away, then close.
+ */
+export function closeAfterAnswer(request: FastifyRequest, reply: FastifyReply): void {
+  if (request.raw.complete) return;
+  reply.header('Connection', 'close');
+  const socket = request.raw.socket as typeof request.raw.socket & { destroySoon?: () => void };
+  socket.destroySoon = () => {
+    socket.end();
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  };
+}
+
 export function sendError(request: FastifyRequest, reply: FastifyReply, status: number, message: string) {
-  // An answer given before the body was read (a limit, a bad token): close the connection
-  // rather than read and throw away whatever the client still means to send.
-  if (!request.raw.complete) reply.header('Connection', 'close');
+  closeAfterAnswer(request, reply);
   return reply.code(status).type('application/json; charset=utf-8').send(errorBody(request, message));
 }
 

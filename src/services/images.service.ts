@@ -1,8 +1,9 @@
-import { type BlobStore, originalKey, thumbnailKey } from '../blobs/blob-store.ts';
+import { type BlobStore, originalKey } from '../blobs/blob-store.ts';
 import type { DiskReserve } from '../blobs/disk-reserve.ts';
 import type { ImageRow, UserRow } from '../store/schema.ts';
 import type { ImagePage, MetadataStore } from '../store/types.ts';
 import { badRequest, notFound } from './errors.ts';
+import type { ThumbnailService } from './thumbnails.service.ts';
 
 export const MAX_SEARCH_QUERY = 200;
 
@@ -11,6 +12,7 @@ export class ImagesService {
   constructor(
     private readonly store: MetadataStore,
     private readonly blobs: BlobStore,
+    private readonly thumbnails: ThumbnailService,
     private readonly thumbSize: number,
     /** Given up when the disk is full, so that a delete (the way to make room) can still commit. */
     private readonly reserve?: DiskReserve,
@@ -65,8 +67,9 @@ export class ImagesService {
     return this.blobs.read(originalKey(row.blob_key));
   }
 
-  readThumbnail(row: ImageRow, size: number): Promise<Buffer | undefined> {
+  /** The thumbnail, made now if its job has not run yet; a placeholder for undecodable pixels. */
+  readThumbnail(row: ImageRow, size: number): Promise<{ bytes: Buffer; placeholder: boolean } | undefined> {
     if (size !== this.thumbSize) return Promise.resolve(undefined);
-    return this.blobs.read(thumbnailKey(row.blob_key, size));
+    return this.thumbnails.get(row);
   }
 }

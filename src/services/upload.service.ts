@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { type BlobStore, originalKey, thumbnailKey } from '../blobs/blob-store.ts';
+import { type BlobStore, originalKey } from '../blobs/blob-store.ts';
 import type { DiskReserve } from '../blobs/disk-reserve.ts';
 import {
   DiskFullError,
@@ -9,9 +9,9 @@ import {
   StagedTooLargeError,
   writeStagedFile,
 } from '../blobs/staged-file.ts';
-import { DecodeBudget } from '../imaging/decode-budget.ts';
-import { ImagingError, inspectImage, makeThumbnail } from '../imaging/imaging.ts';
-import { BLOB_GC_JOB } from '../store/images.repository.ts';
+import { ImagingError, inspectImage } from '../imaging/imaging.ts';
+import { checkStructure } from '../imaging/structure.ts';
+import { BLOB_GC_JOB, THUMBNAIL_JOB } from '../store/images.repository.ts';
 import type { ImageRow, UserRow } from '../store/schema.ts';
 import type { MetadataStore } from '../store/types.ts';
 import { BlobCollector } from './blob-collector.ts';
@@ -37,39 +37,38 @@ export interface UploadLimits {
   maxUploadBytes?: number;
   /** Uploads are refused (507) rather than leave less than this free: deletes need room too. */
   diskReserveBytes?: number;
-  /** Memory that concurrent decodes may take together (see DecodeBudget). */
-  decodeMemoryBytes?: number;
 }
 
 const DEFAULT_MAX_UPLOAD = 50 * 1024 * 1024;
-const DEFAULT_DECODE_MEMORY = 512 * 1024 * 1024;
 const OUT_OF_SPACE = 'The server is out of storage space: the image was not stored';
 
 /**
- * Turns bytes into a stored image. The order is what makes it crash-safe:
- * 1. the bytes are staged on disk (hashed while they arrive) and the header validated;
+ * Turns bytes into a stored image, answering in milliseconds. The order is what makes it
+ * crash-safe:
+ * 1. the bytes are staged on disk (hashed while they arrive); the header (type, size, pixel
+ *    limit) and the file's structure (complete to its end marker) are checked: no decoding;
  * 2. the blob is recorded as pending (a committed row);
- * 3. the image is decoded fully while making the thumbnail (catches truncation), under the
- *    decode budget; both blobs are written durably;
- * 4. the image row is committed and the pending entry dropped in one transaction.
+ * 3. the original is written durably;
+ * 4. the image row is committed, the pending entry dropped and the thumbnail job queued, in
+ *    one transaction. The full decode happens in that job (ThumbnailService).
  * A crash after 2 leaves a pending entry that the start-up sweep collects, so neither a
  * half-written row nor an orphan file survives. A failure after 2 collects at once.
  *
- * The work is the same whether or not someone already stored these bytes (decode, write,
- * replace), so an upload's timing does not tell that the bytes exist on the server.
+ * The work is the same whether or not someone already stored these bytes (the original is
+ * replaced by a rename either way), so an upload's timing does not tell that they exist.
  */
 export class UploadService {
   private readonly collector: BlobCollector;
-  readonly decodeBudget: DecodeBudget;
 
   constructor(
     private readonly store: MetadataStore,
     private readonly blobs: BlobStore,
     private readonly limits: UploadLimits,
     private readonly reserve?: DiskReserve,
+    /** Called once an upload's background work is queued (the job worker's nudge). */
+    private readonly onQueued?: () => void,
   ) {
     this.collector = new BlobCollector(store, blobs, limits.thumbSize);
-    this.decodeBudget = new DecodeBudget(limits.decodeMemoryBytes ?? DEFAULT_DECODE_MEMORY);
   }
 
   private get maxUploadBytes() {
@@ -109,19 +108,19 @@ export class UploadService {
   }
 
   private async storeImage(user: UserRow, file: StagedFile, meta: UploadMeta): Promise<ImageRow> {
-    const info = await this.imaging(() => inspectImage(file.path, this.limits.maxPixels));
+    const info = await this.imaging(async () => {
+      const header = await inspectImage(file.path, this.limits.maxPixels);
+      await checkStructure(file.path, header.type);
+      return header;
+    });
     const hash = file.sha256;
     const pendingId = await this.store.blobLedger.addPending(hash, Date.now());
     let wrote = false;
     try {
-      const thumb = await this.decodeBudget.run(DecodeBudget.costOf(info.width, info.height), () =>
-        this.imaging(() => makeThumbnail(file.path, info, this.limits.thumbSize, this.limits.maxPixels)),
-      );
       wrote = true;
-      await this.blobs.put(thumbnailKey(hash, this.limits.thumbSize), thumb);
       await this.blobs.putFile(originalKey(hash), file.path);
       const now = Date.now();
-      return await this.store.images.insert(
+      const row = await this.store.images.insert(
         {
           image_id: randomBytes(16).toString('hex'),
           user_id: user.id,
@@ -142,7 +141,10 @@ export class UploadService {
           ocr_text: '',
         },
         pendingId,
+        [{ kind: THUMBNAIL_JOB, payload: { blobKey: hash } }],
       );
+      this.onQueued?.();
+      return row;
     } catch (err) {
       await this.abandon(pendingId, hash, wrote);
       throw isDiskFull(err) ? insufficientStorage(OUT_OF_SPACE) : err;

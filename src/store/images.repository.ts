@@ -1,10 +1,12 @@
 import { type Expression, type Kysely, type SqlBool, sql } from 'kysely';
+import { jobRow } from './jobs.repository.ts';
 import { PageBookmarks } from './page-bookmarks.ts';
 import { type ReadRunner, reusableQuery } from './reusable-query.ts';
 import type { Database, ImageRow, NewImageRow } from './schema.ts';
-import type { ImageOwner, ImagePage, ImageRepository } from './types.ts';
+import type { ImageOwner, ImagePage, ImageRepository, NewJob } from './types.ts';
 
 export const BLOB_GC_JOB = 'blob.collect';
+export const THUMBNAIL_JOB = 'image.thumbnail';
 
 /** FTS5 trigram matches need three characters; shorter terms fall back to a scan of the user's rows. */
 const TRIGRAM = 3;
@@ -19,9 +21,10 @@ export class KyselyImageRepository implements ImageRepository {
     this.bookmarks = new PageBookmarks(db);
   }
 
-  async insert(row: NewImageRow, pendingId: number): Promise<ImageRow> {
+  async insert(row: NewImageRow, pendingId: number, jobs: NewJob[] = []): Promise<ImageRow> {
     return this.db.transaction().execute(async (trx) => {
       const inserted = await trx.insertInto('images').values(row).returningAll().executeTakeFirstOrThrow();
+      if (jobs.length > 0) await trx.insertInto('jobs').values(jobs.map(jobRow)).execute();
       await trx.deleteFrom('pending_blobs').where('id', '=', pendingId).execute();
       await trx
         .updateTable('users')
@@ -167,15 +170,37 @@ export class KyselyImageRepository implements ImageRepository {
       if (!stillUsed) {
         await trx
           .insertInto('jobs')
-          .values({
-            kind: BLOB_GC_JOB,
-            payload: JSON.stringify({ blobKey: row.blob_key }),
-            run_at: Date.now(),
-            created_at: Date.now(),
-          })
+          .values(jobRow({ kind: BLOB_GC_JOB, payload: { blobKey: row.blob_key } }))
           .execute();
       }
       return row;
+    });
+  }
+
+  async findByBlobKey(blobKey: string): Promise<ImageRow | undefined> {
+    return this.db
+      .selectFrom('images')
+      .selectAll()
+      .where('blob_key', '=', blobKey)
+      .limit(1)
+      .executeTakeFirst();
+  }
+
+  async recordDecodeError(blobKey: string, reason: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const owners = await trx
+        .updateTable('images')
+        .set({ decode_error: reason })
+        .where('blob_key', '=', blobKey)
+        .returning('user_id')
+        .execute();
+      const ids = [...new Set(owners.map((o) => o.user_id))];
+      if (ids.length === 0) return;
+      await trx
+        .updateTable('users')
+        .set((eb) => ({ images_version: eb('images_version', '+', 1) }))
+        .where('id', 'in', ids)
+        .execute();
     });
   }
 

@@ -2,20 +2,17 @@ import type { Kysely } from 'kysely';
 import type { Database, JobRow } from './schema.ts';
 import type { JobRepository, NewJob } from './types.ts';
 
+/** A job as its table row; also used to enqueue inside another repository's transaction. */
+export function jobRow(job: NewJob) {
+  const now = Date.now();
+  return { kind: job.kind, payload: JSON.stringify(job.payload), run_at: job.runAt ?? now, created_at: now };
+}
+
 export class KyselyJobRepository implements JobRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async enqueue(job: NewJob): Promise<void> {
-    const now = Date.now();
-    await this.db
-      .insertInto('jobs')
-      .values({
-        kind: job.kind,
-        payload: JSON.stringify(job.payload),
-        run_at: job.runAt ?? now,
-        created_at: now,
-      })
-      .execute();
+    await this.db.insertInto('jobs').values(jobRow(job)).execute();
   }
 
   async claim(kinds: string[], limit: number, now: number, leaseMs: number): Promise<JobRow[]> {

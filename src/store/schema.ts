@@ -69,6 +69,8 @@ export interface ImagesTable {
   access_policy: string;
   ocr_locale: string | null;
   ocr_text: string;
+  /** Why the pixels could not be decoded, found by the thumbnail job; null while fine. */
+  decode_error: Generated<string | null>;
 }
 
 export interface PendingBlobsTable {

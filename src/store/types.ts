@@ -50,9 +50,16 @@ export interface ImagePage {
 }
 
 export interface ImageRepository {
-  /** Commits the image, forgets its pending blob and counts it for its owner, atomically. */
-  insert(row: NewImageRow, pendingId: number): Promise<ImageRow>;
+  /**
+   * Commits the image, forgets its pending blob, counts it for its owner and queues `jobs`,
+   * atomically: a committed image always has its follow-up work queued.
+   */
+  insert(row: NewImageRow, pendingId: number, jobs?: NewJob[]): Promise<ImageRow>;
   findByImageId(imageId: string): Promise<ImageRow | undefined>;
+  /** Some image that uses the blob, if any does. */
+  findByBlobKey(blobKey: string): Promise<ImageRow | undefined>;
+  /** Marks every image of the blob as undecodable, bumping their owners' images_version. */
+  recordDecodeError(blobKey: string, reason: string): Promise<void>;
   /**
    * Newest first; costs about the same at any depth. The owner's row (as just read, e.g. while
    * authenticating) supplies the total and the version the page bookmarks belong to.

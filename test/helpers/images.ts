@@ -89,7 +89,7 @@ export async function pixelBombPng(width = 30_000, height = 30_000): Promise<Buf
   return out;
 }
 
-function crc32(bytes: Buffer): number {
+export function crc32(bytes: Buffer): number {
   let crc = 0xffffffff;
   for (const byte of bytes) {
     crc ^= byte;

@@ -12,8 +12,10 @@ export interface TestServer {
   dataDir: string;
   /** Creates a user and a token for it. */
   user(name?: string): Promise<{ name: string; token: string; id: number }>;
-  /** Every file under the blob folder, relative to it (tmp files included). */
+  /** Every file under the blob folder, relative to it (tmp files included), once queued jobs have run. */
   blobFiles(): Promise<string[]>;
+  /** Waits until no job is queued (thumbnails made, blobs collected). */
+  settle(): Promise<void>;
   imageCount(): Promise<number>;
   close(): Promise<void>;
 }
@@ -48,6 +50,14 @@ export async function startServer(
   // Services hold the urls object: update it in place.
   Object.assign(provisional.urls, config.urls);
   rt.worker.start();
+  const settle = async () => {
+    const deadline = Date.now() + 20_000;
+    while ((await rt.store.jobs.countPending()) > 0) {
+      if (Date.now() > deadline) throw new Error('jobs did not settle within 20 s');
+      await rt.worker.drain();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
 
   return {
     url,
@@ -59,7 +69,9 @@ export async function startServer(
       const { token } = await rt.accounts.createToken(name);
       return { name, token, id: row.id };
     },
+    settle,
     async blobFiles() {
+      await settle();
       const root = path.join(dataDir, 'blobs');
       const entries = await fs.readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
       return entries

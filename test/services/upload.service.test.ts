@@ -33,6 +33,7 @@ class FailingBlobStore implements BlobStore {
     return this.inner.putFile(key, file);
   }
   stagingPath = () => this.inner.stagingPath();
+  localFile = (key: string) => this.inner.localFile(key);
   freeBytes = () => this.inner.freeBytes();
   read = (key: string) => this.inner.read(key);
   exists = (key: string) => this.inner.exists(key);
@@ -67,12 +68,14 @@ describe('UploadService', () => {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
-  it('stores the original and a thumbnail, and the row points at them', async () => {
+  it('stores the original, the row pointing at it, and queues its thumbnail in the same commit', async () => {
     const row = await new UploadService(store, blobs, limits).upload(user, await solidPng(800, 600));
     expect(row.type).toBe('png');
     expect([row.width, row.height]).toEqual([800, 600]);
-    expect(await listBlobs(blobs)).toEqual([`orig/${row.blob_key}`, `thumb/500/${row.blob_key}`]);
+    expect(await listBlobs(blobs)).toEqual([`orig/${row.blob_key}`]);
     expect(await store.blobLedger.pendingKeys()).toEqual([]);
+    const jobs = await store.jobs.claim(['image.thumbnail'], 10, Date.now(), 1000);
+    expect(jobs.map((j) => JSON.parse(j.payload))).toEqual([{ blobKey: row.blob_key }]);
   });
 
   it.each([
@@ -92,8 +95,8 @@ describe('UploadService', () => {
 
   const stagedFiles = async () => (await fs.readdir(path.join(dir, 'blobs', 'tmp')).catch(() => [])).sort();
 
-  it.each([1, 2])('leaves no row and no file, at once, when blob write %i fails', async (failOn) => {
-    const failing = new FailingBlobStore(blobs, failOn);
+  it('leaves no row and no file, at once, when the blob write fails', async () => {
+    const failing = new FailingBlobStore(blobs, 1);
     await expect(new UploadService(store, failing, limits).upload(user, await solidPng())).rejects.toThrow(
       'disk broke',
     );
@@ -103,8 +106,8 @@ describe('UploadService', () => {
     expect(await stagedFiles()).toEqual([]);
   });
 
-  it.each([1, 2])('answers 507 when the disk is full at write %i, keeping nothing', async (failOn) => {
-    const failing = new FailingBlobStore(blobs, failOn, enospc);
+  it('answers 507 when the disk is full, keeping nothing', async () => {
+    const failing = new FailingBlobStore(blobs, 1, enospc);
     const error = await new UploadService(store, failing, limits)
       .upload(user, await solidPng())
       .catch((e: unknown) => e);
@@ -130,7 +133,7 @@ describe('UploadService', () => {
     const again = new FailingBlobStore(blobs, 0);
     await new UploadService(store, again, limits).upload(user, bytes);
     expect(again.writes).toEqual(first.writes);
-    expect(again.writes).toEqual(['put thumb', 'putFile orig']);
+    expect(again.writes).toEqual(['putFile orig']);
   });
 
   it('stores identical bytes once and keeps them while any image uses them', async () => {
@@ -139,11 +142,11 @@ describe('UploadService', () => {
     const a = await service.upload(user, bytes);
     const b = await service.upload(user, bytes);
     expect(a.image_id).not.toBe(b.image_id);
-    expect(await listBlobs(blobs)).toHaveLength(2);
+    expect(await listBlobs(blobs)).toEqual([`orig/${a.blob_key}`]);
     const collector = new BlobCollector(store, blobs, limits.thumbSize);
     await store.images.delete(a.image_id, user.id);
     expect(await collector.collect(a.blob_key)).toBe(false);
-    expect(await listBlobs(blobs)).toHaveLength(2);
+    expect(await listBlobs(blobs)).toHaveLength(1);
     await store.images.delete(b.image_id, user.id);
     expect(await collector.collect(b.blob_key)).toBe(true);
     expect(await listBlobs(blobs)).toEqual([]);
@@ -172,7 +175,7 @@ describe('BlobCollector.sweepAfterCrash', () => {
 
       const result = await new BlobCollector(store, blobs, 500).sweepAfterCrash(Date.now());
       expect(result.collected).toBe(1);
-      expect(await listBlobs(blobs)).toEqual([`orig/${kept.blob_key}`, `thumb/500/${kept.blob_key}`]);
+      expect(await listBlobs(blobs)).toEqual([`orig/${kept.blob_key}`]);
       await expect(fs.access(path.join(dir, 'blobs', 'tmp'))).rejects.toThrow();
       expect(await store.blobLedger.pendingKeys()).toEqual([]);
     } finally {

@@ -18,12 +18,21 @@ const hidden = { hide: true };
  * Sends stored image bytes: exact bytes, a strong ETag (content hash), immutable caching for
  * public images, and headers that stop a browser from ever treating them as anything but an image.
  */
-function sendImage(request: FastifyRequest, reply: FastifyReply, row: ImageRow, bytes: Buffer, etag: string) {
+function sendImage(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  row: ImageRow,
+  bytes: Buffer,
+  etag: string,
+  type = row.type as ImageType,
+) {
   reply.headers({
-    'Content-Type': IMAGE_TYPES[row.type as ImageType] ?? 'application/octet-stream',
+    'Content-Type': IMAGE_TYPES[type] ?? 'application/octet-stream',
     ETag: etag,
     'Cache-Control':
-      row.access_policy === 'anyone' ? 'public, max-age=31536000, immutable' : 'private, no-cache',
+      row.access_policy === 'anyone' && !row.decode_error
+        ? 'public, max-age=31536000, immutable'
+        : 'private, no-cache',
     'Content-Security-Policy': "default-src 'none'; sandbox",
     'Cross-Origin-Resource-Policy': 'cross-origin',
     'Content-Disposition': 'inline',
@@ -82,9 +91,11 @@ export function imageFileRoutes(app: GazoApp, rt: Runtime) {
       const row = match?.[1]
         ? await rt.images.findViewable(match[1], await optionalUser(rt.accounts, request))
         : undefined;
-      const bytes = row && (await rt.images.readThumbnail(row, request.params.size));
-      if (!row || !bytes) return sendError(request, reply, 404, 'image not found');
-      return sendImage(request, reply, row, bytes, `"${row.blob_key}-t${request.params.size}"`);
+      const thumb = row && (await rt.images.readThumbnail(row, request.params.size));
+      if (!row || !thumb) return sendError(request, reply, 404, 'image not found');
+      // An image whose pixels would not decode gets a placeholder (always PNG), never cached for long.
+      if (thumb.placeholder) return sendImage(request, reply, row, thumb.bytes, '"placeholder"', 'png');
+      return sendImage(request, reply, row, thumb.bytes, `"${row.blob_key}-t${request.params.size}"`);
     },
   );
 }

@@ -4,6 +4,7 @@ import type { Runtime } from '../../runtime.ts';
 import { badRequest, ServiceError } from '../../services/errors.ts';
 import { optionalText, parseCreatedAt } from '../../services/upload-fields.ts';
 import type { GazoApp } from '../app.ts';
+import { closeAfterAnswer } from '../errors.ts';
 import { readUploadForm, refuseBeforeReading, refuseDeclaredOversize } from '../multipart.ts';
 
 const schema = {
@@ -42,7 +43,7 @@ const text = (name: string, value: unknown) =>
 
 /** The legacy protocol answers in plain text, errors included: its clients show the body as is. */
 function plain(reply: FastifyReply, status: number, body: string) {
-  if (!reply.request.raw.complete) reply.header('Connection', 'close');
+  closeAfterAnswer(reply.request, reply);
   return reply.code(status).type('text/plain; charset=utf-8').send(body);
 }
 

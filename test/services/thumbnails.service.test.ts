@@ -1,0 +1,84 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { thumbnailKey } from '../../src/blobs/blob-store.ts';
+import { LocalBlobStore } from '../../src/blobs/local-blob-store.ts';
+import { DecodeBudget } from '../../src/imaging/decode-budget.ts';
+import { checkStructure } from '../../src/imaging/structure.ts';
+import { ThumbnailService } from '../../src/services/thumbnails.service.ts';
+import { UploadService } from '../../src/services/upload.service.ts';
+import { openSqliteStore } from '../../src/store/index.ts';
+import type { UserRow } from '../../src/store/schema.ts';
+import type { MetadataStore } from '../../src/store/types.ts';
+import { crc32, solidPng } from '../helpers/images.ts';
+import { makeDataDir } from '../helpers/server.ts';
+
+/** A PNG whose chunks and CRCs are all in order but whose compressed pixels are garbage. */
+async function undecodablePng(): Promise<Buffer> {
+  const bytes = Buffer.from(await solidPng(200, 200));
+  const idat = bytes.indexOf('IDAT');
+  const length = bytes.readUInt32BE(idat - 4);
+  for (let i = idat + 4; i < idat + 4 + length; i++) bytes[i] = (i * 151) & 0xff;
+  bytes.writeUInt32BE(crc32(bytes.subarray(idat, idat + 4 + length)), idat + 4 + length);
+  return bytes;
+}
+
+describe('ThumbnailService', () => {
+  let dir: string;
+  let store: MetadataStore;
+  let blobs: LocalBlobStore;
+  let user: UserRow;
+  let puts: string[];
+  const limits = { maxPixels: 1e7, thumbSize: 500 };
+
+  beforeEach(async () => {
+    dir = await makeDataDir();
+    store = await openSqliteStore(dir);
+    blobs = new LocalBlobStore(path.join(dir, 'blobs'));
+    puts = [];
+    const put = blobs.put.bind(blobs);
+    blobs.put = async (key, data) => {
+      puts.push(key);
+      return put(key, data);
+    };
+    user = await store.users.create({ uid: 'u', name: 'u', email: null, passwordHash: null });
+  });
+  afterEach(async () => {
+    await store.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  const service = () => new ThumbnailService(store, blobs, new DecodeBudget(64 * 1024 * 1024), limits);
+  const upload = (bytes: Buffer) => new UploadService(store, blobs, limits).upload(user, bytes);
+
+  it('makes a thumbnail asked for before its job ran, once for many askers; the job then does nothing', async () => {
+    const row = await upload(await solidPng(1200, 800));
+    const thumbnails = service();
+    const answers = await Promise.all(Array.from({ length: 5 }, () => thumbnails.get(row)));
+    expect(puts).toEqual([thumbnailKey(row.blob_key, 500)]);
+    for (const answer of answers) expect(answer?.placeholder).toBe(false);
+    expect(answers[0]?.bytes.equals(answers[4]?.bytes as Buffer)).toBe(true);
+    await thumbnails.runJob({ blobKey: row.blob_key });
+    expect(puts).toHaveLength(1);
+  });
+
+  it('records pixels that do not decode, serves a placeholder, and the job completes instead of retrying', async () => {
+    const bytes = await undecodablePng();
+    // The upload's structural check passes: the damage is inside the compressed data.
+    const file = path.join(dir, 'bad.png');
+    await fs.writeFile(file, bytes);
+    await expect(checkStructure(file, 'png')).resolves.toBeUndefined();
+    const row = await upload(bytes);
+
+    const thumbnails = service();
+    await expect(thumbnails.runJob({ blobKey: row.blob_key })).resolves.toBeUndefined();
+    const recorded = await store.images.findByImageId(row.image_id);
+    expect(recorded?.decode_error).toBe('Image is truncated or corrupt');
+    const answer = await thumbnails.get(recorded as typeof row);
+    expect(answer?.placeholder).toBe(true);
+    expect(answer?.bytes.subarray(1, 4).toString()).toBe('PNG');
+    expect(puts).toEqual([]);
+    // The owner's cached list pages are told (images_version moved).
+    expect((await store.users.findById(user.id))?.images_version).toBe(user.images_version + 2);
+  });
+});
