@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Runtime } from '../runtime.ts';
 import { handleError, sendError } from './errors.ts';
+import { networkOptions } from './network.ts';
 import { registerRoutes } from './routes/index.ts';
 import { ErrorSchema, WireImageSchema } from './schemas.ts';
 
@@ -17,11 +18,12 @@ export type GazoApp = ReturnType<typeof createFastify>;
 export async function buildApp(rt: Runtime, options: { logger?: FastifyServerOptions['logger'] } = {}) {
   const app = createFastify({
     logger: options.logger ?? false,
-    // Behind a proxy the client address comes from X-Forwarded-For; harmless when there is none.
-    trustProxy: true,
+    ...networkOptions(rt.config.network),
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
   });
 
+  // Past the cap, node closes new connections at once rather than queueing them.
+  app.server.maxConnections = rt.config.network.maxConnections;
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => sendError(request, reply, 404, 'Not Found'));
   app.addSchema(WireImageSchema);
