@@ -1,9 +1,10 @@
 import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Runtime } from '../runtime.ts';
+import { registerAuthLimits } from './auth-limits.ts';
 import { handleError, sendError } from './errors.ts';
 import { networkOptions } from './network.ts';
 import { registerRoutes } from './routes/index.ts';
@@ -29,6 +30,7 @@ export async function buildApp(rt: Runtime, options: { logger?: FastifyServerOpt
   app.addSchema(WireImageSchema);
   app.addSchema(ErrorSchema);
 
+  await registerAuthLimits(app, rt.config.rateLimits);
   await app.register(formbody);
   await app.register(multipart, {
     // latin1 keeps a binary `imagedata` field's bytes; readUploadForm decodes text fields as UTF-8.
@@ -66,6 +68,11 @@ export async function buildApp(rt: Runtime, options: { logger?: FastifyServerOpt
     done();
   });
 
+  // Every route that takes a token may answer 429 (auth-limits.ts): the OpenAPI says so.
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema as { security?: unknown; response?: Record<string, unknown> } | undefined;
+    if (schema?.security && schema.response) schema.response[429] ??= Type.Ref('Error');
+  });
   registerRoutes(app, rt);
   return app as unknown as FastifyInstance & GazoApp;
 }

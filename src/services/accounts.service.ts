@@ -28,6 +28,12 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return timingSafeEqual(actual, expected);
 }
 
+/** A credential that checked out: whom it acts for, and a key naming it that is not the secret. */
+export interface Credential {
+  user: UserRow;
+  key: string;
+}
+
 /** Users, their API access tokens and their legacy desktop-client device ids. */
 export class AccountsService {
   private readonly lastTouched = new Map<string, number>();
@@ -108,21 +114,30 @@ export class AccountsService {
 
   /** The user an access token acts for, or undefined for an unknown or revoked token. */
   async authenticateToken(token: string): Promise<UserRow | undefined> {
-    if (token.length === 0 || token.length > 256) return undefined;
-    const found = await this.store.tokens.findByHash(hashSecret(token));
-    if (!found) return undefined;
-    await this.touch(`t${found.credentialId}`, () => this.store.tokens.touch(found.credentialId, Date.now()));
-    return found.user;
+    return (await this.checkToken(token))?.user;
   }
 
   async authenticateDevice(deviceId: string): Promise<UserRow | undefined> {
+    return (await this.checkDevice(deviceId))?.user;
+  }
+
+  /** As authenticateToken, with a key that names the credential (for per-credential limits). */
+  async checkToken(token: string): Promise<Credential | undefined> {
+    if (token.length === 0 || token.length > 256) return undefined;
+    const found = await this.store.tokens.findByHash(hashSecret(token));
+    if (!found) return undefined;
+    const key = `t${found.credentialId}`;
+    await this.touch(key, () => this.store.tokens.touch(found.credentialId, Date.now()));
+    return { user: found.user, key };
+  }
+
+  async checkDevice(deviceId: string): Promise<Credential | undefined> {
     if (deviceId.length === 0 || deviceId.length > 256) return undefined;
     const found = await this.store.devices.findByHash(hashSecret(deviceId));
     if (!found) return undefined;
-    await this.touch(`d${found.credentialId}`, () =>
-      this.store.devices.touch(found.credentialId, Date.now()),
-    );
-    return found.user;
+    const key = `d${found.credentialId}`;
+    await this.touch(key, () => this.store.devices.touch(found.credentialId, Date.now()));
+    return { user: found.user, key };
   }
 
   private async touch(key: string, write: () => Promise<void>): Promise<void> {

@@ -3,6 +3,8 @@ import type { Runtime } from '../../runtime.ts';
 import { badRequest, ServiceError } from '../../services/errors.ts';
 import { optionalText, parseCreatedAt } from '../../services/upload-fields.ts';
 import type { GazoApp } from '../app.ts';
+import { deviceUser } from '../auth.ts';
+import { setErrorHeaders } from '../errors.ts';
 import { readUploadForm } from '../multipart.ts';
 
 const schema = {
@@ -49,7 +51,7 @@ export function legacyUploadRoute(app: GazoApp, rt: Runtime) {
     try {
       const { fields, imagedata } = await readUploadForm(request);
       const deviceId = fields.id ?? '';
-      const user = deviceId ? await rt.accounts.authenticateDevice(deviceId) : undefined;
+      const user = deviceId ? await deviceUser(rt.accounts, request, deviceId) : undefined;
       if (!user) return plain(reply, 401, NO_DEVICE);
       if (!imagedata || imagedata.length === 0) throw badRequest('imagedata is required');
       const meta = parseMetadata(fields.metadata);
@@ -64,7 +66,10 @@ export function legacyUploadRoute(app: GazoApp, rt: Runtime) {
       reply.header('X-Gyazo-Id', deviceId);
       return plain(reply, 200, rt.urls.permalink(row.image_id));
     } catch (err) {
-      if (err instanceof ServiceError) return plain(reply, err.status, `${err.message}\n`);
+      if (err instanceof ServiceError) {
+        setErrorHeaders(reply, err);
+        return plain(reply, err.status, `${err.message}\n`);
+      }
       const status = (err as { statusCode?: number }).statusCode;
       if (status === 413) return plain(reply, 413, 'Request body is too large\n');
       throw err;
