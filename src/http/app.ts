@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Runtime } from '../runtime.ts';
 import { registerAuthLimits } from './auth-limits.ts';
 import { handleError, sendError } from './errors.ts';
+import { redactingLogger } from './log-redaction.ts';
 import { networkOptions } from './network.ts';
 import { registerRoutes } from './routes/index.ts';
 import { ErrorSchema, WireImageSchema } from './schemas.ts';
@@ -18,7 +19,7 @@ export type GazoApp = ReturnType<typeof createFastify>;
 /** The whole HTTP surface of Gazo on one Fastify instance; listening is the caller's business. */
 export async function buildApp(rt: Runtime, options: { logger?: FastifyServerOptions['logger'] } = {}) {
   const app = createFastify({
-    logger: options.logger ?? false,
+    logger: redactingLogger(options.logger),
     ...networkOptions(rt.config.network),
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
   });
