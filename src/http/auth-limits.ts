@@ -5,6 +5,12 @@ import { TooManyRequests } from './errors.ts';
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 24 * 60 * MINUTE_MS;
+/**
+ * Addresses or credentials each limiter remembers, least recently seen forgotten first (the
+ * store takes `cache` though its types do not list it). The plugin's 5000 would let a client
+ * with many addresses push its own counts out; 100,000 entries are a few MB at most.
+ */
+const ENTRIES = 100_000;
 
 /**
  * The limits every authentication passes through (auth.ts): failed authentications per client
@@ -30,8 +36,8 @@ export async function registerAuthLimits(app: FastifyInstance, limits: Config['r
   await app.register(rateLimit, { global: false });
   const maxFailures = limits.maxAuthFailuresPerMinute;
   // Keyed by the client address as --trust-proxy decides it (IPv6 by /64, the plugin's default).
-  const failures =
-    maxFailures > 0 ? app.createRateLimit({ max: maxFailures, timeWindow: MINUTE_MS }) : undefined;
+  const failureOptions = { max: maxFailures, timeWindow: MINUTE_MS, cache: ENTRIES };
+  const failures = maxFailures > 0 ? app.createRateLimit(failureOptions) : undefined;
 
   const budgetMax = limits.maxRequestsPerTokenPerDay;
   const credentialOf = new WeakMap<FastifyRequest, string>();
@@ -39,9 +45,7 @@ export async function registerAuthLimits(app: FastifyInstance, limits: Config['r
     max: budgetMax,
     timeWindow: DAY_MS,
     keyGenerator: (request: FastifyRequest) => credentialOf.get(request) ?? '',
-    // One entry per credential used today (the store passes it on; the types do not list it).
-    // The default of 5000 would forget budgets early on a busy server.
-    cache: 100_000,
+    cache: ENTRIES,
   };
   const budget = budgetMax > 0 ? app.createRateLimit(budgetOptions) : undefined;
 
