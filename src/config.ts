@@ -1,3 +1,4 @@
+import net from 'node:net';
 import path from 'node:path';
 
 /** Everything Gazo can be told, read once at start from flags, `GAZO_*` environment and defaults. */
@@ -28,6 +29,22 @@ export interface Config {
   /** Bytes of hot images kept in memory for serving. */
   imageCacheBytes: number;
   logLevel: string;
+  /** Connections: who is believed about the client address, and how long anyone may hold a socket. */
+  network: {
+    /** Off (`false`), the proxies' addresses/CIDRs, or how many proxy hops to believe. */
+    trustProxy: false | string[] | number;
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    idleTimeoutMs: number;
+    maxConnections: number;
+  };
+  /** Abuse limits, counted in this process's memory; 0 turns one off. */
+  rateLimits: {
+    /** Failed authentications per client address per minute before it is answered 429. */
+    maxAuthFailuresPerMinute: number;
+    /** Requests one token (or device id) may make per day. */
+    maxRequestsPerTokenPerDay: number;
+  };
 }
 
 export interface ConfigInput {
@@ -43,6 +60,13 @@ export interface ConfigInput {
   maxPixels?: string | number;
   decodeMemoryMb?: string | number;
   logLevel?: string;
+  trustProxy?: string | number;
+  headersTimeout?: string | number;
+  requestTimeout?: string | number;
+  idleTimeout?: string | number;
+  maxConnections?: string | number;
+  maxAuthFailuresPerMinute?: string | number;
+  maxRequestsPerTokenPerDay?: string | number;
 }
 
 export const DEFAULTS = {
@@ -56,6 +80,18 @@ export const DEFAULTS = {
   thumbSize: 500,
   imageCacheBytes: 128 * 1024 * 1024,
   logLevel: 'warn',
+  // Seconds. Headers arrive within a second even on a slow link; 15 s is generous.
+  headersTimeout: 15,
+  // A whole request may take 10 minutes: a 50 MiB upload (the default limit) over a 1 Mbit/s
+  // uplink takes about 7. Raise it together with --max-upload-bytes.
+  requestTimeout: 600,
+  // Longer than the idle timeout of common proxies and load balancers (60 s), so that they
+  // close a kept-alive connection first and never send on one we have just closed.
+  idleTimeout: 72,
+  // Well under the usual limit of 1024 open files, which the database and images share.
+  maxConnections: 512,
+  maxAuthFailuresPerMinute: 30,
+  maxRequestsPerTokenPerDay: 0,
 } as const;
 
 export class ConfigError extends Error {}
@@ -66,6 +102,43 @@ function positiveInt(name: string, value: string | number | undefined, fallback:
   if (!Number.isSafeInteger(n) || n < 0)
     throw new ConfigError(`${name} must be a whole number, got "${value}"`);
   return n;
+}
+
+function atLeastOne(name: string, value: string | number | undefined, fallback: number): number {
+  const n = positiveInt(name, value, fallback);
+  if (n < 1) throw new ConfigError(`${name} must be at least 1, got "${value}"`);
+  return n;
+}
+
+/** Proxy-addr's named ranges, which Fastify's trustProxy also takes. */
+const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isAddressOrCidr(entry: string): boolean {
+  if (NAMED_RANGES.has(entry) || net.isIP(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  if (rest.length > 0 || prefix === undefined || !/^\d{1,3}$/.test(prefix)) return false;
+  const family = net.isIP(address);
+  return family !== 0 && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/** `--trust-proxy`: nothing (off), a hop count, or a comma-separated list of addresses and CIDRs. */
+function trustProxy(value: string | number | undefined): false | string[] | number {
+  if (value === undefined || value === '' || value === 'false' || value === 'off') return false;
+  if (typeof value === 'number' || /^\d+$/.test(value)) {
+    const hops = positiveInt('trust proxy', value, 0);
+    return hops === 0 ? false : hops;
+  }
+  const entries = value
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
+  const bad = entries.find((e) => !isAddressOrCidr(e));
+  if (bad !== undefined || entries.length === 0) {
+    throw new ConfigError(
+      `trust proxy must be a hop count or a comma-separated list of addresses or CIDRs, got "${bad ?? value}"`,
+    );
+  }
+  return entries;
 }
 
 function origin(name: string, value: string): string {
@@ -140,5 +213,53 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
     thumbSize: DEFAULTS.thumbSize,
     imageCacheBytes: positiveInt('image cache bytes', env.GAZO_IMAGE_CACHE_BYTES, DEFAULTS.imageCacheBytes),
     logLevel: String(pick(flags.logLevel, 'GAZO_LOG_LEVEL') ?? DEFAULTS.logLevel),
+    network: networkConfig(flags, pick),
+    rateLimits: {
+      maxAuthFailuresPerMinute: positiveInt(
+        'max auth failures per minute',
+        pick(flags.maxAuthFailuresPerMinute, 'GAZO_MAX_AUTH_FAILURES_PER_MINUTE'),
+        DEFAULTS.maxAuthFailuresPerMinute,
+      ),
+      maxRequestsPerTokenPerDay: positiveInt(
+        'max requests per token per day',
+        pick(flags.maxRequestsPerTokenPerDay, 'GAZO_MAX_REQUESTS_PER_TOKEN_PER_DAY'),
+        DEFAULTS.maxRequestsPerTokenPerDay,
+      ),
+    },
+  };
+}
+
+function networkConfig(
+  flags: ConfigInput,
+  pick: (flag: string | number | undefined, envName: string) => string | number | undefined,
+): Config['network'] {
+  const seconds = (name: string, flag: string | number | undefined, envName: string, fallback: number) =>
+    atLeastOne(name, pick(flag, envName), fallback) * 1000;
+  const headersTimeoutMs = seconds(
+    'headers timeout',
+    flags.headersTimeout,
+    'GAZO_HEADERS_TIMEOUT',
+    DEFAULTS.headersTimeout,
+  );
+  const requestTimeoutMs = seconds(
+    'request timeout',
+    flags.requestTimeout,
+    'GAZO_REQUEST_TIMEOUT',
+    DEFAULTS.requestTimeout,
+  );
+  // Node refuses a headers timeout longer than the whole-request timeout.
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError('headers timeout must not be longer than request timeout');
+  }
+  return {
+    trustProxy: trustProxy(pick(flags.trustProxy, 'GAZO_TRUST_PROXY')),
+    headersTimeoutMs,
+    requestTimeoutMs,
+    idleTimeoutMs: seconds('idle timeout', flags.idleTimeout, 'GAZO_IDLE_TIMEOUT', DEFAULTS.idleTimeout),
+    maxConnections: atLeastOne(
+      'max connections',
+      pick(flags.maxConnections, 'GAZO_MAX_CONNECTIONS'),
+      DEFAULTS.maxConnections,
+    ),
   };
 }

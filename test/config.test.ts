@@ -36,4 +36,50 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ baseUrl: 'ftp://x' }, {})).toThrow(/http/);
     expect(() => loadConfig({ maxPixels: '-1' }, {})).toThrow(/max pixels/);
   });
+
+  it('has abuse limits and timeouts on by default, the per-token budget and proxy trust off', () => {
+    const config = loadConfig({}, {});
+    expect(config.network).toEqual({
+      trustProxy: false,
+      headersTimeoutMs: 15_000,
+      requestTimeoutMs: 600_000,
+      idleTimeoutMs: 72_000,
+      maxConnections: 512,
+    });
+    expect(config.rateLimits).toEqual({ maxAuthFailuresPerMinute: 30, maxRequestsPerTokenPerDay: 0 });
+  });
+
+  it('takes every limit from flags or GAZO_* environment', () => {
+    const env = {
+      GAZO_TRUST_PROXY: '10.0.0.1, 192.168.0.0/16,loopback,::1,fd00::/8',
+      GAZO_HEADERS_TIMEOUT: '5',
+      GAZO_REQUEST_TIMEOUT: '60',
+      GAZO_IDLE_TIMEOUT: '3',
+      GAZO_MAX_CONNECTIONS: '10',
+      GAZO_MAX_AUTH_FAILURES_PER_MINUTE: '0',
+      GAZO_MAX_REQUESTS_PER_TOKEN_PER_DAY: '12500',
+    };
+    const config = loadConfig({ idleTimeout: '4' }, env);
+    expect(config.network).toEqual({
+      trustProxy: ['10.0.0.1', '192.168.0.0/16', 'loopback', '::1', 'fd00::/8'],
+      headersTimeoutMs: 5000,
+      requestTimeoutMs: 60_000,
+      idleTimeoutMs: 4000,
+      maxConnections: 10,
+    });
+    expect(config.rateLimits).toEqual({ maxAuthFailuresPerMinute: 0, maxRequestsPerTokenPerDay: 12500 });
+    expect(loadConfig({ trustProxy: '2' }, {}).network.trustProxy).toBe(2);
+    expect(loadConfig({ trustProxy: '0' }, {}).network.trustProxy).toBe(false);
+    expect(loadConfig({}, { GAZO_TRUST_PROXY: 'false' }).network.trustProxy).toBe(false);
+  });
+
+  it('refuses a proxy list or a timeout it cannot use, naming the setting', () => {
+    expect(() => loadConfig({ trustProxy: 'true' }, {})).toThrow(/trust proxy.*"true"/);
+    expect(() => loadConfig({ trustProxy: '10.0.0.1,proxy.example.com' }, {})).toThrow(/proxy.example.com/);
+    expect(() => loadConfig({ trustProxy: '10.0.0.0/33' }, {})).toThrow(/10.0.0.0\/33/);
+    expect(() => loadConfig({ headersTimeout: '0' }, {})).toThrow(/headers timeout/);
+    expect(() => loadConfig({ headersTimeout: '90', requestTimeout: '60' }, {})).toThrow(/request timeout/);
+    expect(() => loadConfig({ maxConnections: 'many' }, {})).toThrow(/max connections/);
+    expect(() => loadConfig({}, { GAZO_MAX_AUTH_FAILURES_PER_MINUTE: '-3' })).toThrow(/auth failures/);
+  });
 });

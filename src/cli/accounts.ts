@@ -6,6 +6,44 @@ interface DataDirOptions {
   dataDir?: string;
 }
 
+/**
+ * A revoke command whose argument may start with "-" (tokens made by older versions could):
+ * an argument that is none of the command's options is the credential, not an unknown option,
+ * so it is neither refused nor printed back in an error.
+ */
+class RevokeCommand extends Command {
+  override parseOptions(args: string[]) {
+    const credentials: string[] = [];
+    const rest: string[] = [];
+    for (let i = 0; i < args.length; i++) {
+      const arg = args[i] as string;
+      if (arg === '--') {
+        rest.push(...args.slice(i));
+        break;
+      }
+      const flag = arg.split('=')[0];
+      const option = this.options.find((o) => o.long === flag || o.short === flag);
+      const isHelp = arg === '-h' || arg === '--help';
+      if (option || isHelp || !arg.startsWith('-') || arg.length < 3) {
+        rest.push(arg);
+        // An option's value may start with "-" too: leave it with its option.
+        if (option?.required && !arg.includes('=') && i + 1 < args.length) rest.push(args[++i] as string);
+      } else {
+        credentials.push(arg);
+      }
+    }
+    const parsed = super.parseOptions(rest);
+    return { operands: [...credentials, ...parsed.operands], unknown: parsed.unknown };
+  }
+}
+
+/** `PARENT revoke <argument>`, made as `parent.command()` would make it. */
+function revokeCommand(parent: Command, argument: string): Command {
+  const revoke = new RevokeCommand('revoke').copyInheritedSettings(parent).argument(argument);
+  parent.addCommand(revoke);
+  return revoke;
+}
+
 function userCommand(): Command {
   const user = new Command('user').description('manage users');
   withDataDir(
@@ -64,7 +102,7 @@ function tokenCommand(): Command {
     },
   );
   withDataDir(
-    token.command('revoke <id-or-token>').description('revoke a token by its listed ID or by the token'),
+    revokeCommand(token, '<id-or-token>').description('revoke a token by its listed ID or by the token'),
   ).action(async (idOrToken: string, options: DataDirOptions) => {
     await withAccounts(options, async (accounts) => {
       if (!(await accounts.revokeToken(idOrToken))) throw notFound('No such token');
@@ -98,9 +136,9 @@ function deviceCommand(): Command {
     },
   );
   withDataDir(
-    device
-      .command('revoke <id-or-device-id>')
-      .description('revoke a device by its listed ID or by the device id'),
+    revokeCommand(device, '<id-or-device-id>').description(
+      'revoke a device by its listed ID or by the device id',
+    ),
   ).action(async (idOrDevice: string, options: DataDirOptions) => {
     await withAccounts(options, async (accounts) => {
       if (!(await accounts.revokeDevice(idOrDevice))) throw notFound('No such device');

@@ -25,6 +25,31 @@ export function serveCommand(): Command {
       .option(
         '--decode-memory-mb <n>',
         'memory image decodes may take at once; more waits (env GAZO_DECODE_MEMORY_MB, default 512)',
+      )
+      .option(
+        '--trust-proxy <list-or-hops>',
+        'believe X-Forwarded-For from these proxy addresses/CIDRs (comma-separated), or from this many hops (env GAZO_TRUST_PROXY, default off)',
+      )
+      .option(
+        '--headers-timeout <s>',
+        'seconds to receive request headers (env GAZO_HEADERS_TIMEOUT, default 15)',
+      )
+      .option(
+        '--request-timeout <s>',
+        'seconds to receive a whole request (env GAZO_REQUEST_TIMEOUT, default 600)',
+      )
+      .option(
+        '--idle-timeout <s>',
+        'seconds a kept-alive connection may idle (env GAZO_IDLE_TIMEOUT, default 72)',
+      )
+      .option('--max-connections <n>', 'open connections at most (env GAZO_MAX_CONNECTIONS, default 512)')
+      .option(
+        '--max-auth-failures-per-minute <n>',
+        'failed authentications per client address before 429, 0 for no limit (env GAZO_MAX_AUTH_FAILURES_PER_MINUTE, default 30)',
+      )
+      .option(
+        '--max-requests-per-token-per-day <n>',
+        'requests per token or device id per day, 0 for no limit (env GAZO_MAX_REQUESTS_PER_TOKEN_PER_DAY, default 0)',
       ),
   ).action(async (options: ConfigInput) => {
     const startedAt = Date.now();

@@ -1,9 +1,12 @@
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Runtime } from '../runtime.ts';
+import { registerAuthLimits } from './auth-limits.ts';
 import { handleError, sendError } from './errors.ts';
+import { redactingLogger } from './log-redaction.ts';
+import { networkOptions } from './network.ts';
 import { registerRoutes } from './routes/index.ts';
 import { ErrorSchema, WireImageSchema } from './schemas.ts';
 
@@ -15,17 +18,19 @@ export type GazoApp = ReturnType<typeof createFastify>;
 /** The whole HTTP surface of Gazo on one Fastify instance; listening is the caller's business. */
 export async function buildApp(rt: Runtime, options: { logger?: FastifyServerOptions['logger'] } = {}) {
   const app = createFastify({
-    logger: options.logger ?? false,
-    // Behind a proxy the client address comes from X-Forwarded-For; harmless when there is none.
-    trustProxy: true,
+    logger: redactingLogger(options.logger),
+    ...networkOptions(rt.config.network),
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
   });
 
+  // Past the cap, node closes new connections at once rather than queueing them.
+  app.server.maxConnections = rt.config.network.maxConnections;
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => sendError(request, reply, 404, 'Not Found'));
   app.addSchema(WireImageSchema);
   app.addSchema(ErrorSchema);
 
+  await registerAuthLimits(app, rt.config.rateLimits);
   await app.register(formbody);
   // Multipart bodies are left unread here: the upload routes stream them (see multipart.ts),
   // after checking a token in the header or query and the declared length.
@@ -55,6 +60,11 @@ export async function buildApp(rt: Runtime, options: { logger?: FastifyServerOpt
     done();
   });
 
+  // Every route that takes a token may answer 429 (auth-limits.ts): the OpenAPI says so.
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema as { security?: unknown; response?: Record<string, unknown> } | undefined;
+    if (schema?.security && schema.response) schema.response[429] ??= Type.Ref('Error');
+  });
   registerRoutes(app, rt);
   return app as unknown as FastifyInstance & GazoApp;
 }

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { AccountsService } from '../services/accounts.service.ts';
+import type { AccountsService, Credential } from '../services/accounts.service.ts';
 import { unauthorized } from '../services/errors.ts';
 import type { UserRow } from '../store/schema.ts';
 
@@ -23,6 +23,26 @@ export function tokenFrom(request: FastifyRequest, fields?: Record<string, strin
   return undefined;
 }
 
+/**
+ * Every credential check goes through here, so that the limits (auth-limits.ts) see them all:
+ * an address past its failed authentications is refused before the check, a failure is counted,
+ * and a success is counted against the credential's daily budget.
+ */
+async function authenticate(
+  request: FastifyRequest,
+  check: () => Promise<Credential | undefined>,
+): Promise<UserRow | undefined> {
+  const limits = request.server.authLimits;
+  await limits.beforeCheck(request);
+  const credential = await check();
+  if (!credential) {
+    await limits.failed(request);
+    return undefined;
+  }
+  await limits.spend(request, credential.key);
+  return credential.user;
+}
+
 export async function requireUser(
   accounts: AccountsService,
   request: FastifyRequest,
@@ -30,16 +50,25 @@ export async function requireUser(
 ): Promise<UserRow> {
   const token = tokenFrom(request, fields);
   if (!token) throw unauthorized('You are not authorized: send an access_token');
-  const user = await accounts.authenticateToken(token);
+  const user = await authenticate(request, () => accounts.checkToken(token));
   if (!user) throw unauthorized('You are not authorized: the access_token is unknown or revoked');
   return user;
 }
 
-/** The viewer of a public page or file, if they identify themselves; never an error. */
+/** The viewer of a public page or file, if they identify themselves; never a 401. */
 export async function optionalUser(
   accounts: AccountsService,
   request: FastifyRequest,
 ): Promise<UserRow | undefined> {
   const token = tokenFrom(request);
-  return token ? accounts.authenticateToken(token) : undefined;
+  return token ? authenticate(request, () => accounts.checkToken(token)) : undefined;
+}
+
+/** The owner of a legacy desktop client's device id (upload.cgi), or undefined. */
+export function deviceUser(
+  accounts: AccountsService,
+  request: FastifyRequest,
+  deviceId: string,
+): Promise<UserRow | undefined> {
+  return authenticate(request, () => accounts.checkDevice(deviceId));
 }

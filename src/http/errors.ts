@@ -7,6 +7,23 @@ const KNOWN = new Set([400, 401, 402, 403, 404, 405, 413, 422, 429, 507]);
 /** The path alone: the query string may carry an access token and must never be echoed. */
 export const requestPath = (request: FastifyRequest) => request.url.split('?')[0] ?? '/';
 
+/** A limit was reached: 429, saying how long to wait (Retry-After helps clients that retry). */
+export class TooManyRequests extends ServiceError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(429, message);
+  }
+}
+
+/** Sets the headers an error calls for; shared with routes that answer errors in plain text. */
+export function setErrorHeaders(reply: FastifyReply, error: unknown) {
+  if (error instanceof TooManyRequests) {
+    reply.header('Retry-After', String(Math.max(1, Math.ceil(error.retryAfterSeconds))));
+  }
+}
+
 export function errorBody(request: FastifyRequest, message: string) {
   return { message, request: requestPath(request), method: request.method };
 }
@@ -37,7 +54,10 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, status: 
 
 /** Turns anything thrown into the Gyazo error shape; the details of a 500 stay in the log. */
 export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
-  if (error instanceof ServiceError) return sendError(request, reply, error.status, error.message);
+  if (error instanceof ServiceError) {
+    setErrorHeaders(reply, error);
+    return sendError(request, reply, error.status, error.message);
+  }
   if (isDiskFull(error))
     return sendError(request, reply, 507, 'The server is out of storage space: nothing was changed');
   const fe = error as FastifyError;

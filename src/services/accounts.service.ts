@@ -13,6 +13,18 @@ const TOUCH_INTERVAL_MS = 60_000;
 
 export const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
 
+/**
+ * 32 random bytes as base64url, drawn again when the result would start with "-": a command
+ * line reads such an argument as an option. Refusing 1 first character of 64 costs 0.02 of
+ * 256 bits. (Device ids are hex, which never starts with "-".)
+ */
+function newToken(): string {
+  for (;;) {
+    const token = randomBytes(32).toString('base64url');
+    if (!token.startsWith('-')) return token;
+  }
+}
+
 /** scrypt with a random salt, stored as `scrypt$<salt>$<hash>` (both base64url). */
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
@@ -26,6 +38,12 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const expected = Buffer.from(hash, 'base64url');
   const actual = await scryptAsync(password, Buffer.from(salt, 'base64url'), expected.length);
   return timingSafeEqual(actual, expected);
+}
+
+/** A credential that checked out: whom it acts for, and a key naming it that is not the secret. */
+export interface Credential {
+  user: UserRow;
+  key: string;
 }
 
 /** Users, their API access tokens and their legacy desktop-client device ids. */
@@ -70,7 +88,7 @@ export class AccountsService {
     name: string | null = null,
   ): Promise<{ token: string; row: AccessTokenRow }> {
     const user = await this.requireUser(userName);
-    const token = randomBytes(32).toString('base64url');
+    const token = newToken();
     const row = await this.store.tokens.create(user.id, hashSecret(token), token.slice(0, 6), name);
     return { token, row };
   }
@@ -108,21 +126,30 @@ export class AccountsService {
 
   /** The user an access token acts for, or undefined for an unknown or revoked token. */
   async authenticateToken(token: string): Promise<UserRow | undefined> {
-    if (token.length === 0 || token.length > 256) return undefined;
-    const found = await this.store.tokens.findByHash(hashSecret(token));
-    if (!found) return undefined;
-    await this.touch(`t${found.credentialId}`, () => this.store.tokens.touch(found.credentialId, Date.now()));
-    return found.user;
+    return (await this.checkToken(token))?.user;
   }
 
   async authenticateDevice(deviceId: string): Promise<UserRow | undefined> {
+    return (await this.checkDevice(deviceId))?.user;
+  }
+
+  /** As authenticateToken, with a key that names the credential (for per-credential limits). */
+  async checkToken(token: string): Promise<Credential | undefined> {
+    if (token.length === 0 || token.length > 256) return undefined;
+    const found = await this.store.tokens.findByHash(hashSecret(token));
+    if (!found) return undefined;
+    const key = `t${found.credentialId}`;
+    await this.touch(key, () => this.store.tokens.touch(found.credentialId, Date.now()));
+    return { user: found.user, key };
+  }
+
+  async checkDevice(deviceId: string): Promise<Credential | undefined> {
     if (deviceId.length === 0 || deviceId.length > 256) return undefined;
     const found = await this.store.devices.findByHash(hashSecret(deviceId));
     if (!found) return undefined;
-    await this.touch(`d${found.credentialId}`, () =>
-      this.store.devices.touch(found.credentialId, Date.now()),
-    );
-    return found.user;
+    const key = `d${found.credentialId}`;
+    await this.touch(key, () => this.store.devices.touch(found.credentialId, Date.now()));
+    return { user: found.user, key };
   }
 
   private async touch(key: string, write: () => Promise<void>): Promise<void> {

@@ -30,9 +30,18 @@ export function parseAccessPolicy(value: string | undefined): 'anyone' | 'only_m
   throw badRequest(`access_policy must be "anyone" or "only_me", got "${value}"`);
 }
 
-/** Optional text: absent when empty, refused when absurdly long. */
+/** C0 controls but tab, LF and CR: NUL and its kin have no place in text, and confuse what shows it. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/;
+
+/** Optional text: absent when empty, refused when absurdly long or carrying control characters. */
 export function optionalText(name: string, value: string | undefined, max = 10_000): string | undefined {
   if (value === undefined || value === '') return undefined;
   if (value.length > max) throw badRequest(`${name} is longer than ${max} characters`);
+  const control = CONTROL.exec(value)?.[0];
+  if (control !== undefined) {
+    const code = control.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+    throw badRequest(`${name} contains a control character (U+${code}); only tab, CR and LF are allowed`);
+  }
   return value;
 }

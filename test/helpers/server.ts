@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { FastifyServerOptions } from 'fastify';
 import { type Config, type ConfigInput, loadConfig } from '../../src/config.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
@@ -33,12 +34,13 @@ let userSeq = 0;
 export async function startServer(
   overrides: ConfigInput = {},
   existingDataDir?: string,
+  options: { logger?: FastifyServerOptions['logger'] } = {},
 ): Promise<TestServer> {
   const dataDir = existingDataDir ?? (await makeDataDir());
   // Port 0 picks a free port; the public URL is fixed up once we know it.
   const provisional = loadConfig({ host: '127.0.0.1', port: 0, dataDir, ...overrides }, {});
   const rt = await openRuntime(provisional);
-  const app = await buildApp(rt);
+  const app = await buildApp(rt, options);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('no address');

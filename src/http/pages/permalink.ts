@@ -8,6 +8,7 @@ const STYLE = `
   img { max-width: 100%; height: auto; box-shadow: 0 2px 16px #000a; background: #fff; }
   h1 { font-size: 18px; font-weight: 600; margin: 16px 0 4px; }
   p { margin: 4px 0; color: #bbb; white-space: pre-wrap; }
+  [dir=auto] { unicode-bidi: isolate; }
   a { color: #8ab4f8; }
 `;
 
@@ -26,6 +27,18 @@ ${head}
 `.value;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are what must not reach a tag.
+const UNISOLABLE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u202A-\u202E\u2066-\u2069]/g;
+
+/**
+ * Text for `<title>` and attribute values, where no markup can isolate it: without bidi
+ * embeddings, overrides and isolates (which would reorder what follows in a tab title or a
+ * link preview) and without control characters (rows written before they were refused).
+ */
+const flat = (text: string) => text.replace(UNISOLABLE, '');
+/** A link target keeps where it points: the same characters, percent-encoded. */
+const flatUrl = (url: string) => url.replace(UNISOLABLE, encodeURIComponent);
+
 /** The permalink page: the image, its public metadata, and the tags that make it embed well. */
 export const permalinkPage = {
   render(rt: Runtime, row: ImageRow): string {
@@ -33,8 +46,11 @@ export const permalinkPage = {
     const raw = rt.urls.raw(row.image_id, row.type);
     // Title, description and source URL are shown only when the uploader made them public.
     const isPublic = row.metadata_is_public === 1;
-    const title = (isPublic && row.title) || 'Image on Gazo';
+    // In the head and in attributes, flat text; in the body, user text sits in an element with
+    // dir="auto" (isolated: a bidi control in it cannot reorder the page around it).
+    const title = flat((isPublic && row.title) || 'Image on Gazo');
     const desc = isPublic ? row.desc : '';
+    const flatDesc = flat(desc);
     const source = isPublic && row.url && /^https?:\/\//i.test(row.url) ? row.url : undefined;
     const head = html`
 <link rel="alternate" type="application/json+oembed" href="${rt.urls.oembed(permalink)}" title="${title}">
@@ -46,16 +62,16 @@ export const permalinkPage = {
 <meta property="og:image" content="${raw}">
 <meta property="og:image:width" content="${row.width}">
 <meta property="og:image:height" content="${row.height}">
-${desc ? html`<meta property="og:description" content="${desc}">` : ''}
+${desc ? html`<meta property="og:description" content="${flatDesc}">` : ''}
 <meta name="twitter:card" content="summary_large_image">
 <meta name="twitter:title" content="${title}">
 <meta name="twitter:image" content="${raw}">
-${desc ? html`<meta name="twitter:description" content="${desc}">` : ''}`;
+${desc ? html`<meta name="twitter:description" content="${flatDesc}">` : ''}`;
     const body = html`
 <a href="${raw}"><img src="${raw}" width="${row.width}" height="${row.height}" alt="${title}"></a>
-${isPublic && row.title ? html`<h1>${row.title}</h1>` : ''}
-${desc ? html`<p>${desc}</p>` : ''}
-${source ? html`<p><a href="${source}" rel="nofollow noopener noreferrer">${source}</a></p>` : ''}`;
+${isPublic && row.title ? html`<h1 dir="auto">${row.title}</h1>` : ''}
+${desc ? html`<p dir="auto">${desc}</p>` : ''}
+${source ? html`<p dir="auto"><a href="${flatUrl(source)}" rel="nofollow noopener noreferrer">${source}</a></p>` : ''}`;
     return page(title, head, body);
   },
 

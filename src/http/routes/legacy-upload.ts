@@ -4,7 +4,8 @@ import type { Runtime } from '../../runtime.ts';
 import { badRequest, ServiceError } from '../../services/errors.ts';
 import { optionalText, parseCreatedAt } from '../../services/upload-fields.ts';
 import type { GazoApp } from '../app.ts';
-import { closeAfterAnswer } from '../errors.ts';
+import { deviceUser } from '../auth.ts';
+import { closeAfterAnswer, setErrorHeaders } from '../errors.ts';
 import { readUploadForm, refuseBeforeReading, refuseDeclaredOversize } from '../multipart.ts';
 
 const schema = {
@@ -52,9 +53,10 @@ export function legacyUploadRoute(app: GazoApp, rt: Runtime) {
   app.post('/upload.cgi', { schema, onRequest }, async (request, reply) => {
     let imagedata: StagedFile | undefined;
     try {
-      await refuseBeforeReading(request, rt.config.limits.maxUploadBytes, () =>
-        rt.uploads.assertRoomFor(Number(request.headers['content-length']) || 0),
-      );
+      await refuseBeforeReading(request, rt.config.limits.maxUploadBytes, async () => {
+        await request.server.authLimits.beforeCheck(request);
+        await rt.uploads.assertRoomFor(Number(request.headers['content-length']) || 0);
+      });
       const form = await readUploadForm(
         request,
         (stream, max) => rt.uploads.stage(stream, max),
@@ -62,7 +64,7 @@ export function legacyUploadRoute(app: GazoApp, rt: Runtime) {
       );
       imagedata = form.imagedata;
       const deviceId = form.fields.id ?? '';
-      const user = deviceId ? await rt.accounts.authenticateDevice(deviceId) : undefined;
+      const user = deviceId ? await deviceUser(rt.accounts, request, deviceId) : undefined;
       if (!user) return plain(reply, 401, NO_DEVICE);
       if (!imagedata || imagedata.size === 0) throw badRequest('imagedata is required');
       const meta = parseMetadata(form.fields.metadata);
@@ -76,7 +78,10 @@ export function legacyUploadRoute(app: GazoApp, rt: Runtime) {
       reply.header('X-Gyazo-Id', deviceId);
       return plain(reply, 200, rt.urls.permalink(row.image_id));
     } catch (err) {
-      if (err instanceof ServiceError) return plain(reply, err.status, `${err.message}\n`);
+      if (err instanceof ServiceError) {
+        setErrorHeaders(reply, err);
+        return plain(reply, err.status, `${err.message}\n`);
+      }
       throw err;
     } finally {
       await imagedata?.discard();

@@ -33,6 +33,8 @@ export function uploadRoute(app: GazoApp, rt: Runtime) {
     // cannot make us store a large upload; a token among the parts is checked after them.
     const maxUploadBytes = rt.config.limits.maxUploadBytes;
     const early = await refuseBeforeReading(request, maxUploadBytes, async () => {
+      // An address that has used up its failed authentications is refused before it can send a body.
+      await request.server.authLimits.beforeCheck(request);
       const user = tokenFrom(request) ? await requireUser(rt.accounts, request) : undefined;
       await rt.uploads.assertRoomFor(Number(request.headers['content-length']) || 0);
       return user;
