@@ -69,7 +69,7 @@ export async function checkDatabaseFile(file: string, depth: 'quick' | 'full'): 
     const rows = db.pragma(depth === 'quick' ? 'quick_check' : 'integrity_check') as Array<
       Record<string, string>
     >;
-    const lines = rows.map((r) => String(Object.values(r)[0]));
+    const lines = rows.flatMap((r) => String(Object.values(r)[0]).split('\n')).filter((l) => l.trim() !== '');
     return lines.length === 1 && lines[0] === 'ok' ? [] : lines;
   } catch (err) {
     const code = (err as { code?: unknown }).code;
