@@ -3,6 +3,7 @@ import type { BlobStore } from './blobs/blob-store.ts';
 import { CachedBlobStore } from './blobs/cached-blob-store.ts';
 import { LocalBlobStore } from './blobs/local-blob-store.ts';
 import type { Config } from './config.ts';
+import { makePrivateDir } from './data-dir.ts';
 import { JobWorker } from './jobs/worker.ts';
 import { AccountsService } from './services/accounts.service.ts';
 import { BlobCollector } from './services/blob-collector.ts';
@@ -30,6 +31,7 @@ export interface Runtime {
 /** Opens the embedded stores under `config.dataDir` and wires the services. Starts nothing. */
 export async function openRuntime(config: Config): Promise<Runtime> {
   const store = await openSqliteStore(config.dataDir);
+  await makePrivateDir(path.join(config.dataDir, 'blobs'));
   const blobs = new CachedBlobStore(
     new LocalBlobStore(path.join(config.dataDir, 'blobs')),
     config.imageCacheBytes,

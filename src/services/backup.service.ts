@@ -54,6 +54,7 @@ export async function backupDataDir(source: BackupSource, dest: string): Promise
     started_at: new Date().toISOString(),
   };
   await makePrivateDir(dest);
+  await makePrivateDir(path.join(dest, 'blobs'));
   await writeMarker(dest, marker);
 
   for (const suffix of ['', '-wal', '-shm'])
