@@ -35,17 +35,23 @@ export function fsckCommand(): Command {
     } catch (err) {
       if (database.length === 0) throw err;
       out(`database: cannot read the images (${(err as Error).message})`);
-      out(`fsck: the database is corrupt, ${database.length + 1} problems; restore it from a backup`);
+      out(
+        `fsck: the database is corrupt, ${count(database.length + 1, 'problem')}; restore it from a backup`,
+      );
       process.exitCode = 1;
       return;
     }
     const problems = summary.problems + database.length;
-    const found = problems === 0 ? 'no problems' : `${problems} problems`;
+    const found = problems === 0 ? 'no problems' : count(problems, 'problem');
     const repaired = options.repair && problems > 0 ? `, ${summary.repaired} repaired` : '';
-    out(`fsck: ${summary.images} images and ${summary.files} files checked, ${found}${repaired}`);
+    out(
+      `fsck: ${count(summary.images, 'image')} and ${count(summary.files, 'file')} checked, ${found}${repaired}`,
+    );
     if (problems > summary.repaired) process.exitCode = 1;
   });
 }
+
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 /**
  * For `gazo serve`: SQLite's quick_check (page structure; seconds for gigabytes, unlike the full

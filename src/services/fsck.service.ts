@@ -11,7 +11,8 @@ export type ProblemKind =
   | 'missing thumbnail'
   | 'corrupt thumbnail'
   | 'unreferenced file'
-  | 'unexpected file';
+  | 'unexpected file'
+  | 'cannot list files';
 
 export interface Problem {
   kind: ProblemKind;
@@ -58,7 +59,18 @@ export class DataDirCheck {
     };
 
     const unseen = new Set<string>();
-    for await (const key of this.blobs.list()) unseen.add(key);
+    let listed = true;
+    try {
+      for await (const key of this.blobs.list()) unseen.add(key);
+    } catch (err) {
+      // Something in the folder the store cannot walk (a stray file where a folder should be).
+      listed = false;
+      found({
+        kind: 'cannot list files',
+        key: 'blobs/',
+        detail: `${(err as Error).message}; unreferenced files were not checked`,
+      });
+    }
     summary.files = unseen.size;
 
     let after: { blobKey: string; seq: number } | undefined;
@@ -79,7 +91,7 @@ export class DataDirCheck {
     }
     if (group.length > 0) await this.checkBlob(group, options.repair, unseen, found);
 
-    await this.checkUnreferenced(unseen, options.repair, found);
+    if (listed) await this.checkUnreferenced(unseen, options.repair, found);
     return summary;
   }
 
