@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { ConfigError } from '../config.ts';
 import type { FsckSummary } from '../services/fsck.service.ts';
-import { configFrom, requireDataDir, withDataDir, withRuntime } from './options.ts';
+import { configFrom, READ_ONCE, requireDataDir, withDataDir, withRuntime } from './options.ts';
 
 export function fsckCommand(): Command {
   return withDataDir(
@@ -26,11 +26,14 @@ export function fsckCommand(): Command {
     for (const line of database) out(`database: ${line}`);
     let summary: FsckSummary;
     try {
-      summary = await withRuntime(options, (rt) =>
-        new DataDirCheck(rt.store, rt.blobs, rt.collector, {
-          thumbSize: rt.config.thumbSize,
-          maxPixels: rt.config.limits.maxPixels,
-        }).run({ repair: options.repair === true }, (problem) => out(formatProblem(problem))),
+      summary = await withRuntime(
+        options,
+        (rt) =>
+          new DataDirCheck(rt.store, rt.blobs, rt.collector, {
+            thumbSize: rt.config.thumbSize,
+            maxPixels: rt.config.limits.maxPixels,
+          }).run({ repair: options.repair === true }, (problem) => out(formatProblem(problem))),
+        READ_ONCE,
       );
     } catch (err) {
       if (database.length === 0) throw err;

@@ -36,10 +36,20 @@ export async function requireDataDir(options: ConfigInput): Promise<void> {
   }
 }
 
-/** Opens the data dir, runs `work`, and closes it again, for the one-shot commands. */
-export async function withRuntime<T>(options: ConfigInput, work: (rt: Runtime) => Promise<T>): Promise<T> {
+/** For commands that read every image once (fsck, backup): a cache would only cost memory. */
+export const READ_ONCE: Partial<Config> = { imageCacheBytes: 0 };
+
+/**
+ * Opens the data dir, runs `work`, and closes it again, for the one-shot commands. `overrides`
+ * change settings no flag reaches, e.g. no image cache for a command that reads each file once.
+ */
+export async function withRuntime<T>(
+  options: ConfigInput,
+  work: (rt: Runtime) => Promise<T>,
+  overrides: Partial<Config> = {},
+): Promise<T> {
   const { openRuntime } = await import('../runtime.ts');
-  const rt = await openRuntime(configFrom(options));
+  const rt = await openRuntime({ ...configFrom(options), ...overrides });
   try {
     return await work(rt);
   } finally {
