@@ -62,6 +62,8 @@ export async function backupDataDir(source: BackupSource, dest: string): Promise
   await source.store.backupTo(path.join(dest, PARTIAL_SQLITE));
   const snapshot = await openSqliteStore(dest, PARTIAL_SQLITE);
   const target = new LocalBlobStore(path.join(dest, 'blobs'));
+  // What an interrupted earlier run was writing when it stopped.
+  await target.sweepIncomplete();
   let copied: Awaited<ReturnType<typeof copyBlobs>>;
   let images: number;
   try {
