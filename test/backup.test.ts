@@ -103,6 +103,25 @@ describe('backup of a live data dir', () => {
       await fs.rm(own, { recursive: true, force: true });
     }
   });
+  it('removes from the backup the files of images deleted since the last run', async () => {
+    const { token, id } = await live.user('pruner');
+    const image = await uploadOk(live, token, await solidPng(14, 14, '#303030'));
+    const key = (await live.rt.store.images.findByImageId(image.image_id))?.blob_key ?? '';
+    const own = await makeDataDir();
+    try {
+      await backupDataDir(sourceOf(live), own);
+      await expect(fs.access(blobPath(own, originalKey(key)))).resolves.toBeUndefined();
+      await live.rt.store.images.delete(image.image_id, id);
+      await live.rt.collector.collect(key);
+      const again = await backupDataDir(sourceOf(live), own);
+      expect(again).toMatchObject({ blobsCopied: 0, blobsRemoved: 2, missing: [] });
+      for (const k of [originalKey(key), thumbnailKey(key, 500)]) {
+        await expect(fs.access(blobPath(own, k))).rejects.toThrow();
+      }
+    } finally {
+      await fs.rm(own, { recursive: true, force: true });
+    }
+  });
 });
 
 /** `gazo backup` as users run it, beside a server on the data dir it backs up. */

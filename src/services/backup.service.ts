@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { assertBlobKey, type BlobStore, originalKey, thumbnailKey } from '../blobs/blob-store.ts';
+import { type BlobStore, originalKey, thumbnailKey } from '../blobs/blob-store.ts';
 import { LocalBlobStore } from '../blobs/local-blob-store.ts';
 import { makePrivateDir } from '../data-dir.ts';
 import { openSqliteStore, SQLITE_FILE } from '../store/index.ts';
@@ -13,6 +13,7 @@ import {
   syncDir,
   writeMarker,
 } from './backup-target.ts';
+import { describeKey } from './blob-keys.ts';
 
 export interface BackupSource {
   store: MetadataStore;
@@ -134,20 +135,10 @@ async function copyBlobs(source: BackupSource, snapshot: MetadataStore, target: 
 async function removeUnused(target: BlobStore, keys: Set<string>, thumbSize: number): Promise<number> {
   let removed = 0;
   for await (const key of target.list()) {
-    const hash = key.slice(key.lastIndexOf('/') + 1);
-    const used = keys.has(hash) && (key === originalKey(hash) || key === thumbnailKey(hash, thumbSize));
-    if (used || !isBlobKey(key)) continue;
+    const { valid, hash, current } = describeKey(key, thumbSize);
+    if (!valid || (current && keys.has(hash))) continue;
     await target.delete(key);
     removed++;
   }
   return removed;
 }
-
-const isBlobKey = (key: string) => {
-  try {
-    assertBlobKey(key);
-    return true;
-  } catch {
-    return false;
-  }
-};

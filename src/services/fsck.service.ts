@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { assertBlobKey, type BlobStore, originalKey, thumbnailKey } from '../blobs/blob-store.ts';
+import { type BlobStore, originalKey, thumbnailKey } from '../blobs/blob-store.ts';
 import { decodesCleanly, inspectImage, makeThumbnail } from '../imaging/imaging.ts';
 import type { ImageFileRow, MetadataStore } from '../store/types.ts';
 import type { BlobCollector } from './blob-collector.ts';
+import { describeKey } from './blob-keys.ts';
 
 export type ProblemKind =
   | 'missing original'
@@ -188,12 +189,11 @@ export class DataDirCheck {
     const pending = new Set(await this.store.blobLedger.pendingKeys());
     const collecting = new Set(await this.store.integrity.blobKeysAwaitingCollection());
     for (const key of [...keys].sort()) {
-      if (!isBlobKey(key)) {
+      const { valid, hash, current } = describeKey(key, this.limits.thumbSize);
+      if (!valid) {
         found({ kind: 'unexpected file', key, detail: 'not a blob Gazo writes; remove it by hand' });
         continue;
       }
-      const hash = key.slice(key.lastIndexOf('/') + 1);
-      const current = key === originalKey(hash) || key === thumbnailKey(hash, this.limits.thumbSize);
       if (current) {
         if (pending.has(hash) || collecting.has(hash)) continue;
         if ((await this.store.integrity.imagesUsingBlob(hash)).length > 0) continue;
@@ -209,15 +209,6 @@ export class DataDirCheck {
     }
   }
 }
-
-const isBlobKey = (key: string) => {
-  try {
-    assertBlobKey(key);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** One line per problem, as `gazo fsck` prints it. */
 export function formatProblem(p: Problem): string {
