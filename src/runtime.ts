@@ -4,6 +4,7 @@ import { CachedBlobStore } from './blobs/cached-blob-store.ts';
 import { DiskReserve } from './blobs/disk-reserve.ts';
 import { LocalBlobStore } from './blobs/local-blob-store.ts';
 import type { Config } from './config.ts';
+import { makePrivateDir } from './data-dir.ts';
 import { DecodeBudget } from './imaging/decode-budget.ts';
 import { JobWorker } from './jobs/worker.ts';
 import { AccountsService } from './services/accounts.service.ts';
@@ -37,6 +38,7 @@ export interface Runtime {
 /** Opens the embedded stores under `config.dataDir` and wires the services. Starts nothing. */
 export async function openRuntime(config: Config): Promise<Runtime> {
   const store = await openSqliteStore(config.dataDir);
+  await makePrivateDir(path.join(config.dataDir, 'blobs'));
   const blobs = new CachedBlobStore(
     new LocalBlobStore(path.join(config.dataDir, 'blobs')),
     config.imageCacheBytes,

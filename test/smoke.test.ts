@@ -21,5 +21,12 @@ describe('smoke', () => {
     expect(image.image_id).toMatch(/^[0-9a-f]{32}$/);
     const raw = await fetch(image.url);
     expect(Buffer.from(await raw.arrayBuffer()).equals(png)).toBe(true);
+
+    const list = await fetch(`${server.url}/api/images`, { headers: { authorization: `Bearer ${token}` } });
+    expect(list.status).toBe(200);
+    expect(list.headers.get('x-total-count')).toBe('1');
+    const listed = await list.json();
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toMatchObject({ image_id: image.image_id, url: image.url, type: 'png' });
   });
 });

@@ -71,7 +71,7 @@ export class LocalBlobStore implements BlobStore {
 
   private async ensureDir(dir: string): Promise<void> {
     if (this.madeDirs.has(dir)) return;
-    await fs.mkdir(dir, { recursive: true });
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     this.madeDirs.add(dir);
   }
 

@@ -3,6 +3,7 @@ import { ConfigError } from '../config.ts';
 import { ServiceError } from '../services/errors.ts';
 import { accountCommands } from './accounts.ts';
 import { backupCommand } from './backup.ts';
+import { fsckCommand } from './fsck.ts';
 import { serveCommand } from './serve.ts';
 
 export function buildProgram(): Command {
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
   program.addCommand(serveCommand());
   for (const command of accountCommands()) program.addCommand(command);
   program.addCommand(backupCommand());
+  program.addCommand(fsckCommand());
   return program;
 }
 

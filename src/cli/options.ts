@@ -17,10 +17,39 @@ export function configFrom(options: ConfigInput): Config {
 // Modules are imported when a command runs, not when the CLI starts: `gazo --help` or
 // `gazo token create` should not pay for loading the HTTP server and the image codecs.
 
-/** Opens the data dir, runs `work`, and closes it again, for the one-shot commands. */
-export async function withRuntime<T>(options: ConfigInput, work: (rt: Runtime) => Promise<T>): Promise<T> {
+/**
+ * For commands that read an existing data dir (backup, fsck): a mistyped --data-dir should be an
+ * error, not a new empty data dir.
+ */
+export async function requireDataDir(options: ConfigInput): Promise<void> {
+  const [{ default: fs }, { default: path }, { SQLITE_FILE }, { badRequest }] = await Promise.all([
+    import('node:fs/promises'),
+    import('node:path'),
+    import('../store/index.ts'),
+    import('../services/errors.ts'),
+  ]);
+  const { dataDir } = configFrom(options);
+  try {
+    await fs.access(path.join(dataDir, SQLITE_FILE));
+  } catch {
+    throw badRequest(`no Gazo data dir at ${dataDir} (it has no ${SQLITE_FILE})`);
+  }
+}
+
+/** For commands that read every image once (fsck, backup): a cache would only cost memory. */
+export const READ_ONCE: Partial<Config> = { imageCacheBytes: 0 };
+
+/**
+ * Opens the data dir, runs `work`, and closes it again, for the one-shot commands. `overrides`
+ * change settings no flag reaches, e.g. no image cache for a command that reads each file once.
+ */
+export async function withRuntime<T>(
+  options: ConfigInput,
+  work: (rt: Runtime) => Promise<T>,
+  overrides: Partial<Config> = {},
+): Promise<T> {
   const { openRuntime } = await import('../runtime.ts');
-  const rt = await openRuntime(configFrom(options));
+  const rt = await openRuntime({ ...configFrom(options), ...overrides });
   try {
     return await work(rt);
   } finally {

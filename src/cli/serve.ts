@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import type { ConfigInput } from '../config.ts';
+import { refuseCorruptDatabase } from './fsck.ts';
 import { configFrom, withDataDir } from './options.ts';
 import { acquireServeLock } from './serve-lock.ts';
 
@@ -59,6 +60,10 @@ export function serveCommand(): Command {
       import('../runtime.ts'),
     ]);
     const releaseLock = await acquireServeLock(config.dataDir);
+    await refuseCorruptDatabase(config.dataDir).catch(async (err) => {
+      await releaseLock();
+      throw err;
+    });
     const rt = await openRuntime(config);
     // Uploads that were in flight when a previous process died left pending blobs, and the jobs
     // it was running stay leased: collect the one, release the other.

@@ -88,3 +88,13 @@ export async function makeThumbnail(
     throw new ImagingError('corrupt', 'Image is truncated or corrupt');
   }
 }
+
+/** True when the bytes decode cleanly to pixels: for checking stored thumbnails (`gazo fsck`). */
+export async function decodesCleanly(bytes: Buffer): Promise<boolean> {
+  try {
+    await sharp(bytes, { failOn: 'error' }).raw().toBuffer();
+    return true;
+  } catch {
+    return false;
+  }
+}

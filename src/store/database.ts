@@ -9,7 +9,9 @@ import {
   type SqliteDatabase,
   SqliteDialect,
 } from 'kysely';
+import { makePrivateDir } from '../data-dir.ts';
 import * as initial from './migrations/0001-initial.ts';
+import * as dataDirIdentity from './migrations/0004-data-dir-identity.ts';
 import * as decodeErrors from './migrations/0005-decode-errors.ts';
 import { kyselyReader, type ReadRunner } from './reusable-query.ts';
 import type { Database } from './schema.ts';
@@ -17,6 +19,7 @@ import type { Database } from './schema.ts';
 /** Migrations are code, listed here in order; the names are what the migration table records. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
+  '0004-data-dir-identity': dataDirIdentity,
   '0005-decode-errors': decodeErrors,
 };
 
@@ -36,7 +39,7 @@ export interface OpenDatabase {
  * durable before we acknowledge it; busy_timeout makes writers from several processes queue.
  */
 export async function openSqlite(file: string): Promise<OpenDatabase> {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  if (file !== ':memory:') await makePrivate(file);
   const sqlite = new SQLite(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');
@@ -45,6 +48,23 @@ export async function openSqlite(file: string): Promise<OpenDatabase> {
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   await migrate(db);
   return { db, sqlite, reader: file === ':memory:' ? memoryReader(db) : openReader(file) };
+}
+
+/**
+ * The database holds password and token hashes and the metadata of private images: it is the
+ * user's alone (0600), also when an older Gazo or a copy left it readable. SQLite gives its
+ * -wal and -shm files the mode of the database file; ones left from before are tightened too.
+ */
+async function makePrivate(file: string): Promise<void> {
+  await makePrivateDir(path.dirname(file));
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      if ((fs.statSync(f).mode & 0o077) !== 0) fs.chmodSync(f, 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
 }
 
 /**
@@ -101,7 +121,8 @@ function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
 }
 
 export async function migrate(db: Kysely<Database>): Promise<void> {
-  const migrator = new Migrator({ db, provider });
+  // Migrations are made on parallel branches and each stands alone: apply any not yet run.
+  const migrator = new Migrator({ db, provider, allowUnorderedMigrations: true });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {

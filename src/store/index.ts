@@ -3,6 +3,7 @@ import { KyselyBlobLedger } from './blob-ledger.repository.ts';
 import { deviceRepository, tokenRepository } from './credentials.repository.ts';
 import { openSqlite } from './database.ts';
 import { KyselyImageRepository } from './images.repository.ts';
+import { KyselyIntegrityRepository } from './integrity.repository.ts';
 import { KyselyJobRepository } from './jobs.repository.ts';
 import type { MetadataStore } from './types.ts';
 import { KyselyUserRepository } from './users.repository.ts';
@@ -11,9 +12,9 @@ export type { MetadataStore } from './types.ts';
 
 export const SQLITE_FILE = 'gazo.sqlite';
 
-/** The embedded store: `<dataDir>/gazo.sqlite`. */
-export async function openSqliteStore(dataDir: string): Promise<MetadataStore> {
-  const { db, sqlite, reader } = await openSqlite(path.join(dataDir, SQLITE_FILE));
+/** The embedded store: `<dataDir>/gazo.sqlite` (or another file name there, for a backup being written). */
+export async function openSqliteStore(dataDir: string, file = SQLITE_FILE): Promise<MetadataStore> {
+  const { db, sqlite, reader } = await openSqlite(path.join(dataDir, file));
   return {
     users: new KyselyUserRepository(db),
     tokens: tokenRepository(db, reader),
@@ -21,6 +22,7 @@ export async function openSqliteStore(dataDir: string): Promise<MetadataStore> {
     images: new KyselyImageRepository(db, reader),
     blobLedger: new KyselyBlobLedger(db),
     jobs: new KyselyJobRepository(db),
+    integrity: new KyselyIntegrityRepository(db),
     backupTo: async (file) => {
       await sqlite.backup(file);
     },

@@ -8,6 +8,7 @@ export interface Database {
   images: ImagesTable;
   pending_blobs: PendingBlobsTable;
   jobs: JobsTable;
+  data_dir: DataDirTable;
 }
 
 export interface UsersTable {
@@ -88,6 +89,12 @@ export interface JobsTable {
   locked_until: number | null;
   last_error: string | null;
   failed_at: number | null;
+  created_at: number;
+}
+
+/** One row: the identity of this data dir (see migration 0004). */
+export interface DataDirTable {
+  id: string;
   created_at: number;
 }
 

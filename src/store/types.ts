@@ -11,6 +11,7 @@ export interface MetadataStore {
   images: ImageRepository;
   blobLedger: BlobLedger;
   jobs: JobRepository;
+  integrity: IntegrityRepository;
   /** Writes a consistent snapshot of the whole database to `file`, while it stays in use. */
   backupTo(file: string): Promise<void>;
   close(): Promise<void>;
@@ -108,4 +109,23 @@ export interface JobRepository {
   countPending(): Promise<number>;
   /** Makes every leased job due again: at start-up, when no other worker can hold a lease. */
   releaseLeases(): Promise<void>;
+}
+
+/** What an image row needs on disk: its blob, `byte_size` bytes whose SHA-256 is `blob_key`. */
+export type ImageFileRow = Pick<
+  ImageRow,
+  'seq' | 'image_id' | 'user_id' | 'blob_key' | 'byte_size' | 'type' | 'decode_error'
+>;
+
+/** For checking and copying a data dir: its identity, and the files its rows refer to. */
+export interface IntegrityRepository {
+  /** A random id made when this database was created; a backup's copy keeps it. */
+  dataDirId(): Promise<string>;
+  /** Every image in blob-key order (rows sharing a blob come together), a page after `after`. */
+  imageFiles(after: { blobKey: string; seq: number } | undefined, limit: number): Promise<ImageFileRow[]>;
+  imagesUsingBlob(blobKey: string): Promise<Array<{ image_id: string; user_id: number }>>;
+  /** Blob keys of deleted images whose files a queued job will remove. */
+  blobKeysAwaitingCollection(): Promise<string[]>;
+  /** Blob keys whose thumbnail a queued job has yet to make. */
+  blobKeysAwaitingThumbnail(): Promise<string[]>;
 }

@@ -1,9 +1,26 @@
 import fs from 'node:fs/promises';
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JobWorker } from '../../src/jobs/worker.ts';
-import { openSqliteStore } from '../../src/store/index.ts';
+import { openSqliteStore, SQLITE_FILE } from '../../src/store/index.ts';
+import type { JobRow } from '../../src/store/schema.ts';
 import type { MetadataStore } from '../../src/store/types.ts';
 import { makeDataDir } from '../helpers/server.ts';
+
+/** The job table as another connection sees it (the repository has no "list failed jobs"). */
+function withDb<T>(dir: string, work: (db: Database.Database) => T): T {
+  const db = new Database(path.join(dir, SQLITE_FILE));
+  try {
+    return work(db);
+  } finally {
+    db.close();
+  }
+}
+const jobRows = async (dir: string) =>
+  withDb(dir, (db) => db.prepare('SELECT * FROM jobs ORDER BY id').all() as JobRow[]);
+/** Moves every job's due time into the past, as if its backoff had passed. */
+const makeDue = async (dir: string) => withDb(dir, (db) => db.prepare('UPDATE jobs SET run_at = 0').run());
 
 describe('JobWorker over the SQLite job table', () => {
   let dir: string;
@@ -30,26 +47,39 @@ describe('JobWorker over the SQLite job table', () => {
 
   it('retries a failing job later with backoff, and gives up after maxAttempts', async () => {
     let calls = 0;
+    const errors: unknown[] = [];
     const worker = new JobWorker(
       store.jobs,
       {
         flaky: async () => {
           calls++;
-          throw new Error('nope');
+          throw new Error(`nope ${calls}`);
         },
       },
-      { maxAttempts: 2 },
+      { maxAttempts: 3, onError: (err) => errors.push(err) },
     );
     await store.jobs.enqueue({ kind: 'flaky', payload: {} });
-    await worker.drain();
+    expect(await worker.drain()).toBe(1);
     expect(calls).toBe(1);
     // Not due again until its backoff has passed.
     expect(await worker.drain()).toBe(0);
-    const [job] = await store.jobs.claim(['flaky'], 1, Date.now() + 60_000, 1);
-    expect(job?.last_error).toBe('nope');
-    expect(job?.attempts).toBe(2);
-    await store.jobs.fail(job?.id ?? 0, 'nope', null, Date.now());
+    expect(await store.jobs.countPending()).toBe(1);
+
+    // Let the backoff pass (move the job's due time back) until the worker itself gives up.
+    for (let round = 2; round <= 3; round++) {
+      await makeDue(dir);
+      expect(await worker.drain()).toBe(1);
+      expect(calls).toBe(round);
+    }
+    // Given up: no longer pending, never claimed again, and the last failure is recorded.
     expect(await store.jobs.countPending()).toBe(0);
+    await makeDue(dir);
+    expect(await worker.drain()).toBe(0);
+    expect(calls).toBe(3);
+    expect(errors).toHaveLength(3);
+    const [failed] = await jobRows(dir);
+    expect(failed).toMatchObject({ kind: 'flaky', attempts: 3, last_error: 'nope 3', locked_until: null });
+    expect(failed?.failed_at).toBeGreaterThan(0);
   });
 
   it('runs a job again when its lease expires (the process that claimed it died)', async () => {

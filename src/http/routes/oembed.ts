@@ -41,6 +41,8 @@ export function oembedRoute(app: GazoApp, rt: Runtime) {
     const imageId = imageIdOf(rt, request.query.url);
     // Only public images embed: an only_me image is as absent as a missing one.
     const row = imageId ? await rt.images.findViewable(imageId, undefined) : undefined;
+    // A missing, repeated or over-long `url` fails the schema (400); any other value that names
+    // no public image here, however malformed, is an image that is not there (404, COMPAT.md).
     if (!row) throw notFound('image not found');
     return {
       version: '1.0',
