@@ -17,6 +17,8 @@ export interface UploadInput {
   desc?: string;
   metadataIsPublic?: boolean;
   accessPolicy?: 'anyone' | 'only_me';
+  /** The GPS position read from the upload's EXIF before it was stripped. */
+  location?: { latitude: number; longitude: number };
 }
 
 export interface UploadLimits {
@@ -81,6 +83,8 @@ export class UploadService {
           access_policy: input.accessPolicy ?? 'anyone',
           ocr_locale: null,
           ocr_text: '',
+          latitude: input.location?.latitude ?? null,
+          longitude: input.location?.longitude ?? null,
         },
         pendingId,
       );

@@ -69,6 +69,9 @@ export interface ImagesTable {
   access_policy: string;
   ocr_locale: string | null;
   ocr_text: string;
+  /** From the upload's EXIF GPS (degrees, WGS 84; south and west negative); for the owner only. */
+  latitude: number | null;
+  longitude: number | null;
 }
 
 export interface PendingBlobsTable {
