@@ -24,6 +24,8 @@ export interface Config {
   /** Bytes of hot images kept in memory for serving. */
   imageCacheBytes: number;
   logLevel: string;
+  /** Serve originals as uploaded, EXIF and all, instead of stripping identifying metadata. */
+  keepMetadata: boolean;
 }
 
 export interface ConfigInput {
@@ -38,6 +40,7 @@ export interface ConfigInput {
   maxUploadBytes?: string | number;
   maxPixels?: string | number;
   logLevel?: string;
+  keepMetadata?: boolean | string;
 }
 
 export const DEFAULTS = {
@@ -49,6 +52,7 @@ export const DEFAULTS = {
   thumbSize: 500,
   imageCacheBytes: 128 * 1024 * 1024,
   logLevel: 'warn',
+  keepMetadata: false,
 } as const;
 
 export class ConfigError extends Error {}
@@ -59,6 +63,14 @@ function positiveInt(name: string, value: string | number | undefined, fallback:
   if (!Number.isSafeInteger(n) || n < 0)
     throw new ConfigError(`${name} must be a whole number, got "${value}"`);
   return n;
+}
+
+function yesNo(name: string, value: boolean | string | undefined, fallback: boolean): boolean {
+  if (value === undefined || typeof value === 'boolean') return value ?? fallback;
+  const word = value.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(word)) return true;
+  if (['0', 'false', 'no', 'off'].includes(word)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${value}"`);
 }
 
 function origin(name: string, value: string): string {
@@ -121,5 +133,10 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
     thumbSize: DEFAULTS.thumbSize,
     imageCacheBytes: positiveInt('image cache bytes', env.GAZO_IMAGE_CACHE_BYTES, DEFAULTS.imageCacheBytes),
     logLevel: String(pick(flags.logLevel, 'GAZO_LOG_LEVEL') ?? DEFAULTS.logLevel),
+    keepMetadata: yesNo(
+      'keep metadata',
+      flags.keepMetadata ?? (env.GAZO_KEEP_METADATA || undefined),
+      DEFAULTS.keepMetadata,
+    ),
   };
 }

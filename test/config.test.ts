@@ -36,4 +36,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ baseUrl: 'ftp://x' }, {})).toThrow(/http/);
     expect(() => loadConfig({ maxPixels: '-1' }, {})).toThrow(/max pixels/);
   });
+
+  it('keeps metadata only when told to, by --keep-metadata or GAZO_KEEP_METADATA', () => {
+    expect(loadConfig({}, {}).keepMetadata).toBe(false);
+    expect(loadConfig({ keepMetadata: true }, {}).keepMetadata).toBe(true);
+    expect(loadConfig({}, { GAZO_KEEP_METADATA: 'true' }).keepMetadata).toBe(true);
+    expect(loadConfig({}, { GAZO_KEEP_METADATA: '0' }).keepMetadata).toBe(false);
+    expect(loadConfig({}, { GAZO_KEEP_METADATA: '' }).keepMetadata).toBe(false);
+    expect(() => loadConfig({}, { GAZO_KEEP_METADATA: 'maybe' })).toThrow(
+      /keep metadata must be true or false/,
+    );
+  });
 });

@@ -21,7 +21,11 @@ export function serveCommand(): Command {
         '--max-upload-bytes <n>',
         'largest upload accepted (env GAZO_MAX_UPLOAD_BYTES, default 52428800)',
       )
-      .option('--max-pixels <n>', 'largest image canvas accepted (env GAZO_MAX_PIXELS, default 100000000)'),
+      .option('--max-pixels <n>', 'largest image canvas accepted (env GAZO_MAX_PIXELS, default 100000000)')
+      .option(
+        '--keep-metadata',
+        'serve originals with their EXIF, GPS and XMP instead of removing them (env GAZO_KEEP_METADATA)',
+      ),
   ).action(async (options: ConfigInput) => {
     const startedAt = Date.now();
     const config = configFrom(options);
