@@ -204,6 +204,42 @@ describe('stripIdentifyingMetadata', () => {
     expect((await raw(written)).equals(await raw(original))).toBe(true);
   });
 
+  it('JPEG: keeps the Adobe segment a CMYK image needs to decode to the same colours', async () => {
+    const cmyk = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#a63' } })
+      .withExif({ IFD0: { Artist: IDENTIFYING.artist } })
+      .toColourspace('cmyk')
+      .jpeg()
+      .toBuffer();
+    const { written } = await strip(cmyk, 'jpg');
+    expect(written.includes(IDENTIFYING.artist)).toBe(false);
+    expect(written.includes('Adobe')).toBe(true);
+    expect((await sharp(written).metadata()).space).toBe('cmyk');
+    expect((await raw(written)).equals(await raw(cmyk))).toBe(true);
+  });
+
+  it('WebP: an animation keeps its frames, timing, loop count and orientation', async () => {
+    const frames = await Promise.all(
+      ['#ff0000', '#0000ff'].map((c) =>
+        sharp({ create: { width: 20, height: 20, channels: 3, background: c } })
+          .png()
+          .toBuffer(),
+      ),
+    );
+    const original = await sharp(frames, { join: { animated: true } })
+      .withExif({ IFD0: { Artist: IDENTIFYING.artist }, IFD2: { BodySerialNumber: IDENTIFYING.serial } })
+      .withXmp(`<x:xmpmeta xmlns:x="adobe:ns:meta/">${IDENTIFYING.xmp}</x:xmpmeta>`)
+      .withMetadata({ orientation: 3 })
+      .webp({ loop: 2, delay: [50, 70], lossless: true })
+      .toBuffer();
+    const before = await sharp(original).metadata();
+    const { written } = await strip(original, 'webp');
+    expectNoIdentifyingStrings(written);
+    const after = await sharp(written).metadata();
+    expect([after.pages, after.loop, after.delay, after.orientation]).toEqual([2, 2, [50, 70], 3]);
+    expect([after.pages, after.loop]).toEqual([before.pages, before.loop]);
+    expect((await raw(written)).equals(await raw(original))).toBe(true);
+  });
+
   describe('broken input', () => {
     /** Every cut of a file, and many single-byte changes, either strip or fail as corrupt: never hang or crash. */
     async function expectNoCrash(bytes: Buffer, type: ImageType) {
@@ -277,36 +313,103 @@ describe('stripIdentifyingMetadata', () => {
     });
   });
 
-  it('memory stays flat on a 48 MB file: headers are read by position, data copied in chunks', async () => {
-    // A PNG-shaped file: a text chunk to remove, then 48 MB of IDAT chunks (never decoded here).
-    const at = path.join(dir, 'big.png');
+  /** Writes `head`, `count` copies of `block`, then `tail` to a file, a megabyte at a time. */
+  async function bigFile(name: string, head: Buffer, block: Buffer, count: number, tail: Buffer) {
+    const at = path.join(dir, name);
     const handle = await fs.open(at, 'w');
-    const start = await solidPng(4, 4);
-    const iend = start.length - 12;
-    await handle.write(
-      withPngChunks(start.subarray(0, iend), [pngChunk('tEXt', `Author\0${IDENTIFYING.artist}`)]),
-    );
-    const block = pngChunk('IDAT', Buffer.alloc(1024 * 1024, 0x5a));
-    for (let i = 0; i < 48; i++) await handle.write(block);
-    await handle.write(start.subarray(iend));
+    await handle.write(head);
+    for (let i = 0; i < count; i++) await handle.write(block);
+    await handle.write(tail);
     await handle.close();
+    return at;
+  }
 
+  /** Strips `at` while sampling the process's Buffer memory; answers the peak above the start. */
+  async function stripMeasured(at: string, type: ImageType) {
     let peak = 0;
     const base = process.memoryUsage().arrayBuffers;
     const sampler = setInterval(() => {
       peak = Math.max(peak, process.memoryUsage().arrayBuffers - base);
     }, 1);
-    const out = outPath();
     const started = Date.now();
-    const result = await stripIdentifyingMetadata(at, out, 'png');
+    const out = outPath();
+    const result = await stripIdentifyingMetadata(at, out, type);
     clearInterval(sampler);
     const elapsed = Date.now() - started;
-    expect(result.changed).toBe(true);
-    expect(result.size).toBe(
-      (await fs.stat(at)).size - pngChunk('tEXt', `Author\0${IDENTIFYING.artist}`).length,
+    const size = (await fs.stat(at)).size;
+    console.log(
+      `strip of a ${(size / 1e6).toFixed(0)} MB ${type}: ${elapsed} ms, buffers peak +${(peak / 1e6).toFixed(1)} MB`,
     );
-    // A whole-file read would add 48 MB here; the window and copy buffer are well under 4 MB.
-    expect(peak).toBeLessThan(8 * 1024 * 1024);
-    console.log(`strip of a 48 MB PNG: ${elapsed} ms, buffers peak +${(peak / 1e6).toFixed(1)} MB`);
+    return { result, peak, size, out };
+  }
+
+  // A whole-file read would add 48 MB to the peak; the read window and copy buffer are under 1 MB.
+  const FLAT = 8 * 1024 * 1024;
+
+  it('memory stays flat on a 48 MB PNG: headers are read by position, data copied in chunks', async () => {
+    // PNG-shaped: a text chunk to remove, then 48 MB of IDAT chunks (never decoded here).
+    const start = await solidPng(4, 4);
+    const iend = start.length - 12;
+    const text = pngChunk('tEXt', `Author\0${IDENTIFYING.artist}`);
+    const at = await bigFile(
+      'big.png',
+      withPngChunks(start.subarray(0, iend), [text]),
+      pngChunk('IDAT', Buffer.alloc(1024 * 1024, 0x5a)),
+      48,
+      start.subarray(iend),
+    );
+    const { result, peak, size } = await stripMeasured(at, 'png');
+    expect(result.size).toBe(size - text.length);
+    expect(peak).toBeLessThan(FLAT);
+  });
+
+  it('memory stays flat on a 48 MB JPEG, whose scan data is read through to its end', async () => {
+    // JPEG-shaped: EXIF with GPS, a scan header, 48 MB of entropy-coded bytes, EOI, and a
+    // trailer to remove.
+    const photo = await photoWithMetadata('jpeg');
+    const sos = photo.lastIndexOf(Buffer.from([0xff, 0xda]));
+    const header = photo.subarray(0, sos + 2 + photo.readUInt16BE(sos + 2));
+    const block = Buffer.alloc(1024 * 1024);
+    for (let i = 0; i < block.length; i++) block[i] = (i * 7 + (i >> 9)) & 0xff;
+    // Every 0xFF stuffed with 0x00, and a restart marker after each megabyte.
+    const stuffed = Buffer.concat([
+      Buffer.from(block.toString('latin1').replaceAll('\xff', '\xff\x00'), 'latin1'),
+      Buffer.from([0xff, 0xd0]),
+    ]);
+    const at = await bigFile('big.jpg', header, stuffed, 48, Buffer.from([0xff, 0xd9, 1, 2, 3]));
+    const { result, peak, size, out } = await stripMeasured(at, 'jpg');
+    expect(result.location?.latitude).toBeCloseTo(IDENTIFYING.latitude, 9);
+    expect(peak).toBeLessThan(FLAT);
+    // All of the scan data is there, up to and with EOI; the trailer is not.
+    const kept = await fs.open(out, 'r');
+    const tail = Buffer.alloc(2 + stuffed.length);
+    await kept.read(tail, 0, tail.length, (result.size as number) - tail.length);
+    await kept.close();
+    expect(tail.equals(Buffer.concat([stuffed, Buffer.from([0xff, 0xd9])]))).toBe(true);
+    expect(size - (result.size as number)).toBeGreaterThan(3);
+  });
+
+  it('memory stays flat on a WebP whose VP8X chunk is 48 MB long', async () => {
+    // The flags byte changes (XMP goes), the rest of the chunk is copied, not read whole.
+    const filler = 48 * 1024 * 1024;
+    const vp8xSize = 10 + filler;
+    const xmp = Buffer.from('XMP \x04\x00\x00\x00ABCD', 'latin1');
+    const total = 12 + 8 + vp8xSize + xmp.length;
+    const head = Buffer.alloc(12 + 8 + 10);
+    head.write('RIFF', 0, 'latin1');
+    head.writeUInt32LE(total - 8, 4);
+    head.write('WEBPVP8X', 8, 'latin1');
+    head.writeUInt32LE(vp8xSize, 16);
+    head[20] = 0x04; // the XMP flag
+    const at = await bigFile('big.webp', head, Buffer.alloc(1024 * 1024), 48, xmp);
+    const { result, peak, out } = await stripMeasured(at, 'webp');
+    expect(result.size).toBe(total - xmp.length);
+    expect(peak).toBeLessThan(FLAT);
+    const written = await fs.open(out, 'r');
+    const front = Buffer.alloc(21);
+    await written.read(front, 0, 21, 0);
+    await written.close();
+    expect(front.readUInt32LE(4)).toBe(total - xmp.length - 8);
+    expect(front[20]).toBe(0);
   });
 });

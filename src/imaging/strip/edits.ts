@@ -15,8 +15,10 @@ export interface Edits {
 
 /** Replaces a range with `bytes`, or keeps it when they are the same bytes already. */
 export async function replace(src: FileBytes, edits: Edits, start: number, end: number, bytes: Buffer) {
-  const original = await src.bytes(start, end - start);
-  if (original.equals(bytes)) return edits.keep(start, end);
+  // Only a range as long as the (small) replacement is read: an oversized one is never in memory.
+  if (end - start === bytes.length && (await src.bytes(start, end - start)).equals(bytes)) {
+    return edits.keep(start, end);
+  }
   await edits.drop(start, end);
   await edits.insert(bytes);
 }

@@ -59,10 +59,12 @@ export async function stripWebp(src: FileBytes, edits: Edits): Promise<ExifFacts
   let exifDone = false;
   await walk(src, riffEnd, async (c) => {
     if (c.fourcc === 'VP8X') {
-      const vp8x = await src.bytes(c.start, c.end - c.start);
-      if (vp8x.length > 8)
-        vp8x[8] = ((vp8x[8] as number) & ~(EXIF_FLAG | XMP_FLAG)) | (exifChunk ? EXIF_FLAG : 0);
-      await replace(src, edits, c.start, c.end, vp8x);
+      // Only the chunk header and the flags byte change: the rest is copied, however long.
+      const head = await src.bytes(c.start, Math.min(9, c.end - c.start));
+      if (head.length === 9)
+        head[8] = ((head[8] as number) & ~(EXIF_FLAG | XMP_FLAG)) | (exifChunk ? EXIF_FLAG : 0);
+      await replace(src, edits, c.start, c.start + head.length, head);
+      await edits.keep(c.start + head.length, c.end);
     } else if (c.fourcc === 'EXIF' && !exifDone && exifChunk) {
       exifDone = true;
       await replace(src, edits, c.start, c.end, exifChunk);
