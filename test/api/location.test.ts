@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonOf, type WireImage } from '../helpers/api.ts';
+import { expectImageObject, jsonOf, type WireImage } from '../helpers/api.ts';
 import { imageRow } from '../helpers/rows.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
@@ -41,6 +41,7 @@ describe('exif_normalized', () => {
   it('is in the owner’s image, list and search answers', async () => {
     const one = await jsonOf<WireImage>(await api(`/api/images/${located}`));
     expect(one.exif_normalized).toEqual({ latitude: LATITUDE, longitude: LONGITUDE });
+    expectImageObject(one, server);
 
     const list = await jsonOf<WireImage[]>(await api('/api/images'));
     expect(list.find((i) => i.image_id === located)?.exif_normalized).toEqual({
