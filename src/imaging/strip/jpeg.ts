@@ -60,6 +60,7 @@ export async function stripJpeg(src: FileBytes, edits: Edits): Promise<ExifFacts
     const length = (await src.bytes(pos + 2, 2)).readUInt16BE(0);
     if (length < 2) throw corrupt();
     const end = pos + 2 + length;
+    if (end > src.size) throw corrupt();
     const head = await src.bytes(pos + 4, Math.min(length - 2, 12));
     if (marker === APP1 && head.subarray(0, 6).equals(EXIF_ID) && !exif) {
       exif = readExif(await src.bytes(pos + 4, length - 2));
