@@ -45,6 +45,8 @@ export interface Config {
     /** Requests one token (or device id) may make per day. */
     maxRequestsPerTokenPerDay: number;
   };
+  /** Serve originals as uploaded, EXIF and all, instead of stripping identifying metadata. */
+  keepMetadata: boolean;
 }
 
 export interface ConfigInput {
@@ -67,6 +69,7 @@ export interface ConfigInput {
   maxConnections?: string | number;
   maxAuthFailuresPerMinute?: string | number;
   maxRequestsPerTokenPerDay?: string | number;
+  keepMetadata?: boolean | string;
 }
 
 export const DEFAULTS = {
@@ -92,6 +95,7 @@ export const DEFAULTS = {
   maxConnections: 512,
   maxAuthFailuresPerMinute: 30,
   maxRequestsPerTokenPerDay: 0,
+  keepMetadata: false,
 } as const;
 
 export class ConfigError extends Error {}
@@ -139,6 +143,14 @@ function trustProxy(value: string | number | undefined): false | string[] | numb
     );
   }
   return entries;
+}
+
+function yesNo(name: string, value: boolean | string | undefined, fallback: boolean): boolean {
+  if (value === undefined || typeof value === 'boolean') return value ?? fallback;
+  const word = value.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(word)) return true;
+  if (['0', 'false', 'no', 'off'].includes(word)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${value}"`);
 }
 
 function origin(name: string, value: string): string {
@@ -226,6 +238,11 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
         DEFAULTS.maxRequestsPerTokenPerDay,
       ),
     },
+    keepMetadata: yesNo(
+      'keep metadata',
+      flags.keepMetadata ?? (env.GAZO_KEEP_METADATA || undefined),
+      DEFAULTS.keepMetadata,
+    ),
   };
 }
 

@@ -70,6 +70,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
         thumbSize: config.thumbSize,
         maxUploadBytes: config.limits.maxUploadBytes,
         diskReserveBytes: config.limits.diskReserveBytes,
+        keepMetadata: config.keepMetadata,
       },
       reserve,
       () => worker.nudge(),

@@ -82,4 +82,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ maxConnections: 'many' }, {})).toThrow(/max connections/);
     expect(() => loadConfig({}, { GAZO_MAX_AUTH_FAILURES_PER_MINUTE: '-3' })).toThrow(/auth failures/);
   });
+
+  it('keeps metadata only when told to, by --keep-metadata or GAZO_KEEP_METADATA', () => {
+    expect(loadConfig({}, {}).keepMetadata).toBe(false);
+    expect(loadConfig({ keepMetadata: true }, {}).keepMetadata).toBe(true);
+    expect(loadConfig({}, { GAZO_KEEP_METADATA: 'true' }).keepMetadata).toBe(true);
+    expect(loadConfig({}, { GAZO_KEEP_METADATA: '0' }).keepMetadata).toBe(false);
+    expect(loadConfig({}, { GAZO_KEEP_METADATA: '' }).keepMetadata).toBe(false);
+    expect(() => loadConfig({}, { GAZO_KEEP_METADATA: 'maybe' })).toThrow(
+      /keep metadata must be true or false/,
+    );
+  });
 });

@@ -51,6 +51,10 @@ export function serveCommand(): Command {
       .option(
         '--max-requests-per-token-per-day <n>',
         'requests per token or device id per day, 0 for no limit (env GAZO_MAX_REQUESTS_PER_TOKEN_PER_DAY, default 0)',
+      )
+      .option(
+        '--keep-metadata',
+        'serve originals with their EXIF, GPS and XMP instead of removing them (env GAZO_KEEP_METADATA)',
       ),
   ).action(async (options: ConfigInput) => {
     const startedAt = Date.now();

@@ -138,6 +138,9 @@ export async function readUploadForm(
         return;
       }
       imageStream = stream;
+      // The parser reports a broken part on the part too, possibly after staging let go of it:
+      // the same failure reaches us through busboy's own 'error', so this one is only absorbed.
+      stream.on('error', () => undefined);
       stream.on('limit', () =>
         fail(tooLarge(`imagedata is too large: the limit is ${maxUploadBytes} bytes`)),
       );

@@ -23,6 +23,15 @@ export const WireImageSchema = Type.Object(
       description: Type.String(),
     }),
     access_policy: Type.Union([Type.Literal('anyone'), Type.Literal('only_me')]),
+    exif_normalized: Type.Optional(
+      Type.Object(
+        { latitude: Type.Number(), longitude: Type.Number() },
+        {
+          description:
+            "Where the photo was taken (its EXIF GPS); only in the owner's responses, absent when unknown",
+        },
+      ),
+    ),
   },
   { $id: 'Image' },
 );

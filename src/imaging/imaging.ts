@@ -1,4 +1,6 @@
+import { open } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
+import { hasAcceptedSignature, SNIFF_BYTES, unsupportedImageType } from './sniff.ts';
 
 /** The image types Gazo accepts, as the wire `type` and file extension name them. */
 export const IMAGE_TYPES = {
@@ -33,14 +35,39 @@ export class ImagingError extends Error {
 sharp.concurrency(1);
 sharp.cache(false);
 
+/** An image in memory, or the path of a file holding one: sharp reads either. */
+export type ImageInput = Buffer | string;
+
+async function firstBytes(input: ImageInput): Promise<Buffer> {
+  if (typeof input !== 'string') return input.subarray(0, SNIFF_BYTES);
+  const file = await open(input, 'r');
+  try {
+    const head = Buffer.alloc(SNIFF_BYTES);
+    const { bytesRead } = await file.read(head, 0, SNIFF_BYTES, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await file.close();
+  }
+}
+
 /**
  * Reads the header only: the type (from the bytes, never a filename) and the canvas size,
- * refusing what is not an accepted image or is too large to decode safely.
+ * refusing what is not an accepted image or is too large to decode safely. Only bytes that start
+ * as an accepted type does reach libvips: its TIFF, SVG, HEIF and other loaders never see an
+ * upload, and known other types are named in the refusal.
  */
-export async function inspectImage(bytes: Buffer | string, maxPixels: number): Promise<ImageInfo> {
+export async function inspectImage(input: ImageInput, maxPixels: number): Promise<ImageInfo> {
+  const head = await firstBytes(input);
+  if (!hasAcceptedSignature(head)) {
+    const named = unsupportedImageType(head);
+    throw new ImagingError(
+      'not_an_image',
+      named ? `${named} is not supported; send PNG, JPEG, GIF or WebP` : 'Not an Image',
+    );
+  }
   let meta: Metadata;
   try {
-    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+    meta = await sharp(input, { limitInputPixels: false }).metadata();
   } catch {
     throw new ImagingError('not_an_image', 'Not an Image');
   }
@@ -63,13 +90,13 @@ export async function inspectImage(bytes: Buffer | string, maxPixels: number): P
  * orientation applied, metadata stripped, first frame only for animations.
  */
 export async function makeThumbnail(
-  bytes: Buffer | string,
+  input: ImageInput,
   info: ImageInfo,
   size: number,
   maxPixels: number,
 ): Promise<Buffer> {
   try {
-    const pipeline = sharp(bytes, { failOn: 'error', limitInputPixels: maxPixels, autoOrient: true }).resize(
+    const pipeline = sharp(input, { failOn: 'error', limitInputPixels: maxPixels, autoOrient: true }).resize(
       size,
       size,
       { fit: 'inside', withoutEnlargement: true },

@@ -4,12 +4,14 @@ import { type BlobStore, originalKey } from '../blobs/blob-store.ts';
 import type { DiskReserve } from '../blobs/disk-reserve.ts';
 import {
   DiskFullError,
+  discardFile,
   isDiskFull,
   type StagedFile,
   StagedTooLargeError,
   writeStagedFile,
 } from '../blobs/staged-file.ts';
-import { ImagingError, inspectImage } from '../imaging/imaging.ts';
+import { type ImageInfo, type ImageType, ImagingError, inspectImage } from '../imaging/imaging.ts';
+import { type GeoLocation, readIdentifyingMetadata, stripIdentifyingMetadata } from '../imaging/metadata.ts';
 import { checkStructure } from '../imaging/structure.ts';
 import { BLOB_GC_JOB, THUMBNAIL_JOB } from '../store/images.repository.ts';
 import type { ImageRow, UserRow } from '../store/schema.ts';
@@ -37,6 +39,8 @@ export interface UploadLimits {
   maxUploadBytes?: number;
   /** Uploads are refused (507) rather than leave less than this free: deletes need room too. */
   diskReserveBytes?: number;
+  /** Store originals as uploaded, EXIF and all (`--keep-metadata`). */
+  keepMetadata?: boolean;
 }
 
 const DEFAULT_MAX_UPLOAD = 50 * 1024 * 1024;
@@ -107,12 +111,59 @@ export class UploadService {
     }
   }
 
-  private async storeImage(user: UserRow, file: StagedFile, meta: UploadMeta): Promise<ImageRow> {
+  private async storeImage(user: UserRow, upload: StagedFile, meta: UploadMeta): Promise<ImageRow> {
     const info = await this.imaging(async () => {
-      const header = await inspectImage(file.path, this.limits.maxPixels);
-      await checkStructure(file.path, header.type);
+      const header = await inspectImage(upload.path, this.limits.maxPixels);
+      await checkStructure(upload.path, header.type);
       return header;
     });
+    const { file, location } = await this.withoutIdentifyingMetadata(upload, info.type);
+    try {
+      return await this.commit(user, file, info, meta, location);
+    } finally {
+      if (file !== upload) await file.discard();
+    }
+  }
+
+  /**
+   * The bytes to store: the upload less its GPS, serials and names (see imaging/metadata.ts),
+   * pixels untouched, unless the server keeps metadata. The location is kept for the owner.
+   */
+  private async withoutIdentifyingMetadata(
+    upload: StagedFile,
+    type: ImageType,
+  ): Promise<{ file: StagedFile; location?: GeoLocation }> {
+    if (this.limits.keepMetadata) {
+      const { location } = await this.imaging(() => readIdentifyingMetadata(upload.path, type));
+      return { file: upload, location };
+    }
+    const cleanPath = await this.blobs.stagingPath();
+    try {
+      const clean = await this.imaging(() => stripIdentifyingMetadata(upload.path, cleanPath, type));
+      if (!clean.changed || !clean.sha256 || clean.size === undefined) {
+        await discardFile(cleanPath);
+        return { file: upload, location: clean.location };
+      }
+      const file = {
+        path: cleanPath,
+        size: clean.size,
+        sha256: clean.sha256,
+        discard: () => discardFile(cleanPath),
+      };
+      return { file, location: clean.location };
+    } catch (err) {
+      await discardFile(cleanPath);
+      throw isDiskFull(err) ? insufficientStorage(OUT_OF_SPACE) : err;
+    }
+  }
+
+  private async commit(
+    user: UserRow,
+    file: StagedFile,
+    info: ImageInfo,
+    meta: UploadMeta,
+    location: GeoLocation | undefined,
+  ): Promise<ImageRow> {
     const hash = file.sha256;
     const pendingId = await this.store.blobLedger.addPending(hash, Date.now());
     let wrote = false;
@@ -139,6 +190,8 @@ export class UploadService {
           access_policy: meta.accessPolicy ?? 'anyone',
           ocr_locale: null,
           ocr_text: '',
+          latitude: location?.latitude ?? null,
+          longitude: location?.longitude ?? null,
         },
         pendingId,
         [{ kind: THUMBNAIL_JOB, payload: { blobKey: hash } }],

@@ -12,6 +12,11 @@ export interface WireImage {
   metadata: { app: string | null; title: string | null; url: string | null; desc: string };
   ocr: { locale: string | null; description: string };
   access_policy: 'anyone' | 'only_me';
+  /**
+   * Where the photo was taken, as Gyazo names it; absent when the upload had no GPS position
+   * (Gyazo's own client types it as optional, with both numbers always there).
+   */
+  exif_normalized?: { latitude: number; longitude: number };
 }
 
 /** `YYYY-MM-DDTHH:MM:SS+0000`, always UTC. */
@@ -38,8 +43,12 @@ export class ImageUrls {
     return `${this.urls.api}/api/oembed?url=${encodeURIComponent(permalink)}`;
   }
 
+  /**
+   * The image object for its owner: every API route that answers with it is owner-only. It
+   * carries the location, so never use it for anything public (oEmbed, pages, files).
+   */
   toWire(row: ImageRow): WireImage {
-    return {
+    const wire: WireImage = {
       image_id: row.image_id,
       permalink_url: this.permalink(row.image_id),
       thumb_url: this.thumb(row.image_id, row.type),
@@ -50,5 +59,9 @@ export class ImageUrls {
       ocr: { locale: row.ocr_locale, description: row.ocr_text },
       access_policy: row.access_policy === 'only_me' ? 'only_me' : 'anyone',
     };
+    if (row.latitude !== null && row.longitude !== null) {
+      wire.exif_normalized = { latitude: row.latitude, longitude: row.longitude };
+    }
+    return wire;
   }
 }

@@ -11,6 +11,7 @@ import {
 } from 'kysely';
 import { makePrivateDir } from '../data-dir.ts';
 import * as initial from './migrations/0001-initial.ts';
+import * as imageLocation from './migrations/0002-image-location.ts';
 import * as dataDirIdentity from './migrations/0004-data-dir-identity.ts';
 import * as decodeErrors from './migrations/0005-decode-errors.ts';
 import { kyselyReader, type ReadRunner } from './reusable-query.ts';
@@ -19,6 +20,7 @@ import type { Database } from './schema.ts';
 /** Migrations are code, listed here in order; the names are what the migration table records. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
+  '0002-image-location': imageLocation,
   '0004-data-dir-identity': dataDirIdentity,
   '0005-decode-errors': decodeErrors,
 };

@@ -72,6 +72,9 @@ export interface ImagesTable {
   ocr_text: string;
   /** Why the pixels could not be decoded, found by the thumbnail job; null while fine. */
   decode_error: Generated<string | null>;
+  /** From the upload's EXIF GPS (degrees, WGS 84; south and west negative); for the owner only. */
+  latitude: number | null;
+  longitude: number | null;
 }
 
 export interface PendingBlobsTable {

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   expectError,
@@ -88,12 +89,27 @@ describe('refused requests', () => {
         '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script><rect width="10" height="10"/></svg>',
       );
       const htmlDoc = Buffer.from('<!doctype html><html><body><script>alert(1)</script></body></html>');
-      for (const data of [svg, htmlDoc]) {
+      for (const [data, message] of [
+        [svg, 'SVG is not supported; send PNG, JPEG, GIF or WebP'],
+        [htmlDoc, 'Not an Image'],
+      ] as const) {
         await refused(
           () => upload(server, token, { imagedata: { data, filename: 'cat.png', type: 'image/png' } }),
           422,
-          { message: 'Not an Image' },
+          { message },
         );
+      }
+    });
+
+    it('422 naming the type for images Gazo does not take (AVIF, TIFF), stored nowhere', async () => {
+      const image = sharp({ create: { width: 8, height: 8, channels: 3, background: '#336699' } });
+      for (const [data, name] of [
+        [await image.clone().avif().toBuffer(), 'AVIF'],
+        [await image.clone().tiff().toBuffer(), 'TIFF'],
+      ] as const) {
+        await refused(() => upload(server, token, { imagedata: { data } }), 422, {
+          message: `${name} is not supported; send PNG, JPEG, GIF or WebP`,
+        });
       }
     });
 

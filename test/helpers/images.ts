@@ -1,4 +1,6 @@
 import sharp from 'sharp';
+import { crc32 } from '../../src/imaging/strip/crc32.ts';
+import { pngChunk as makePngChunk } from '../../src/imaging/strip/png.ts';
 
 /** Test images are made here, in code, never committed as files. */
 
@@ -89,15 +91,6 @@ export async function pixelBombPng(width = 30_000, height = 30_000): Promise<Buf
   return out;
 }
 
-export function crc32(bytes: Buffer): number {
-  let crc = 0xffffffff;
-  for (const byte of bytes) {
-    crc ^= byte;
-    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
-  }
-  return (crc ^ 0xffffffff) >>> 0;
-}
-
 /** The first part of a valid image: a truncated upload. */
 export const truncated = (bytes: Buffer, fraction = 0.6) =>
   bytes.subarray(0, Math.floor(bytes.length * fraction));
@@ -185,4 +178,121 @@ export function solidGif(width: number, height: number): Buffer {
   }
   blocks.push(Buffer.from([0, 0x3b]));
   return Buffer.concat(blocks);
+}
+
+/** What `photoWithMetadata` hides in its EXIF and XMP, for tests that look for leaks. */
+export const IDENTIFYING = {
+  artist: 'Alice Example',
+  copyright: 'Copyright Alice Example',
+  serial: 'BODYSERIAL12345',
+  owner: 'Camera Owner Alice',
+  xmp: 'XMPCREATORALICE',
+  /** 35°39'29.1"N 139°44'28.8"E */
+  latitude: 35 + 39 / 60 + 29.1 / 3600,
+  longitude: 139 + 44 / 60 + 28.8 / 3600,
+} as const;
+
+/**
+ * A photo as a phone or camera writes it: EXIF with GPS, camera serial, owner and artist names,
+ * XMP naming its creator, an sRGB ICC profile, and the given orientation. Gradient pixels, so
+ * that a changed pixel shows.
+ */
+export function photoWithMetadata(
+  format: 'jpeg' | 'png' | 'webp',
+  options: { orientation?: number; south?: boolean; progressive?: boolean } = {},
+): Promise<Buffer> {
+  const width = 48;
+  const height = 32;
+  const pixels = Buffer.alloc(width * height * 3);
+  for (let i = 0; i < width * height; i++) {
+    pixels[i * 3] = (i * 5) & 0xff;
+    pixels[i * 3 + 1] = (i >> 3) & 0xff;
+    pixels[i * 3 + 2] = (i * 11) & 0xff;
+  }
+  const image = sharp(pixels, { raw: { width, height, channels: 3 } })
+    .withExif({
+      IFD0: {
+        Artist: IDENTIFYING.artist,
+        Copyright: IDENTIFYING.copyright,
+        Make: 'Canon',
+        Model: 'EOS Test',
+      },
+      IFD2: { BodySerialNumber: IDENTIFYING.serial, CameraOwnerName: IDENTIFYING.owner },
+      IFD3: {
+        GPSLatitudeRef: options.south ? 'S' : 'N',
+        GPSLatitude: '35/1 39/1 2910/100',
+        GPSLongitudeRef: options.south ? 'W' : 'E',
+        GPSLongitude: '139/1 44/1 2880/100',
+      },
+    })
+    .withXmp(
+      `<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">` +
+        `<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" dc:creator="${IDENTIFYING.xmp}"/>` +
+        `</rdf:RDF></x:xmpmeta>`,
+    )
+    .withIccProfile('srgb')
+    .withMetadata({ orientation: options.orientation ?? 1 });
+  if (format === 'jpeg') return image.jpeg({ progressive: options.progressive ?? false }).toBuffer();
+  if (format === 'png') return image.png().toBuffer();
+  return image.webp({ lossless: true }).toBuffer();
+}
+
+/** A JPEG segment (marker and payload), for splicing into a file after its SOI. */
+export function jpegSegment(marker: number, payload: Buffer | string): Buffer {
+  const body = typeof payload === 'string' ? Buffer.from(payload, 'latin1') : payload;
+  const head = Buffer.from([0xff, marker, 0, 0]);
+  head.writeUInt16BE(body.length + 2, 2);
+  return Buffer.concat([head, body]);
+}
+
+/** `segments` inserted right after the SOI of `jpeg`, and `trailer` after its end. */
+export function withJpegSegments(
+  jpeg: Buffer,
+  segments: Buffer[],
+  trailer: Buffer = Buffer.alloc(0),
+): Buffer {
+  return Buffer.concat([jpeg.subarray(0, 2), ...segments, jpeg.subarray(2), trailer]);
+}
+
+/** A PNG chunk with its CRC. */
+export const pngChunk = (type: string, data: Buffer | string) =>
+  makePngChunk(type, typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
+
+/** `chunks` inserted right after the IHDR of `png`. */
+export function withPngChunks(png: Buffer, chunks: Buffer[], trailer: Buffer = Buffer.alloc(0)): Buffer {
+  const afterIhdr = 8 + 12 + png.readUInt32BE(8);
+  return Buffer.concat([png.subarray(0, afterIhdr), ...chunks, png.subarray(afterIhdr), trailer]);
+}
+
+/** A GIF extension block: introducer, label, the data in sub-blocks of at most 255 bytes, terminator. */
+export function gifExtension(label: number, ...blocks: Buffer[]): Buffer {
+  const parts: Buffer[] = [Buffer.from([0x21, label])];
+  for (const block of blocks) {
+    for (let i = 0; i < block.length; i += 255) {
+      const part = block.subarray(i, i + 255);
+      parts.push(Buffer.from([part.length]), part);
+    }
+  }
+  parts.push(Buffer.from([0]));
+  return Buffer.concat(parts);
+}
+
+/** An animated GIF carrying a comment and an XMP application block after its header, and bytes after its end. */
+export async function gifWithMetadata(): Promise<Buffer> {
+  const gif = await animatedGif();
+  const packed = gif[10] as number;
+  const afterHeader = 13 + (packed & 0x80 ? 3 << ((packed & 7) + 1) : 0);
+  const comment = gifExtension(0xfe, Buffer.from(`made by ${IDENTIFYING.artist}`, 'latin1'));
+  const xmp = gifExtension(
+    0xff,
+    Buffer.from('XMP DataXMP', 'latin1'),
+    Buffer.from(IDENTIFYING.xmp, 'latin1'),
+  );
+  return Buffer.concat([
+    gif.subarray(0, afterHeader),
+    comment,
+    xmp,
+    gif.subarray(afterHeader),
+    Buffer.from('TRAILER-ALICE'),
+  ]);
 }

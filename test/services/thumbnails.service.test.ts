@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { thumbnailKey } from '../../src/blobs/blob-store.ts';
 import { LocalBlobStore } from '../../src/blobs/local-blob-store.ts';
@@ -10,7 +11,7 @@ import { UploadService } from '../../src/services/upload.service.ts';
 import { openSqliteStore } from '../../src/store/index.ts';
 import type { UserRow } from '../../src/store/schema.ts';
 import type { MetadataStore } from '../../src/store/types.ts';
-import { crc32, solidPng } from '../helpers/images.ts';
+import { solidPng } from '../helpers/images.ts';
 import { makeDataDir } from '../helpers/server.ts';
 
 /** A PNG whose chunks and CRCs are all in order but whose compressed pixels are garbage. */
