@@ -5,9 +5,11 @@ import { ServiceError } from '../services/errors.ts';
 import { accountCommands } from './accounts.ts';
 import { backupCommand } from './backup.ts';
 import { imageCommands } from './client/images.ts';
+import { importCommand } from './client/import.ts';
 import { loginCommand } from './client/login.ts';
 import { NotLoggedInError } from './client/profile.ts';
 import { UsageError } from './client/usage.ts';
+import { exportCommand } from './export.ts';
 import { serveCommand } from './serve.ts';
 
 export function buildProgram(): Command {
@@ -20,6 +22,8 @@ export function buildProgram(): Command {
   program.addCommand(backupCommand());
   program.addCommand(loginCommand());
   for (const command of imageCommands()) program.addCommand(command);
+  program.addCommand(importCommand());
+  program.addCommand(exportCommand());
   // Commands made with `new Command` do not inherit these: without exitOverride a usage error
   // would exit(1) inside commander, and scripts need 2 for it.
   const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];

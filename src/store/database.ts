@@ -10,12 +10,14 @@ import {
   SqliteDialect,
 } from 'kysely';
 import * as initial from './migrations/0001-initial.ts';
+import * as importSources from './migrations/0003-import-sources.ts';
 import { kyselyReader, type ReadRunner } from './reusable-query.ts';
 import type { Database } from './schema.ts';
 
 /** Migrations are code, listed here in order; the names are what the migration table records. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
+  '0003-import-sources': importSources,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -3,6 +3,7 @@ import { KyselyBlobLedger } from './blob-ledger.repository.ts';
 import { deviceRepository, tokenRepository } from './credentials.repository.ts';
 import { openSqlite } from './database.ts';
 import { KyselyImageRepository } from './images.repository.ts';
+import { KyselyImportSourceRepository } from './import-sources.repository.ts';
 import { KyselyJobRepository } from './jobs.repository.ts';
 import type { MetadataStore } from './types.ts';
 import { KyselyUserRepository } from './users.repository.ts';
@@ -21,6 +22,7 @@ export async function openSqliteStore(dataDir: string): Promise<MetadataStore> {
     images: new KyselyImageRepository(db, reader),
     blobLedger: new KyselyBlobLedger(db),
     jobs: new KyselyJobRepository(db),
+    importSources: new KyselyImportSourceRepository(db),
     backupTo: async (file) => {
       await sqlite.backup(file);
     },

@@ -8,6 +8,7 @@ export interface Database {
   images: ImagesTable;
   pending_blobs: PendingBlobsTable;
   jobs: JobsTable;
+  import_sources: ImportSourcesTable;
 }
 
 export interface UsersTable {
@@ -87,6 +88,19 @@ export interface JobsTable {
   last_error: string | null;
   failed_at: number | null;
   created_at: number;
+}
+
+/** Source images already imported into a user's account (`gazo import`). */
+export interface ImportSourcesTable {
+  id: Generated<number>;
+  user_id: number;
+  /** Host the image came from (gyazo.com, or another Gazo server). */
+  source: string;
+  source_image_id: string;
+  /** Null while the import of this image is under way or was cut short. */
+  image_id: string | null;
+  started_at: number;
+  imported_at: number | null;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -11,6 +11,7 @@ export interface MetadataStore {
   images: ImageRepository;
   blobLedger: BlobLedger;
   jobs: JobRepository;
+  importSources: ImportSourceRepository;
   /** Writes a consistent snapshot of the whole database to `file`, while it stays in use. */
   backupTo(file: string): Promise<void>;
   close(): Promise<void>;
@@ -101,4 +102,29 @@ export interface JobRepository {
   countPending(): Promise<number>;
   /** Makes every leased job due again: at start-up, when no other worker can hold a lease. */
   releaseLeases(): Promise<void>;
+}
+
+export interface ImportRecord {
+  source: string;
+  source_image_id: string;
+  /** Undefined for an import begun and not known to have finished. */
+  image_id: string | null;
+}
+
+/** What `gazo import` has brought into each account, by source image id. */
+export interface ImportSourceRepository {
+  listForUser(userId: number): Promise<ImportRecord[]>;
+  /** Records that an import of the image begins (kept as it is when already recorded). */
+  begin(userId: number, source: string, sourceImageId: string, at: number): Promise<void>;
+  finish(userId: number, source: string, sourceImageId: string, imageId: string, at: number): Promise<void>;
+  /**
+   * The user's image with these bytes uploaded since the begun import of this source image,
+   * which no other import claims: what a cut-short import left behind, if anything.
+   */
+  findUnclaimedCopy(
+    userId: number,
+    source: string,
+    sourceImageId: string,
+    blobKey: string,
+  ): Promise<string | undefined>;
 }
