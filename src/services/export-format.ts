@@ -13,6 +13,8 @@ export interface ExportLine extends GazoImage {
   file: string;
   /** Not in the API's image object, but part of what an image is. */
   metadata_is_public: boolean;
+  /** `created_at` to the millisecond (the image object's has whole seconds). */
+  created_at_ms: number;
   /** The account the image belongs to. */
   user: string;
 }

@@ -134,6 +134,7 @@ export async function exportImages(
       ...deps.urls.toWire(row),
       file,
       metadata_is_public: row.metadata_is_public === 1,
+      created_at_ms: Number(row.created_at),
       user: user.name,
     };
     lines.push(JSON.stringify(line));

@@ -60,7 +60,7 @@ function hostOf(url: unknown): string | undefined {
  * Sources differ in what they send (gyazo.com lists no access_policy): absent stays absent.
  */
 export function toImportItem(
-  image: Partial<GazoImage> & { metadata_is_public?: unknown },
+  image: Partial<GazoImage> & { metadata_is_public?: unknown; created_at_ms?: unknown },
   fallbackSource: string,
 ): ImportItem {
   const meta = (image.metadata ?? {}) as Partial<GazoImage['metadata']>;
@@ -70,7 +70,10 @@ export function toImportItem(
     sourceId: String(image.image_id),
     url: text(image.url) ?? null,
     type: text(image.type),
-    createdAtMs: parseSourceTime(image.created_at),
+    createdAtMs:
+      typeof image.created_at_ms === 'number' && Number.isSafeInteger(image.created_at_ms)
+        ? image.created_at_ms
+        : parseSourceTime(image.created_at),
     title: text(meta.title),
     desc: text(meta.desc),
     app: text(meta.app),
