@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GazoImage } from '../../src/client/index.ts';
-import { type CliResult, killChildren, runCli } from '../helpers/child.ts';
+import { type CliResult, GAZO_BIN, killChildren, runCli } from '../helpers/child.ts';
 import { solidPng } from '../helpers/images.ts';
 import { makeDataDir, startServer, type TestServer } from '../helpers/server.ts';
 
@@ -135,5 +135,29 @@ describe('gazo client commands', { timeout: 120_000 }, () => {
       env: { XDG_CONFIG_HOME: await makeDataDir(), GAZO_SERVER: server.url, GAZO_TOKEN: daveToken },
     });
     expect(JSON.parse(ok(alone))).toEqual([]);
+  });
+});
+
+describe('progress bar', { timeout: 60_000 }, () => {
+  it('is drawn when stdout is a terminal', async () => {
+    const server = await startServer();
+    try {
+      const { token } = await server.user('tty-ivan');
+      const dir = await makeDataDir();
+      const files = [path.join(dir, 'a.png'), path.join(dir, 'b.png')];
+      await fs.writeFile(files[0] as string, await solidPng(7, 7, '#101010'));
+      await fs.writeFile(files[1] as string, await solidPng(8, 8, '#202020'));
+      // script(1) runs the command on a pseudo-terminal, as a person at a terminal would.
+      const command = [process.execPath, GAZO_BIN, 'upload', ...files].map((a) => `'${a}'`).join(' ');
+      const result = await runCli(['-qec', command, '/dev/null'], {
+        command: ['/usr/bin/script'],
+        env: { GAZO_SERVER: server.url, GAZO_TOKEN: token },
+      });
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/uploading \[[^\]]*\] 2\/2/);
+      expect(result.stdout.match(new RegExp(`${server.url}/[0-9a-f]{32}`, 'g'))).toHaveLength(2);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -37,7 +37,8 @@ export class HttpTarget implements ImportTarget {
     this.bySecond ??= this.indexTarget();
     const second = Math.floor(item.createdAtMs / 1000);
     for (const candidate of (await this.bySecond).get(second) ?? []) {
-      if (item.type && candidate.type !== item.type) continue;
+      if ((item.type && candidate.type !== item.type) || this.ledger.claimed.has(candidate.image_id))
+        continue;
       if (sameBytes(await this.client.download(candidate.url), bytes)) return candidate.image_id;
     }
     return undefined;

@@ -21,6 +21,9 @@ export class JournalLedger implements ImportLedger {
   /** Opened once, by the first append; concurrent appends share it. */
   private handle: Promise<fs.FileHandle> | undefined;
 
+  /** Target image ids the journal gives to some source image: never the copy of another. */
+  readonly claimed = new Set<string>();
+
   constructor(readonly file: string) {}
 
   async load() {
@@ -42,6 +45,7 @@ export class JournalLedger implements ImportLedger {
       if (typeof line.source !== 'string' || typeof line.id !== 'string') continue;
       const key = importKey({ source: line.source, sourceId: line.id });
       if (line.image_id) {
+        this.claimed.add(line.image_id);
         done.add(key);
         begun.delete(key);
       } else if (!done.has(key)) begun.add(key);
@@ -54,6 +58,7 @@ export class JournalLedger implements ImportLedger {
   }
 
   finish(item: ImportItem, imageId: string) {
+    this.claimed.add(imageId);
     return this.append({ source: item.source, id: item.sourceId, image_id: imageId });
   }
 
