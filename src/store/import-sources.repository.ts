@@ -21,14 +21,37 @@ export class KyselyImportSourceRepository implements ImportSourceRepository {
       .execute();
   }
 
-  async finish(userId: number, source: string, sourceImageId: string, imageId: string, at: number) {
-    await this.db
-      .updateTable('import_sources')
-      .set({ image_id: imageId, imported_at: at })
-      .where('user_id', '=', userId)
-      .where('source', '=', source)
-      .where('source_image_id', '=', sourceImageId)
-      .execute();
+  async finish(
+    userId: number,
+    source: string,
+    sourceImageId: string,
+    imageId: string,
+    at: number,
+    ocr?: { locale: string | null; text: string },
+  ) {
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('import_sources')
+        .set({ image_id: imageId, imported_at: at })
+        .where('user_id', '=', userId)
+        .where('source', '=', source)
+        .where('source_image_id', '=', sourceImageId)
+        .execute();
+      if (!ocr) return;
+      const changed = await trx
+        .updateTable('images')
+        .set({ ocr_locale: ocr.locale, ocr_text: ocr.text })
+        .where('image_id', '=', imageId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      // Every change to a user's images bumps their version: cached list pages depend on it.
+      if (Number(changed.numUpdatedRows) > 0)
+        await trx
+          .updateTable('users')
+          .set((eb) => ({ images_version: eb('images_version', '+', 1) }))
+          .where('id', '=', userId)
+          .execute();
+    });
   }
 
   async findUnclaimedCopy(userId: number, source: string, sourceImageId: string, blobKey: string) {

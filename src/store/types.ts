@@ -116,7 +116,18 @@ export interface ImportSourceRepository {
   listForUser(userId: number): Promise<ImportRecord[]>;
   /** Records that an import of the image begins (kept as it is when already recorded). */
   begin(userId: number, source: string, sourceImageId: string, at: number): Promise<void>;
-  finish(userId: number, source: string, sourceImageId: string, imageId: string, at: number): Promise<void>;
+  /**
+   * Records the import as done; with `ocr`, also gives the image the source's OCR text (the
+   * upload path takes none), in the same transaction.
+   */
+  finish(
+    userId: number,
+    source: string,
+    sourceImageId: string,
+    imageId: string,
+    at: number,
+    ocr?: { locale: string | null; text: string },
+  ): Promise<void>;
   /**
    * The user's image with these bytes uploaded since the begun import of this source image,
    * which no other import claims: what a cut-short import left behind, if anything.

@@ -215,7 +215,14 @@ describe('gazo import', { timeout: 120_000 }, () => {
     }
   });
 
-  it('imports straight into a data dir (--data-dir --user), settling an import a crash cut short', async () => {
+  it('imports straight into a data dir (--data-dir --user) with OCR text, settling an import a crash cut short', async () => {
+    // A source that has read the text of its images, as gyazo.com does.
+    sourceProxy.rules = {
+      rewriteJson: (_p, body) =>
+        Array.isArray(body)
+          ? body.map((i: GazoImage) => ({ ...i, ocr: { locale: 'ja', description: `読んだ ${i.image_id}` } }))
+          : body,
+    };
     const dataDir = await makeDataDir();
     // As a run killed right after its upload committed would leave it: begun, image stored, not recorded.
     const first = sourceImages[0] as GazoImage & { sha: string };
@@ -253,12 +260,19 @@ describe('gazo import', { timeout: 120_000 }, () => {
       expect(rows.find((r) => r.blob_key === first.sha)?.created_at).toBe(
         Date.parse('2014-05-21T05:23:10Z') + 7 * 3600_000,
       );
+      const bySha = new Map(sourceImages.map((i) => [i.sha, i.image_id]));
+      for (const row of rows) {
+        expect([row.ocr_locale, row.ocr_text]).toEqual(['ja', `読んだ ${bySha.get(row.blob_key)}`]);
+      }
+      const found = await after.images.search(user as NonNullable<typeof user>, '読んだ', 1, 100);
+      expect(found.total).toBe(8);
     } finally {
       await after.close();
     }
     const usage = await runCli(['import', '--from', sourceProxy.url, '--token', 't', '--data-dir', dataDir]);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/--data-dir and --user go together/);
+    sourceProxy.rules = {};
     await fs.rm(path.join(dataDir), { recursive: true, force: true });
   });
 });

@@ -48,7 +48,7 @@ class TableLedger implements ImportLedger {
   }
 
   finish(item: ImportItem, imageId: string) {
-    return this.records.finish(this.userId, item.source, item.sourceId, imageId, Date.now());
+    return this.records.finish(this.userId, item.source, item.sourceId, imageId, Date.now(), item.ocr);
   }
 }
 

@@ -16,6 +16,8 @@ export interface ImportItem {
   refererUrl?: string;
   accessPolicy?: AccessPolicy;
   metadataIsPublic?: boolean;
+  /** The source's OCR text, when it has read any. */
+  ocr?: { locale: string | null; text: string };
 }
 
 const TIME =
@@ -65,6 +67,7 @@ export function toImportItem(
 ): ImportItem {
   const meta = (image.metadata ?? {}) as Partial<GazoImage['metadata']>;
   const policy = image.access_policy;
+  const ocr = image.ocr as Partial<GazoImage['ocr']> | undefined;
   return {
     source: hostOf(image.permalink_url) ?? fallbackSource,
     sourceId: String(image.image_id),
@@ -80,5 +83,8 @@ export function toImportItem(
     refererUrl: text(meta.url),
     accessPolicy: policy === 'anyone' || policy === 'only_me' ? policy : undefined,
     metadataIsPublic: typeof image.metadata_is_public === 'boolean' ? image.metadata_is_public : undefined,
+    ocr: text(ocr?.description)
+      ? { locale: text(ocr?.locale) ?? null, text: ocr?.description as string }
+      : undefined,
   };
 }
