@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GazoImage } from '../../src/client/index.ts';
@@ -135,6 +136,24 @@ describe('gazo client commands', { timeout: 120_000 }, () => {
       env: { XDG_CONFIG_HOME: await makeDataDir(), GAZO_SERVER: server.url, GAZO_TOKEN: daveToken },
     });
     expect(JSON.parse(ok(alone))).toEqual([]);
+  });
+
+  it('never sends the saved token to another server named by GAZO_SERVER', async () => {
+    const seen: Array<string | undefined> = [];
+    const other = http.createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('[]');
+    });
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = other.address() as { port: number };
+      const result = await gazo(['list'], { env: { GAZO_SERVER: `http://127.0.0.1:${port}` } });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/not logged in/);
+      expect(seen).toEqual([]);
+    } finally {
+      other.close();
+    }
   });
 });
 

@@ -13,6 +13,8 @@ export interface Profile {
 
 export class NotLoggedInError extends Error {}
 
+const trimSlash = (url: string) => url.replace(/\/+$/, '');
+
 export function configFile(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config');
   return path.join(base, 'gazo', 'config.json');
@@ -58,13 +60,14 @@ export async function saveProfile(profile: Profile, env: NodeJS.ProcessEnv = pro
 export async function resolveProfile(env: NodeJS.ProcessEnv = process.env): Promise<Profile> {
   const saved = await readProfile(env);
   const server = env.GAZO_SERVER || saved.server;
-  const token = env.GAZO_TOKEN || saved.token;
+  // What was saved belongs to the saved server: its token must never go to another one.
+  const sameServer = server !== undefined && trimSlash(server) === trimSlash(saved.server ?? '');
+  const token = env.GAZO_TOKEN || (sameServer ? saved.token : undefined);
   if (!server || !token)
     throw new NotLoggedInError(
       'not logged in: run `gazo login SERVER_URL` (or set GAZO_SERVER and GAZO_TOKEN)',
     );
-  // A saved upload origin belongs to the saved server, not to one GAZO_SERVER names.
-  const uploadUrl = env.GAZO_SERVER && env.GAZO_SERVER !== saved.server ? undefined : saved.upload_url;
+  const uploadUrl = sameServer ? saved.upload_url : undefined;
   return { server, token, ...(uploadUrl ? { upload_url: uploadUrl } : {}) };
 }
 
