@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GazoImage } from '../../src/client/index.ts';
-import { type CliResult, GAZO_BIN, killChildren, runCli } from '../helpers/child.ts';
+import { type CliResult, cleanEnv, GAZO_BIN, killChildren, REPO_ROOT, runCli } from '../helpers/child.ts';
 import { solidPng } from '../helpers/images.ts';
 import { makeDataDir, startServer, type TestServer } from '../helpers/server.ts';
 
@@ -157,7 +158,38 @@ describe('gazo client commands', { timeout: 120_000 }, () => {
   });
 });
 
-describe('progress bar', { timeout: 60_000 }, () => {
+describe('on a terminal', { timeout: 60_000 }, () => {
+  it('login asks for the token and does not echo it', async () => {
+    const server = await startServer();
+    try {
+      const { token } = await server.user('tty-judy');
+      const home = await makeDataDir();
+      const child = spawn(
+        '/usr/bin/script',
+        ['-qec', `'${process.execPath}' '${GAZO_BIN}' login ${server.url}`, '/dev/null'],
+        {
+          cwd: REPO_ROOT,
+          env: cleanEnv({ XDG_CONFIG_HOME: home }),
+        },
+      );
+      let out = '';
+      const exited = new Promise((resolve) => child.on('exit', resolve));
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        // Typed only once the prompt is up, as a person would: the terminal is in raw mode by then.
+        if (!out.includes('Access token: ') && (out + d).includes('Access token: '))
+          child.stdin.write(`${token}\r`);
+        out += d;
+      });
+      expect(await exited).toBe(0);
+      expect(out).toMatch(/logged in to .* as tty-judy/);
+      expect(out).not.toContain(token);
+      const saved = JSON.parse(await fs.readFile(path.join(home, 'gazo', 'config.json'), 'utf8'));
+      expect(saved.token).toBe(token);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('is drawn when stdout is a terminal', async () => {
     const server = await startServer();
     try {
