@@ -1,3 +1,4 @@
+import { FormDataEncoder } from 'form-data-encoder';
 import { GazoApiError, parseRetryAfter } from './errors.ts';
 import type { GazoImage, GazoOembed, GazoUserMe, ImageList, PageOptions, UploadOptions } from './types.ts';
 
@@ -41,7 +42,8 @@ const headerNumber = (res: Response, name: string) => {
 };
 
 interface RequestOptions {
-  body?: FormData;
+  /** Made anew for each attempt: a streamed body can be sent only once. */
+  body?: () => { body: FormData | AsyncIterable<Uint8Array>; headers?: Record<string, string> };
   /** Safe to send again after a dropped connection (reads). */
   idempotent: boolean;
   withToken?: boolean;
@@ -89,7 +91,9 @@ export class GazoClient {
     for (const [name, value] of Object.entries(fields)) if (value !== undefined) form.append(name, value);
     const blob = image instanceof Blob ? image : new Blob([image as Uint8Array<ArrayBuffer>]);
     form.append('imagedata', blob, options.filename ?? 'gyazo.com');
-    const res = await this.send('POST', `${this.uploadUrl}/api/upload`, { body: form, idempotent: false });
+    const onProgress = options.onProgress;
+    const body = onProgress ? () => countedBody(form, onProgress) : () => ({ body: form });
+    const res = await this.send('POST', `${this.uploadUrl}/api/upload`, { body, idempotent: false });
     return (await res.json()) as GazoImage;
   }
 
@@ -171,19 +175,22 @@ export class GazoClient {
    * retried for reads only, since a write may have happened. Anything else not 2xx throws.
    */
   private async send(method: string, url: string, options: RequestOptions): Promise<Response> {
-    const headers: Record<string, string> = { Accept: 'application/json' };
-    if (this.token && options.withToken !== false) headers.Authorization = `Bearer ${this.token}`;
+    const base: Record<string, string> = { Accept: 'application/json' };
+    if (this.token && options.withToken !== false) base.Authorization = `Bearer ${this.token}`;
     const where = url.split('?')[0] ?? url;
     for (let attempt = 1; ; attempt++) {
       const backoff = Math.min(MAX_BACKOFF_MS, 500 * 2 ** (attempt - 1));
       let res: Response;
+      const made = options.body?.();
       try {
         res = await this.fetchImpl(url, {
           method,
-          headers,
-          body: options.body,
+          headers: { ...base, ...made?.headers },
+          body: made?.body as BodyInit | undefined,
+          // Node's fetch sends an async iterable only with duplex 'half'.
+          ...(made && !(made.body instanceof FormData) ? { duplex: 'half' } : {}),
           signal: AbortSignal.timeout(this.timeoutMs),
-        });
+        } as RequestInit);
       } catch (err) {
         const reason = describeFetchError(err);
         if (options.idempotent && attempt <= this.retries) {
@@ -208,6 +215,25 @@ export class GazoClient {
       throw new GazoApiError(res.status, message, method, where);
     }
   }
+}
+
+/**
+ * The multipart body as a byte stream of known length (Content-Length, as for FormData), told
+ * to `onProgress` as it is read: how a progress bar can follow one large upload.
+ */
+function countedBody(form: FormData, onProgress: (sent: number, total: number) => void) {
+  const encoder = new FormDataEncoder(form);
+  const total = Number(encoder.contentLength);
+  async function* counted() {
+    let sent = 0;
+    onProgress(0, total);
+    for await (const chunk of encoder.encode()) {
+      sent += chunk.byteLength;
+      yield chunk;
+      onProgress(sent, total);
+    }
+  }
+  return { body: counted(), headers: { ...encoder.headers } };
 }
 
 function createdAtField(value: Date | number | undefined): string | undefined {

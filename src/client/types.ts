@@ -36,6 +36,8 @@ export interface UploadOptions {
   collectionId?: string;
   /** The file name sent with the bytes; servers ignore it. */
   filename?: string;
+  /** Told how many bytes of the request have been sent, of how many, as they go. */
+  onProgress?: (sent: number, total: number) => void;
 }
 
 export interface PageOptions {

@@ -205,7 +205,7 @@ describe('on a terminal', { timeout: 60_000 }, () => {
         env: { GAZO_SERVER: server.url, GAZO_TOKEN: token },
       });
       expect(result.code).toBe(0);
-      expect(result.stdout).toMatch(/uploading \[[^\]]*\] 2\/2/);
+      expect(result.stdout).toMatch(/uploading \[[^\]]*\] [\d.]+ MiB\/[\d.]+ MiB/);
       expect(result.stdout.match(new RegExp(`${server.url}/[0-9a-f]{32}`, 'g'))).toHaveLength(2);
     } finally {
       await server.close();

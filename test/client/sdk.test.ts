@@ -63,6 +63,21 @@ describe('GazoClient', () => {
     expect(gone).toMatchObject({ status: 404, message: 'image not found', method: 'GET' });
   });
 
+  it('reports upload progress, sending the same bytes', async () => {
+    const png = await solidPng(300, 200, '#0a0b0c');
+    const calls: Array<[number, number]> = [];
+    const image = await client.upload(new Blob([new Uint8Array(png)]), {
+      title: 'with progress',
+      onProgress: (sent, total) => calls.push([sent, total]),
+    });
+    const total = calls[0]?.[1] as number;
+    expect(total).toBeGreaterThan(png.length);
+    expect(calls.at(-1)).toEqual([total, total]);
+    expect(calls.every(([sent], i) => i === 0 || sent >= (calls[i - 1]?.[0] ?? 0))).toBe(true);
+    expect(image.metadata.title).toBe('with progress');
+    expect(Buffer.from(await client.download(image.url)).equals(png)).toBe(true);
+  });
+
   it('pages through every image with listAll', async () => {
     const { token: bobToken } = await server.user('sdk-bob');
     const bob = new GazoClient({ apiUrl: server.url, accessToken: bobToken });
@@ -129,6 +144,22 @@ describe('GazoClient', () => {
       const before = proxy.log.length;
       expect(await twice.me().catch((e: unknown) => e)).toMatchObject({ status: 429 });
       expect(proxy.log.length - before).toBe(3);
+    });
+
+    it('sends an upload again after a 429, streamed body and all', async () => {
+      let uploads = 0;
+      proxy.rules = {
+        tooMany: (path) => path === '/api/upload' && ++uploads === 1,
+        retryAfter: '0',
+      };
+      const viaProxy = new GazoClient({ apiUrl: proxy.url, accessToken: token });
+      const png = await solidPng(13, 13, '#131313');
+      const before = proxy.log.length;
+      const image = await viaProxy.upload(png, { onProgress: () => undefined });
+      expect(proxy.log.slice(before).map((r) => r.status)).toEqual([429, 200]);
+      expect(Buffer.from(await client.download(image.url.replace(proxy.url, server.url))).equals(png)).toBe(
+        true,
+      );
     });
 
     it('retries a read after a dropped connection, never a write', async () => {

@@ -47,25 +47,39 @@ function uploadCommand(): Command {
           f === '-' ? 0 : (fs.statSync(f, { throwIfNoEntry: false })?.size ?? 0),
         );
         const totalBytes = sizes.reduce((a, b) => a + b, 0);
+        // In bytes when every size is known up front (stdin's is not), else in files.
+        const inBytes = !files.includes('-');
+        const showBar =
+          process.stdout.isTTY === true && (files.length > 1 || totalBytes > LARGE_UPLOAD_BYTES);
         const bar = progress(
           'uploading',
-          files.length,
-          process.stdout.isTTY === true && (files.length > 1 || totalBytes > LARGE_UPLOAD_BYTES),
+          inBytes ? totalBytes : files.length,
+          showBar,
+          inBytes ? 'bytes' : 'items',
         );
+        let before = 0;
         try {
-          for (const file of files) {
+          for (const [i, file] of files.entries()) {
             try {
               const body = file === '-' ? await readStdin() : await openFile(file);
+              const fileSize = sizes[i] ?? 0;
               const image = await client.upload(body, {
                 title: options.title,
                 desc: options.desc,
                 accessPolicy: options.private ? 'only_me' : undefined,
+                // The request is a little larger than the file (multipart framing): scale it.
+                onProgress:
+                  inBytes && showBar
+                    ? (sent, total) => bar.update(before + Math.round((fileSize * sent) / Math.max(total, 1)))
+                    : undefined,
               });
               bar.log(options.json ? JSON.stringify(image) : image.permalink_url);
             } catch (err) {
               reportFailure(file === '-' ? 'stdin' : file, err);
             }
-            bar.tick();
+            before += sizes[i] ?? 0;
+            if (inBytes) bar.update(before);
+            else bar.tick();
           }
         } finally {
           bar.stop();
