@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { GazoClient } from '../../client/index.ts';
+import { notFound } from '../../services/errors.ts';
 import type { ImportSource, ImportSummary, ImportTarget } from '../../services/import/engine.ts';
 import { withRuntime } from '../options.ts';
 import { printJson } from './output.ts';
@@ -111,7 +112,7 @@ export function importCommand(): Command {
       const { DataDirTarget } = await import('../../services/import/data-dir-target.ts');
       await withRuntime({ dataDir: o.dataDir }, async (rt) => {
         const user = await rt.store.users.findByName(o.user ?? '');
-        if (!user) throw new UsageError(`no user ${o.user} in ${rt.config.dataDir}`);
+        if (!user) throw notFound(`No such user: ${o.user} (in ${rt.config.dataDir})`);
         await runWith(o, new DataDirTarget(rt.uploads, rt.store.importSources, user), source);
       });
     });
