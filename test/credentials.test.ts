@@ -73,14 +73,15 @@ describe('credentials on the command line', { timeout: 120_000 }, () => {
 
   it('never prints the secret it was given back in an error', async () => {
     const secret = `-${'Q'.repeat(20)}${'R'.repeat(22)}`;
-    for (const argv of [
-      ['token', 'revoke', secret, '--data-dir', dataDir],
-      ['device', 'revoke', secret, '--data-dir', dataDir],
-      ['token', 'revoke', secret, 'extra', '--data-dir', dataDir],
-      ['token', 'revoke', '--data-dir', dataDir, secret, '--bogus'],
-    ]) {
+    // Not found is a failure (1); a malformed command line is a usage error (2).
+    for (const [argv, code] of [
+      [['token', 'revoke', secret, '--data-dir', dataDir], 1],
+      [['device', 'revoke', secret, '--data-dir', dataDir], 1],
+      [['token', 'revoke', secret, 'extra', '--data-dir', dataDir], 2],
+      [['token', 'revoke', '--data-dir', dataDir, secret, '--bogus'], 2],
+    ] as Array<[string[], number]>) {
       const result = await runCli(argv);
-      expect(result.code, result.stderr).toBe(1);
+      expect(result.code, result.stderr).toBe(code);
       expect(result.stderr).not.toMatch(/Q{10}|R{10}/);
       expect(result.stdout).toBe('');
     }

@@ -1,8 +1,15 @@
 import { Command, CommanderError } from 'commander';
+import { GazoApiError } from '../client/errors.ts';
 import { ConfigError } from '../config.ts';
 import { ServiceError } from '../services/errors.ts';
 import { accountCommands } from './accounts.ts';
 import { backupCommand } from './backup.ts';
+import { imageCommands } from './client/images.ts';
+import { importCommand } from './client/import.ts';
+import { loginCommand } from './client/login.ts';
+import { NotLoggedInError } from './client/profile.ts';
+import { UsageError } from './client/usage.ts';
+import { exportCommand } from './export.ts';
 import { fsckCommand } from './fsck.ts';
 import { serveCommand } from './serve.ts';
 
@@ -15,6 +22,14 @@ export function buildProgram(): Command {
   for (const command of accountCommands()) program.addCommand(command);
   program.addCommand(backupCommand());
   program.addCommand(fsckCommand());
+  program.addCommand(loginCommand());
+  for (const command of imageCommands()) program.addCommand(command);
+  program.addCommand(importCommand());
+  program.addCommand(exportCommand());
+  // Commands made with `new Command` do not inherit these: without exitOverride a usage error
+  // would exit(1) inside commander, and scripts need 2 for it.
+  const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];
+  for (const command of everyCommand(program)) command.exitOverride().showHelpAfterError();
   return program;
 }
 
@@ -22,15 +37,32 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
+    // Exit codes scripts can rely on: 0 ok, 1 failure, 2 usage (help and --version are 0).
     if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode;
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
-    if (err instanceof ServiceError || err instanceof ConfigError) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`gazo: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    if (
+      err instanceof ServiceError ||
+      err instanceof ConfigError ||
+      err instanceof GazoApiError ||
+      err instanceof NotLoggedInError ||
+      isFileError(err)
+    ) {
       process.stderr.write(`gazo: ${err.message}\n`);
       process.exitCode = 1;
       return;
     }
     throw err;
   }
+}
+
+/** A file the user named could not be read or written (ENOENT, EACCES…): their mistake, no stack. */
+function isFileError(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string' && 'path' in err;
 }

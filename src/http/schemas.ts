@@ -36,6 +36,28 @@ export const WireImageSchema = Type.Object(
   { $id: 'Image' },
 );
 
+/** `GET /api/users/me`. */
+export const UserMeSchema = Type.Object({
+  user: Type.Object({
+    email: Type.String(),
+    name: Type.String(),
+    profile_image: Type.String(),
+    uid: Type.String(),
+  }),
+});
+
+/** `GET /api/oembed`. */
+export const OembedSchema = Type.Object({
+  version: Type.String(),
+  type: Type.String(),
+  provider_name: Type.String(),
+  provider_url: Type.String(),
+  url: Type.String(),
+  width: Type.Integer(),
+  height: Type.Integer(),
+  title: Type.Optional(Type.String()),
+});
+
 export const ErrorSchema = Type.Object(
   {
     message: Type.String(),

@@ -12,6 +12,7 @@ import {
 import { makePrivateDir } from '../data-dir.ts';
 import * as initial from './migrations/0001-initial.ts';
 import * as imageLocation from './migrations/0002-image-location.ts';
+import * as importSources from './migrations/0003-import-sources.ts';
 import * as dataDirIdentity from './migrations/0004-data-dir-identity.ts';
 import * as decodeErrors from './migrations/0005-decode-errors.ts';
 import { kyselyReader, type ReadRunner } from './reusable-query.ts';
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002-image-location': imageLocation,
   '0004-data-dir-identity': dataDirIdentity,
   '0005-decode-errors': decodeErrors,
+  '0003-import-sources': importSources,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -3,6 +3,7 @@ import { KyselyBlobLedger } from './blob-ledger.repository.ts';
 import { deviceRepository, tokenRepository } from './credentials.repository.ts';
 import { openSqlite } from './database.ts';
 import { KyselyImageRepository } from './images.repository.ts';
+import { KyselyImportSourceRepository } from './import-sources.repository.ts';
 import { KyselyIntegrityRepository } from './integrity.repository.ts';
 import { KyselyJobRepository } from './jobs.repository.ts';
 import type { MetadataStore } from './types.ts';
@@ -23,6 +24,7 @@ export async function openSqliteStore(dataDir: string, file = SQLITE_FILE): Prom
     blobLedger: new KyselyBlobLedger(db),
     jobs: new KyselyJobRepository(db),
     integrity: new KyselyIntegrityRepository(db),
+    importSources: new KyselyImportSourceRepository(db),
     backupTo: async (file) => {
       await sqlite.backup(file);
     },

@@ -9,6 +9,7 @@ export interface Database {
   pending_blobs: PendingBlobsTable;
   jobs: JobsTable;
   data_dir: DataDirTable;
+  import_sources: ImportSourcesTable;
 }
 
 export interface UsersTable {
@@ -99,6 +100,19 @@ export interface JobsTable {
 export interface DataDirTable {
   id: string;
   created_at: number;
+}
+
+/** Source images already imported into a user's account (`gazo import`). */
+export interface ImportSourcesTable {
+  id: Generated<number>;
+  user_id: number;
+  /** Host the image came from (gyazo.com, or another Gazo server). */
+  source: string;
+  source_image_id: string;
+  /** Null while the import of this image is under way or was cut short. */
+  image_id: string | null;
+  started_at: number;
+  imported_at: number | null;
 }
 
 export type UserRow = Selectable<UsersTable>;

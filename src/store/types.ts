@@ -12,6 +12,7 @@ export interface MetadataStore {
   blobLedger: BlobLedger;
   jobs: JobRepository;
   integrity: IntegrityRepository;
+  importSources: ImportSourceRepository;
   /** Writes a consistent snapshot of the whole database to `file`, while it stays in use. */
   backupTo(file: string): Promise<void>;
   close(): Promise<void>;
@@ -128,4 +129,40 @@ export interface IntegrityRepository {
   blobKeysAwaitingCollection(): Promise<string[]>;
   /** Blob keys whose thumbnail a queued job has yet to make. */
   blobKeysAwaitingThumbnail(): Promise<string[]>;
+}
+
+export interface ImportRecord {
+  source: string;
+  source_image_id: string;
+  /** Undefined for an import begun and not known to have finished. */
+  image_id: string | null;
+}
+
+/** What `gazo import` has brought into each account, by source image id. */
+export interface ImportSourceRepository {
+  listForUser(userId: number): Promise<ImportRecord[]>;
+  /** Records that an import of the image begins (kept as it is when already recorded). */
+  begin(userId: number, source: string, sourceImageId: string, at: number): Promise<void>;
+  /**
+   * Records the import as done; with `ocr`, also gives the image the source's OCR text (the
+   * upload path takes none), in the same transaction.
+   */
+  finish(
+    userId: number,
+    source: string,
+    sourceImageId: string,
+    imageId: string,
+    at: number,
+    ocr?: { locale: string | null; text: string },
+  ): Promise<void>;
+  /**
+   * The user's image with these bytes uploaded since the begun import of this source image,
+   * which no other import claims: what a cut-short import left behind, if anything.
+   */
+  findUnclaimedCopy(
+    userId: number,
+    source: string,
+    sourceImageId: string,
+    blobKey: string,
+  ): Promise<string | undefined>;
 }

@@ -41,16 +41,18 @@ export interface CliResult {
 /** Runs one CLI command to its end. */
 export function runCli(
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string; command?: string[] } = {},
+  options: { env?: Record<string, string>; cwd?: string; command?: string[]; input?: string | Buffer } = {},
 ): Promise<CliResult> {
   const [cmd, ...pre] = options.command ?? [process.execPath, GAZO_BIN];
   return new Promise((resolve, reject) => {
     const child = spawn(cmd as string, [...pre, ...args], {
       cwd: options.cwd ?? REPO_ROOT,
       env: cleanEnv(options.env),
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     running.add(child);
+    // Without input, stdin is closed at once: a command that reads it sees an empty pipe.
+    child.stdin.end(options.input);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {

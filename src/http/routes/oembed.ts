@@ -2,23 +2,14 @@ import { Type } from '@fastify/type-provider-typebox';
 import type { Runtime } from '../../runtime.ts';
 import { notFound } from '../../services/errors.ts';
 import type { GazoApp } from '../app.ts';
-import { errors } from '../schemas.ts';
+import { errors, OembedSchema } from '../schemas.ts';
 
 const schema = {
   summary: 'oEmbed for a permalink',
   tags: ['embed'],
   querystring: Type.Object({ url: Type.String({ maxLength: 2048 }) }),
   response: {
-    200: Type.Object({
-      version: Type.String(),
-      type: Type.String(),
-      provider_name: Type.String(),
-      provider_url: Type.String(),
-      url: Type.String(),
-      width: Type.Integer(),
-      height: Type.Integer(),
-      title: Type.Optional(Type.String()),
-    }),
+    200: OembedSchema,
     ...errors(400, 404),
   },
 };

@@ -2,7 +2,7 @@ import { Type } from '@fastify/type-provider-typebox';
 import type { Runtime } from '../../runtime.ts';
 import type { GazoApp } from '../app.ts';
 import { requireUser } from '../auth.ts';
-import { AccessTokenQuery, errors, security } from '../schemas.ts';
+import { AccessTokenQuery, errors, security, UserMeSchema } from '../schemas.ts';
 
 const schema = {
   summary: 'The user the token belongs to',
@@ -10,14 +10,7 @@ const schema = {
   security,
   querystring: Type.Object(AccessTokenQuery),
   response: {
-    200: Type.Object({
-      user: Type.Object({
-        email: Type.String(),
-        name: Type.String(),
-        profile_image: Type.String(),
-        uid: Type.String(),
-      }),
-    }),
+    200: UserMeSchema,
     ...errors(401),
   },
 };
