@@ -35,6 +35,12 @@ export function reusableQuery<A extends unknown[], R>(
 /** Runs compiled SQL that only reads, answering the rows. */
 export interface ReadRunner {
   all<R>(sql: string, parameters: readonly unknown[]): Promise<R[]>;
+  /**
+   * A number that changes whenever another connection (this process's writer, or another
+   * process) has committed since it was last read: what lets answers be cached in process.
+   * Absent where the store cannot say cheaply; nothing is cached then.
+   */
+  changeCounter?(): number;
 }
 
 /** Reads through Kysely's own connection handling: right for any dialect. */
