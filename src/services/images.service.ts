@@ -1,5 +1,5 @@
 import { type BlobStore, originalKey, thumbnailKey } from '../blobs/blob-store.ts';
-import type { ImageRow, UserRow } from '../store/schema.ts';
+import type { ImageRow, ListedImageRow, UserRow } from '../store/schema.ts';
 import type { ImagePage, MetadataStore } from '../store/types.ts';
 import { badRequest, notFound } from './errors.ts';
 
@@ -13,7 +13,7 @@ export class ImagesService {
     private readonly thumbSize: number,
   ) {}
 
-  list(user: UserRow, page: number, perPage: number): Promise<ImagePage> {
+  list(user: UserRow, page: number, perPage: number): Promise<ImagePage<ListedImageRow>> {
     return this.store.images.listByUser(user, (page - 1) * perPage, perPage);
   }
 

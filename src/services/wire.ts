@@ -1,5 +1,5 @@
 import type { Config } from '../config.ts';
-import type { ImageRow } from '../store/schema.ts';
+import type { ListedImageRow } from '../store/schema.ts';
 
 /** The image object of the Gyazo API, as COMPAT.md fixes it. */
 export interface WireImage {
@@ -38,7 +38,7 @@ export class ImageUrls {
     return `${this.urls.api}/api/oembed?url=${encodeURIComponent(permalink)}`;
   }
 
-  toWire(row: ImageRow): WireImage {
+  toWire(row: ListedImageRow): WireImage {
     return {
       image_id: row.image_id,
       permalink_url: this.permalink(row.image_id),

@@ -54,16 +54,24 @@ function openReader(file: string): ReadRunner & { close(): void } {
   const reader = new SQLite(file, { readonly: true });
   reader.pragma('busy_timeout = 10000');
   const statements = new Map<string, SQLite.Statement>();
+  const arrayStatements = new Map<string, SQLite.Statement>();
+  const prepared = (cache: Map<string, SQLite.Statement>, sql: string, raw: boolean) => {
+    let stmt = cache.get(sql);
+    if (!stmt) {
+      stmt = reader.prepare(sql);
+      if (raw) stmt.raw();
+      cache.set(sql, stmt);
+    }
+    return stmt;
+  };
   // SQLite answers this from the WAL index in shared memory: no disk read, about a microsecond.
   const dataVersion = reader.prepare('PRAGMA data_version').pluck();
   return {
     async all<R>(sql: string, parameters: readonly unknown[]) {
-      let stmt = statements.get(sql);
-      if (!stmt) {
-        stmt = reader.prepare(sql);
-        statements.set(sql, stmt);
-      }
-      return stmt.all(...parameters) as R[];
+      return prepared(statements, sql, false).all(...parameters) as R[];
+    },
+    async arrays(sql: string, parameters: readonly unknown[]) {
+      return prepared(arrayStatements, sql, true).all(...parameters) as unknown[][];
     },
     changeCounter: () => dataVersion.get() as number,
     close: () => reader.close(),

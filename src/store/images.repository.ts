@@ -1,7 +1,13 @@
 import { type Expression, type Kysely, type SqlBool, sql } from 'kysely';
 import { PageBookmarks } from './page-bookmarks.ts';
-import { type ReadRunner, reusableQuery } from './reusable-query.ts';
-import type { Database, ImageRow, NewImageRow } from './schema.ts';
+import { type ReadRunner, reusableColumnsQuery, reusableQuery } from './reusable-query.ts';
+import {
+  type Database,
+  type ImageRow,
+  LISTED_IMAGE_COLUMNS,
+  type ListedImageRow,
+  type NewImageRow,
+} from './schema.ts';
 import type { ImageOwner, ImagePage, ImageRepository } from './types.ts';
 
 export const BLOB_GC_JOB = 'blob.collect';
@@ -44,12 +50,13 @@ export class KyselyImageRepository implements ImageRepository {
     return (await this.byImageId(imageId))[0];
   }
 
-  private readonly page = reusableQuery(
+  private readonly page = reusableColumnsQuery(
     () => this.reader,
+    LISTED_IMAGE_COLUMNS,
     (userId: number, limit: number, offset: number) =>
       this.db
         .selectFrom('images')
-        .selectAll()
+        .select(LISTED_IMAGE_COLUMNS)
         .where('user_id', '=', userId)
         .orderBy('created_at', 'desc')
         .orderBy('seq', 'desc')
@@ -58,8 +65,9 @@ export class KyselyImageRepository implements ImageRepository {
   );
 
   /** A page that starts at or after a bookmark (created_at, seq), newest first. */
-  private readonly pageFrom = reusableQuery(
+  private readonly pageFrom = reusableColumnsQuery(
     () => this.reader,
+    LISTED_IMAGE_COLUMNS,
     (
       userId: number,
       at: number,
@@ -71,7 +79,7 @@ export class KyselyImageRepository implements ImageRepository {
     ) =>
       this.db
         .selectFrom('images')
-        .selectAll()
+        .select(LISTED_IMAGE_COLUMNS)
         .where('user_id', '=', userId)
         // `created_at <= ?` on its own is what lets the index seek; the OR alone is only a
         // filter, and SQLite would walk (and test) every newer row, slower than the OFFSET it replaces.
@@ -88,7 +96,7 @@ export class KyselyImageRepository implements ImageRepository {
         .offset(offset),
   );
 
-  async listByUser(owner: ImageOwner, offset: number, limit: number): Promise<ImagePage> {
+  async listByUser(owner: ImageOwner, offset: number, limit: number): Promise<ImagePage<ListedImageRow>> {
     const total = owner.image_count;
     if (offset >= total) return { rows: [], total };
     // OFFSET walks the index entry by entry; a bookmark lets a deep page start near its rows.

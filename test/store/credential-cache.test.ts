@@ -24,6 +24,7 @@ describe('credential lookups cached until a commit', () => {
       queries++;
       return opened.reader.all(sql, parameters);
     },
+    arrays: (sql, parameters) => opened.reader.arrays(sql, parameters),
     changeCounter: () => opened.reader.changeCounter?.() ?? 0,
   };
   const tokens = () => tokenRepository(opened.db, counting);
