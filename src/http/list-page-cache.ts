@@ -6,10 +6,13 @@
  * right even when another process changed the images: every change to a user's images bumps
  * `users.images_version` in the same transaction.
  */
+/** Pages kept, across all users: about 8 KB each at 20 per page. */
+export const LIST_PAGE_CACHE_ENTRIES = 2000;
+
 export class ListPageCache {
   private readonly entries = new Map<string, string>();
 
-  constructor(private readonly maxEntries = 2000) {}
+  constructor(private readonly maxEntries = LIST_PAGE_CACHE_ENTRIES) {}
 
   static key(userId: number, version: number, page: number, perPage: number): string {
     return `${userId}:${version}:${page}:${perPage}`;
