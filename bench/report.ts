@@ -90,7 +90,17 @@ type Cell = string;
 export async function report(m: Measured, info: Info): Promise<void> {
   const { settings } = info;
   const lines: Cell[][] = [
-    ['scenario', 'gazo', '(runs min–max)', 'baseline', 'ratio', 'target', 'met', 'CPU µs/op gazo / base'],
+    [
+      'scenario',
+      'gazo',
+      '(runs min–max)',
+      'baseline',
+      'ratio',
+      'target',
+      'met',
+      'CPU µs/op gazo / base',
+      'CPU ratio',
+    ],
   ];
   const notes = [...m.notes];
   const results: unknown[] = [];
@@ -117,6 +127,9 @@ export async function report(m: Measured, info: Info): Promise<void> {
       options.target === undefined ? '(info)' : `≥ ${options.target.toFixed(2)}×`,
       met === undefined ? '' : met ? 'yes' : `NO${g.failures ? ' (errors)' : ''}`,
       g.cpu === undefined ? '' : `${fmt(g.cpu)} / ${b.cpu === undefined ? '?' : fmt(b.cpu)}`,
+      // What the ratio would be with each server CPU-bound on a core of its own: steadier on a
+      // busy machine than throughput.
+      g.cpu === undefined || b.cpu === undefined ? '' : `${(b.cpu / g.cpu).toFixed(2)}×`,
     ]);
     // A baseline meant as the ceiling must run well above Gazo, or the ratio is of a shared limit.
     if (options.ceiling && b.rps < HEADROOM * g.rps) {
@@ -253,6 +266,7 @@ export async function report(m: Measured, info: Info): Promise<void> {
 
   const dir = path.join(ROOT, '.bench');
   await fs.mkdir(dir, { recursive: true });
+  await fs.writeFile(path.join(dir, 'report.txt'), `${out.join('\n')}\n`);
   const file = path.join(dir, 'results.json');
   await fs.writeFile(
     file,
