@@ -2,10 +2,10 @@ import type { ReadRunner } from './reusable-query.ts';
 
 /**
  * Answers of a read query kept in process for as long as nothing has been committed since:
- * every lookup first asks the reader's change counter (SQLite's `PRAGMA data_version`, about a
- * microsecond), and the first lookup after any commit, by this process or another (the CLI),
- * empties the cache. `maxAgeMs` bounds an entry's life on top of that, as a fallback. A reader
- * without a change counter caches nothing.
+ * every lookup first asks the reader's change counter, which moves at once for this process's
+ * commits and within a tenth of a second for other processes' (the CLI); the first lookup after
+ * it moved empties the cache. `maxAgeMs` bounds an entry's life on top of that, as a fallback.
+ * A reader without a change counter caches nothing, nor does one while the counter cannot tell.
  */
 export class CommittedCache<V> {
   private readonly entries = new Map<string, { value: V; at: number }>();

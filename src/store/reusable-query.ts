@@ -68,11 +68,11 @@ export interface ReadRunner {
   /** The rows as arrays of column values, in the order the query selects them. */
   arrays(sql: string, parameters: readonly unknown[]): Promise<unknown[][]>;
   /**
-   * A number that changes whenever another connection (this process's writer, or another
-   * process) has committed since it was last read: what lets answers be cached in process.
-   * Absent where the store cannot say cheaply; nothing is cached then.
+   * A number that changes whenever anything (this process's writer, or another process) may
+   * have committed since it was last read, or undefined while that cannot be told: what lets
+   * answers be cached in process. Absent where the store cannot say cheaply; nothing is cached then.
    */
-  changeCounter?(): number;
+  changeCounter?(): number | undefined;
 }
 
 /** Reads through Kysely's own connection handling: right for any dialect. */
