@@ -1,4 +1,5 @@
 import { type Expression, type Kysely, type SqlBool, sql } from 'kysely';
+import { CommittedCache } from './committed-cache.ts';
 import { PageBookmarks } from './page-bookmarks.ts';
 import { type ReadRunner, reusableColumnsQuery, reusableQuery } from './reusable-query.ts';
 import {
@@ -14,6 +15,9 @@ export const BLOB_GC_JOB = 'blob.collect';
 
 /** FTS5 trigram matches need three characters; shorter terms fall back to a scan of the user's rows. */
 const TRIGRAM = 3;
+/** Image rows kept in process (about half a kilobyte each), and for how long at most. */
+const ROW_CACHE_ENTRIES = 5000;
+const ROW_CACHE_MAX_AGE_MS = 1000;
 
 export class KyselyImageRepository implements ImageRepository {
   private readonly bookmarks: PageBookmarks;
@@ -46,8 +50,18 @@ export class KyselyImageRepository implements ImageRepository {
     (imageId: string) => this.db.selectFrom('images').selectAll().where('image_id', '=', imageId),
   );
 
-  async findByImageId(imageId: string): Promise<ImageRow | undefined> {
-    return (await this.byImageId(imageId))[0];
+  /**
+   * Every raw file, thumbnail and page request looks its image up by id: the row is kept until
+   * anything is committed (see CommittedCache), so that serving a hot image reads no SQLite.
+   */
+  private readonly rows = new CommittedCache<ImageRow>(
+    () => this.reader,
+    ROW_CACHE_MAX_AGE_MS,
+    ROW_CACHE_ENTRIES,
+  );
+
+  findByImageId(imageId: string): Promise<ImageRow | undefined> {
+    return this.rows.get(imageId, async () => (await this.byImageId(imageId))[0]);
   }
 
   private readonly page = reusableColumnsQuery(

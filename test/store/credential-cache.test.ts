@@ -1,13 +1,7 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { tokenRepository } from '../../src/store/credentials.repository.ts';
-import { type OpenDatabase, openSqlite } from '../../src/store/database.ts';
-import { SQLITE_FILE } from '../../src/store/index.ts';
-import type { ReadRunner } from '../../src/store/reusable-query.ts';
-import { KyselyUserRepository } from '../../src/store/users.repository.ts';
-import { makeDataDir } from '../helpers/server.ts';
+import { type CountedStore, openCountedStore } from '../helpers/counted-store.ts';
 
 /**
  * Token → user lookups are cached in process, and any commit (this process's or another's)
@@ -15,53 +9,31 @@ import { makeDataDir } from '../helpers/server.ts';
  * which lookups reached SQLite.
  */
 describe('credential lookups cached until a commit', () => {
-  let dir: string;
-  let opened: OpenDatabase;
-  let queries = 0;
-  let userId: number;
-  const counting: ReadRunner = {
-    all(sql, parameters) {
-      queries++;
-      return opened.reader.all(sql, parameters);
-    },
-    arrays: (sql, parameters) => opened.reader.arrays(sql, parameters),
-    changeCounter: () => opened.reader.changeCounter?.(),
-  };
-  const tokens = () => tokenRepository(opened.db, counting);
+  let store: CountedStore;
+  const tokens = () => tokenRepository(store.opened.db, store.reader);
 
   beforeAll(async () => {
-    dir = await makeDataDir();
-    opened = await openSqlite(path.join(dir, SQLITE_FILE));
-    userId = (
-      await new KyselyUserRepository(opened.db).create({
-        uid: 'u',
-        name: 'u',
-        email: null,
-        passwordHash: null,
-      })
-    ).id;
+    store = await openCountedStore();
   });
   afterAll(async () => {
     vi.useRealTimers();
-    opened.reader.close();
-    await opened.db.destroy();
-    await fs.rm(dir, { recursive: true, force: true });
+    await store.close();
   });
 
   it('answers a repeated lookup from memory while nothing is committed', async () => {
     const repo = tokens();
-    await repo.create(userId, 'hash-a', 'aaaaaa');
-    queries = 0;
+    await repo.create(store.userId, 'hash-a', 'aaaaaa');
+    store.queries = 0;
     const first = await repo.findByHash('hash-a');
     const second = await repo.findByHash('hash-a');
-    expect(first?.user.id).toBe(userId);
+    expect(first?.user.id).toBe(store.userId);
     expect(second).toEqual(first);
-    expect(queries).toBe(1);
+    expect(store.queries).toBe(1);
   });
 
   it('sees a revocation committed by this process at once', async () => {
     const repo = tokens();
-    await repo.create(userId, 'hash-b', 'bbbbbb');
+    await repo.create(store.userId, 'hash-b', 'bbbbbb');
     expect(await repo.findByHash('hash-b')).toBeDefined();
     expect(await repo.revoke('hash-b')).toBe(true);
     expect(await repo.findByHash('hash-b')).toBeUndefined();
@@ -69,7 +41,7 @@ describe('credential lookups cached until a commit', () => {
 
   it('sees a user change and a revocation committed by another process within a second', async () => {
     const repo = tokens();
-    await repo.create(userId, 'hash-c', 'cccccc');
+    await repo.create(store.userId, 'hash-c', 'cccccc');
     const before = await repo.findByHash('hash-c');
     /** How long until `done` holds for the repository's answer (at most 5 s). */
     const until = async (done: (found: Awaited<ReturnType<typeof repo.findByHash>>) => boolean) => {
@@ -80,9 +52,9 @@ describe('credential lookups cached until a commit', () => {
       return Date.now() - since;
     };
     // Another process, with connections of its own: it uploads (the user's version moves) ...
-    const other = new SQLite(path.join(dir, SQLITE_FILE));
+    const other = new SQLite(store.file);
     try {
-      other.prepare('UPDATE users SET images_version = images_version + 1 WHERE id = ?').run(userId);
+      other.prepare('UPDATE users SET images_version = images_version + 1 WHERE id = ?').run(store.userId);
       const version = (before?.user.images_version ?? 0) + 1;
       expect(await until((found) => found?.user.images_version === version)).toBeLessThan(1000);
       // ... then revokes the token.
@@ -95,13 +67,13 @@ describe('credential lookups cached until a commit', () => {
 
   it('keeps nothing read while this process is inside a write transaction', async () => {
     const repo = tokens();
-    await repo.create(userId, 'hash-e', 'eeeeee');
+    await repo.create(store.userId, 'hash-e', 'eeeeee');
     const before = await repo.findByHash('hash-e');
-    await opened.db.transaction().execute(async (trx) => {
+    await store.opened.db.transaction().execute(async (trx) => {
       await trx
         .updateTable('users')
         .set((eb) => ({ images_version: eb('images_version', '+', 1) }))
-        .where('id', '=', userId)
+        .where('id', '=', store.userId)
         .execute();
       // The reader sees the last commit, not this transaction: right for now, stale after it.
       expect((await repo.findByHash('hash-e'))?.user.images_version).toBe(before?.user.images_version);
@@ -113,21 +85,21 @@ describe('credential lookups cached until a commit', () => {
 
   it('keeps no unknown credential, and asks again after a second even with no commit', async () => {
     const repo = tokens();
-    await repo.create(userId, 'hash-d', 'dddddd');
-    queries = 0;
+    await repo.create(store.userId, 'hash-d', 'dddddd');
+    store.queries = 0;
     await repo.findByHash('no-such-hash');
     await repo.findByHash('no-such-hash');
-    expect(queries).toBe(2);
+    expect(store.queries).toBe(2);
 
     vi.useFakeTimers({ toFake: ['Date'] });
-    queries = 0;
+    store.queries = 0;
     await repo.findByHash('hash-d');
     vi.setSystemTime(Date.now() + 500);
     await repo.findByHash('hash-d');
-    expect(queries).toBe(1);
+    expect(store.queries).toBe(1);
     vi.setSystemTime(Date.now() + 600);
     await repo.findByHash('hash-d');
-    expect(queries).toBe(2);
+    expect(store.queries).toBe(2);
     vi.useRealTimers();
   });
 });
