@@ -18,18 +18,29 @@ export function groupCpuSeconds(pgid: number): number | undefined {
   let ticks = 0;
   for (const name of names) {
     if (!/^\d+$/.test(name)) continue;
-    let stat: string;
-    try {
-      stat = fs.readFileSync(`/proc/${name}/stat`, 'latin1');
-    } catch {
-      continue;
-    }
-    // The command name (field 2) is in parentheses and may hold spaces: split after it.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[2]) !== pgid) continue; // field 5: process group
+    const fields = statFields(name);
+    if (!fields || Number(fields[2]) !== pgid) continue; // field 5: process group
     ticks += Number(fields[11]) + Number(fields[12]); // fields 14, 15: utime, stime
   }
   return ticks / TICKS_PER_SECOND;
+}
+
+/** CPU seconds (user + system, all threads) used so far by one live process. */
+export function processCpuSeconds(pid: number): number | undefined {
+  const fields = statFields(String(pid));
+  return fields ? (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND : undefined;
+}
+
+/** The fields of /proc/<pid>/stat after the command name, or undefined when it is gone. */
+function statFields(pid: string): string[] | undefined {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) is in parentheses and may hold spaces: split after it.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
 /** CPU seconds the whole machine has spent busy (all cores), from /proc/stat; undefined elsewhere. */

@@ -1,34 +1,46 @@
 /**
- * `npm run bench`: Gazo against baselines measured in the same run on the same machine.
+ * `npm run bench`: Gazo, as `npm start` runs it (compiled dist/), against baselines measured in
+ * the same run on the same machine, each its own process on 127.0.0.1:
  *
- *   list      GET /api/images, 20 per page, for a user with 100,000 images (page 1 and a deep
- *             page) vs a bare node:http server answering the same JSON from memory (and, for
- *             information, bare Fastify doing the same);
- *   raw       GET /<image_id>.png of a ~200 KB PNG vs nginx (when installed) and a bare
- *             node:http server answering the same bytes from memory;
- *   upload    POST /api/upload of a 1920×1080 screenshot-like PNG (unique bytes each time),
- *             8 clients at once, vs sharp alone doing the same decode and thumbnail work.
+ *   list    GET /api/images (20 per page, a user with 100,000 images): page 1, a deep page, and
+ *           every request a new page (uncached) vs bare node:http answering page 1's JSON from
+ *           memory (and bare Fastify, for information). Load: wrk.
+ *   raw     GET /<image_id>.png of a ~200 KB PNG vs nginx sendfile (and node:http from memory).
+ *           Load: wrk.
+ *   upload  POST /api/upload of 1920×1080 screenshot PNGs (unique bytes each time): one client
+ *           (latency), 8 clients (throughput), 8 clients with chunked streamed bodies, vs a bare
+ *           node:http ingest (busboy, SHA-256, write, fsync, 200); the thumbnails for them vs
+ *           sharp alone; Gazo's RSS while it happens.
+ *   gif     6 clients each uploading 100-megapixel single-colour GIFs (~70 KB each): Gazo's
+ *           peak RSS above idle (issue #5). Runs once, last.
  *
- * Every server is its own process on 127.0.0.1; the load comes from autocannon in another
- * process. Each figure is the median of BENCH_RUNS runs, measured interleaved with its baseline.
- * Beside throughput, each server's CPU time per request (all its processes, from /proc) is shown:
- * it says where the cost is, and other work on the machine disturbs it less than req/s.
+ * Each figure is the median of BENCH_RUNS runs, Gazo and its baseline measured back to back in
+ * alternating order. Beside throughput: the server's CPU time per request (from /proc), the CPU
+ * the load generator used (a saturated generator measures itself), and how far each baseline
+ * runs above Gazo (a ratio against a baseline that is not well above Gazo shows a shared
+ * ceiling, not Gazo's cost). The report says when either happens.
  *
- * Settings (environment): BENCH_RUNS (5), BENCH_SECONDS (5), BENCH_WARMUP (1, seconds before
- * each measurement), BENCH_CONNECTIONS (10), BENCH_UPLOAD_CLIENTS (8), BENCH_IMAGES (100000),
- * BENCH_DEEP_PAGE (4000), BENCH_ONLY (e.g. "list,raw"), BENCH_GAZO_NODE_ARGS (extra node flags
- * for the Gazo process, e.g. "--cpu-prof --cpu-prof-dir=.bench/prof"), BENCH_KEEP (keep the tmp dir).
+ * Settings (environment): BENCH_RUNS (3), BENCH_SECONDS (5), BENCH_WARMUP (1), BENCH_CONNECTIONS
+ * (32, wrk), BENCH_WRK_THREADS (1), BENCH_UPLOAD_CLIENTS (8), BENCH_IMAGES (100000),
+ * BENCH_DEEP_PAGE (4000), BENCH_GIF_CLIENTS (6), BENCH_GIF_UPLOADS (2 per client), BENCH_RSS_CAP_MB
+ * (3000: the GIF scenario stops Gazo past it), BENCH_ONLY (e.g. "list,raw"), BENCH_GAZO_NODE_ARGS
+ * (extra node flags for Gazo, e.g. "--cpu-prof --cpu-prof-dir=.bench/prof"), BENCH_KEEP.
  */
 import { rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
+import { LIST_PAGE_CACHE_CHARS } from '../src/http/list-page-cache.ts';
 import { screenshotPng } from '../test/helpers/images.ts';
-import type { LoadResult, LoadSpec } from './load.ts';
+import { solidGif } from './gif.ts';
 import { nginxInstalled, startNginx } from './nginx.ts';
 import { freePort, ROOT, runChild, type Started, startChild, stopAll, tsNode } from './procs.ts';
+import { type Measured, report } from './report.ts';
+import type { LoadResult } from './result.ts';
+import { peakRssDuring, rssMb } from './rss.ts';
 import { seed } from './seed.ts';
 import type { SharpSpec } from './sharp-baseline.ts';
+import type { UploadSpec } from './upload-client.ts';
+import { type WrkSpec, wrkInstalled, wrkLoad } from './wrk.ts';
 
 function numEnv(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];
@@ -39,82 +51,96 @@ function numEnv(name: string, fallback: number, min = 1): number {
 }
 
 const settings = {
-  runs: Math.floor(numEnv('BENCH_RUNS', 5)),
+  runs: Math.floor(numEnv('BENCH_RUNS', 3)),
   seconds: numEnv('BENCH_SECONDS', 5),
   warmupSeconds: numEnv('BENCH_WARMUP', 1, 0),
-  connections: Math.floor(numEnv('BENCH_CONNECTIONS', 10)),
+  connections: Math.floor(numEnv('BENCH_CONNECTIONS', 32)),
+  wrkThreads: Math.floor(numEnv('BENCH_WRK_THREADS', 1)),
   uploadClients: Math.floor(numEnv('BENCH_UPLOAD_CLIENTS', 8)),
   images: Math.floor(numEnv('BENCH_IMAGES', 100_000)),
   deepPage: Math.floor(numEnv('BENCH_DEEP_PAGE', 4000)),
+  gifClients: Math.floor(numEnv('BENCH_GIF_CLIENTS', 6)),
+  gifUploads: Math.floor(numEnv('BENCH_GIF_UPLOADS', 2)),
+  rssCapMb: numEnv('BENCH_RSS_CAP_MB', 3000),
   perPage: 20,
-  only: (process.env.BENCH_ONLY ?? 'list,raw,upload').split(',').map((s) => s.trim()),
+  only: (process.env.BENCH_ONLY ?? 'list,raw,upload,gif').split(',').map((s) => s.trim()),
 };
 const gazoNodeArgs = (process.env.BENCH_GAZO_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-/** autocannon keeps latencies in whole milliseconds. */
-const ms = (n: number) => (n < 1 ? '<1 ms' : `${fmt(n)} ms`);
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length === 0
-    ? Number.NaN
-    : s.length % 2
-      ? (s[mid] as number)
-      : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
 
-/** One measured thing (a server answering one kind of request, or the sharp baseline). */
-interface Series {
-  label: string;
-  runs: LoadResult[];
-}
-const series = new Map<string, Series>();
+const measured: Measured = { series: new Map(), notes: [] };
+
 function record(key: string, label: string, result: LoadResult) {
-  const cpu =
-    (result.cpuUsPerOp === undefined ? '' : `  CPU ${fmt(result.cpuUsPerOp)} µs/op`) +
-    (result.otherCores === undefined ? '' : `  other load ${result.otherCores.toFixed(2)} cores`);
-  let s = series.get(key);
+  let s = measured.series.get(key);
   if (!s) {
     s = { label, runs: [] };
-    series.set(key, s);
+    measured.series.set(key, s);
   }
   s.runs.push(result);
   const bad = result.non2xx + result.errors + result.timeouts;
+  const extra =
+    (result.cpuUsPerOp === undefined ? '' : `  CPU ${fmt(result.cpuUsPerOp)} µs/op`) +
+    (result.generatorCores === undefined ? '' : `  generator ${result.generatorCores.toFixed(2)} cores`) +
+    (result.otherCores === undefined ? '' : `  other load ${result.otherCores.toFixed(2)} cores`);
   log(
-    `  ${label.padEnd(34)} ${fmt(result.rps, result.rps < 100 ? 1 : 0).padStart(8)}/s  p99 ${ms(result.p99)}${cpu}` +
+    `  ${label.padEnd(34)} ${fmt(result.rps, result.rps < 100 ? 1 : 0).padStart(8)}/s  p50 ${fmt(result.p50, 1)} ms  p99 ${fmt(result.p99, 1)} ms${extra}` +
       (bad ? `  (!! ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts)` : ''),
   );
 }
 
 /** Runs one of the bench's child scripts with its spec; its last line of output is the result. */
-async function measure(script: string, spec: LoadSpec | SharpSpec, label: string): Promise<LoadResult> {
+async function child(script: string, spec: UploadSpec | SharpSpec, label: string, timeoutS: number) {
   const [cmd, args] = tsNode(script, JSON.stringify(spec));
-  const out = await runChild(cmd, args, {
-    timeoutMs: (spec.seconds + spec.warmupSeconds + 90) * 1000,
-    label,
-  });
+  const out = await runChild(cmd, args, { timeoutMs: timeoutS * 1000, label });
   return JSON.parse(out.trim().split('\n').pop() ?? '') as LoadResult;
 }
-
-const load = (spec: LoadSpec) => measure('load.ts', spec, 'autocannon');
-const sharpAlone = (spec: SharpSpec) => measure('sharp-baseline.ts', spec, 'sharp baseline');
 
 async function check(res: Response, what: string): Promise<Response> {
   if (!res.ok) throw new Error(`${what}: HTTP ${res.status} ${await res.text()}`);
   return res;
 }
 
+/** The node flags `npm start` gives Gazo, so that the bench runs it exactly as operators do. */
+async function startFlags(): Promise<string[]> {
+  const pkg = JSON.parse(await fs.readFile(path.join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const words = pkg.scripts.start.split(/\s+/);
+  return words.slice(1, words.indexOf('bin/gazo.js')).filter((w) => w.startsWith('--'));
+}
+
+/** Files under `dir`, recursively (0 when it does not exist yet). */
+async function countFiles(dir: string): Promise<number> {
+  try {
+    return (await fs.readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).length;
+  } catch {
+    return 0;
+  }
+}
+
 async function main() {
-  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'gazo-bench-'));
+  const tmp = await fs.mkdtemp(path.join((await import('node:os')).tmpdir(), 'gazo-bench-'));
   const started: Array<Started | undefined> = [];
   const has = (name: string) => settings.only.includes(name);
   try {
     log(`bench: tmp dir ${tmp}`);
     // Also on Ctrl-C, which exits without running the `finally` below.
     if (!process.env.BENCH_KEEP) process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
+    const haveWrk = await wrkInstalled();
+    if (!haveWrk && (has('list') || has('raw'))) {
+      log('wrk not installed: list and raw skipped (apt-get install wrk)');
+      measured.notes.push(
+        'wrk not installed: the list and raw scenarios were skipped (`apt-get install wrk`).',
+      );
+    }
+
+    // What `npm start` runs: the compiled code, built from the sources as they are now.
+    log('bench: npm run build');
+    await runChild('npm', ['run', '--silent', 'build'], { timeoutMs: 120_000, label: 'npm run build' });
+
     const dataDir = path.join(tmp, 'data');
     const seeded = await seed(dataDir, settings.images);
     log(`bench: seeded ${fmt(settings.images)} images in ${seeded.seconds.toFixed(1)} s`);
@@ -131,14 +157,16 @@ async function main() {
       uploadFiles.push(file);
     }
     const uploadSize = (await fs.stat(uploadFiles[0] as string)).size;
+    const gifFile = path.join(tmp, 'big.gif');
+    await fs.writeFile(gifFile, solidGif(9999, 10000));
 
-    // Gazo itself, as operators run it.
     const gazoPort = await freePort();
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GAZO_')));
+    const flags = [...(await startFlags()), ...gazoNodeArgs];
     const gazo = await startChild(
       process.execPath,
       [
-        ...gazoNodeArgs,
+        ...flags,
         path.join(ROOT, 'bin/gazo.js'),
         'serve',
         '--host',
@@ -152,6 +180,13 @@ async function main() {
       { label: 'gazo serve', env },
     );
     started.push(gazo);
+    const gazoPid = gazo.child.pid as number;
+    if (/running the TypeScript sources/.test(gazo.stderr()))
+      throw new Error(`gazo ran the sources: ${gazo.stderr()}`);
+    await new Promise((r) => setTimeout(r, 2000));
+    measured.rssIdleMb = rssMb(gazoPid);
+    log(`bench: gazo (node ${flags.join(' ')}) idle RSS ${fmt(measured.rssIdleMb ?? Number.NaN)} MB`);
+
     const gazoUrl = `http://127.0.0.1:${gazoPort}`;
     const listAuth = { Authorization: `Bearer ${seeded.listToken}` };
     const uploadAuth = { Authorization: `Bearer ${seeded.uploadToken}` };
@@ -165,6 +200,11 @@ async function main() {
       throw new Error(`list: X-Total-Count is ${page1.headers.get('x-total-count')}, not ${settings.images}`);
     }
     const page1Body = Buffer.from(await page1.arrayBuffer());
+    if (has('list') && lastPage * page1Body.length <= LIST_PAGE_CACHE_CHARS) {
+      measured.notes.push(
+        `only ${lastPage} pages, which all fit in Gazo's page cache: the "new page" row measures cache hits.`,
+      );
+    }
     const deep = (await (
       await check(await fetch(listUrl(deepPage), { headers: listAuth }), 'deep page')
     ).json()) as Array<{ image_id: string }>;
@@ -188,31 +228,30 @@ async function main() {
     if (!back.equals(rawPng)) throw new Error('raw: Gazo answered different bytes');
 
     // Baselines.
-    const listBasePort = await freePort();
-    const [lbCmd, lbArgs] = tsNode(
+    const startBaseline = async (script: string, label: string, ...args: string[]) => {
+      const port = await freePort();
+      const [cmd, cmdArgs] = tsNode(script, String(port), ...args);
+      const s = await startChild(cmd, cmdArgs, /listening/, { label });
+      started.push(s);
+      return { server: s, url: `http://127.0.0.1:${port}` };
+    };
+    const listBase = await startBaseline(
       'baseline-http.ts',
-      String(listBasePort),
+      'list baseline',
       listJson,
       'application/json; charset=utf-8',
     );
-    const listBase = await startChild(lbCmd, lbArgs, /listening/, { label: 'list baseline' });
-    started.push(listBase);
-    const fastifyPort = await freePort();
-    const [fbCmd, fbArgs] = tsNode('baseline-fastify.ts', String(fastifyPort), listJson);
-    const fastifyBase = await startChild(fbCmd, fbArgs, /listening/, { label: 'fastify baseline' });
-    started.push(fastifyBase);
-    const rawBasePort = await freePort();
-    const [rbCmd, rbArgs] = tsNode(
+    const fastifyBase = await startBaseline('baseline-fastify.ts', 'fastify baseline', listJson);
+    const rawBase = await startBaseline(
       'baseline-http.ts',
-      String(rawBasePort),
+      'raw baseline',
       path.join(www, 'raw.png'),
       'image/png',
     );
-    const rawBase = await startChild(rbCmd, rbArgs, /listening/, { label: 'raw baseline' });
-    started.push(rawBase);
-    let nginx: Started | undefined;
+    const ingestBase = await startBaseline('baseline-ingest.ts', 'ingest baseline', path.join(tmp, 'ingest'));
     let nginxUrl: string | undefined;
-    if (has('raw')) {
+    let nginx: Started | undefined;
+    if (has('raw') && haveWrk) {
       if (await nginxInstalled()) {
         const port = await freePort();
         nginx = await startNginx(path.join(tmp, 'nginx'), www, port);
@@ -222,19 +261,41 @@ async function main() {
         if (!viaNginx.equals(rawPng)) throw new Error('nginx answered different bytes');
       } else {
         log('nginx not installed: skipped');
+        measured.notes.push(
+          'nginx not installed: raw serving was compared with node:http only (`apt-get install nginx`).',
+        );
       }
     }
 
-    const get = (server: Started, url: string, headers?: Record<string, string>): LoadSpec => ({
+    const get = (server: Started, url: string, headers?: Record<string, string>): WrkSpec => ({
       url,
       headers,
       serverGroup: server.child.pid,
+      threads: settings.wrkThreads,
       connections: settings.connections,
       seconds: settings.seconds,
       warmupSeconds: settings.warmupSeconds,
+      scratchDir: tmp,
     });
-    const page1Label = `list page 1`;
-    const deepLabel = `list page ${fmt(deepPage)}`;
+    const uploads = (
+      server: Started,
+      url: string,
+      clients: number,
+      extra: Partial<UploadSpec> = {},
+    ): UploadSpec => ({
+      url,
+      headers: uploadAuth,
+      connections: clients,
+      seconds: settings.seconds,
+      warmupSeconds: settings.warmupSeconds,
+      files: uploadFiles,
+      kind: 'png',
+      serverGroup: server.child.pid,
+      ...extra,
+    });
+    const upload = (spec: UploadSpec) =>
+      child('upload-client.ts', spec, 'upload client', (spec.seconds ?? 600) + spec.warmupSeconds + 120);
+    const thumbDir = path.join(dataDir, 'blobs', 'thumb');
 
     for (let run = 1; run <= settings.runs; run++) {
       log(`run ${run}/${settings.runs}`);
@@ -248,41 +309,36 @@ async function main() {
           await a();
         }
       };
-      if (has('list')) {
+      if (has('list') && haveWrk) {
         await pair(
-          async () => record('list-p1', `gazo ${page1Label}`, await load(get(gazo, listUrl(1), listAuth))),
+          async () => record('list-p1', 'gazo list page 1', await wrkLoad(get(gazo, listUrl(1), listAuth))),
           async () =>
-            record(
-              'list-base',
-              'node:http JSON',
-              await load(get(listBase, `http://127.0.0.1:${listBasePort}/`)),
-            ),
+            record('list-base', 'node:http JSON', await wrkLoad(get(listBase.server, listBase.url))),
         );
-        record('list-deep', `gazo ${deepLabel}`, await load(get(gazo, listUrl(deepPage), listAuth)));
-        // Every request a different page, in an order no cache can keep up with: the uncached cost.
+        record(
+          'list-deep',
+          `gazo list page ${fmt(deepPage)}`,
+          await wrkLoad(get(gazo, listUrl(deepPage), listAuth)),
+        );
         record(
           'list-cold',
-          'gazo list, cold pages',
-          await load({
+          'gazo list, uncached pages',
+          await wrkLoad({
             ...get(gazo, gazoUrl, listAuth),
             pages: { path: `/api/images?page={page}&per_page=${settings.perPage}`, count: lastPage },
           }),
         );
-        record(
-          'list-fastify',
-          'bare Fastify JSON',
-          await load(get(fastifyBase, `http://127.0.0.1:${fastifyPort}/`)),
-        );
+        record('list-fastify', 'bare Fastify JSON', await wrkLoad(get(fastifyBase.server, fastifyBase.url)));
       }
-      if (has('raw')) {
+      if (has('raw') && haveWrk) {
         await pair(
-          async () => record('raw', 'gazo raw PNG', await load(get(gazo, `${gazoUrl}${rawPath}`))),
+          async () => record('raw', 'gazo raw PNG', await wrkLoad(get(gazo, `${gazoUrl}${rawPath}`))),
           async () => {
-            if (nginx && nginxUrl) record('raw-nginx', 'nginx raw PNG', await load(get(nginx, nginxUrl)));
+            if (nginx && nginxUrl) record('raw-nginx', 'nginx raw PNG', await wrkLoad(get(nginx, nginxUrl)));
             record(
               'raw-node',
               'node:http raw PNG',
-              await load(get(rawBase, `http://127.0.0.1:${rawBasePort}/raw.png`)),
+              await wrkLoad(get(rawBase.server, `${rawBase.url}/raw.png`)),
             );
           },
         );
@@ -290,200 +346,140 @@ async function main() {
       if (has('upload')) {
         await pair(
           async () =>
+            record('up1', 'gazo upload, 1 client', await upload(uploads(gazo, `${gazoUrl}/api/upload`, 1))),
+          async () =>
             record(
-              'upload',
-              'gazo uploads',
-              await load({
-                ...get(gazo, `${gazoUrl}/api/upload`, uploadAuth),
-                connections: settings.uploadClients,
-                upload: { files: uploadFiles },
-              }),
+              'up1-base',
+              'bare ingest, 1 client',
+              await upload(uploads(ingestBase.server, ingestBase.url, 1)),
+            ),
+        );
+        await pair(
+          async () => {
+            const thumbsBefore = await countFiles(thumbDir);
+            const t0 = performance.now();
+            const { value, peakMb } = await peakRssDuring(gazoPid, async () => {
+              const result = await upload(uploads(gazo, `${gazoUrl}/api/upload`, settings.uploadClients));
+              // Thumbnails made in the background are done when their files exist.
+              const expected = thumbsBefore + result.ok;
+              const deadline = performance.now() + 120_000;
+              while ((await countFiles(thumbDir)) < expected && performance.now() < deadline) {
+                await new Promise((r) => setTimeout(r, 50));
+              }
+              return result;
+            });
+            const made = (await countFiles(thumbDir)) - thumbsBefore;
+            const elapsed = (performance.now() - t0) / 1000;
+            record('up8', `gazo uploads, ${settings.uploadClients} clients`, value);
+            record('thumbs', 'gazo thumbnails made', {
+              ...value,
+              // Warm-up uploads make thumbnails too: all of them over the whole time.
+              rps: made / elapsed,
+              ok: made,
+              p50: Number.NaN,
+              p99: Number.NaN,
+              cpuUsPerOp: undefined,
+              generatorCores: undefined,
+            });
+            measured.rssUploadPeakMb = Math.max(measured.rssUploadPeakMb ?? 0, peakMb ?? 0);
+          },
+          async () => {
+            record(
+              'up8-base',
+              `bare ingest, ${settings.uploadClients} clients`,
+              await upload(uploads(ingestBase.server, ingestBase.url, settings.uploadClients)),
+            );
+            record(
+              'up8-sharp',
+              'sharp alone',
+              await child(
+                'sharp-baseline.ts',
+                {
+                  files: uploadFiles,
+                  concurrency: settings.uploadClients,
+                  seconds: settings.seconds,
+                  warmupSeconds: settings.warmupSeconds,
+                },
+                'sharp baseline',
+                settings.seconds + settings.warmupSeconds + 90,
+              ),
+            );
+          },
+        );
+        await pair(
+          async () =>
+            record(
+              'up8c',
+              'gazo uploads, chunked',
+              await upload(uploads(gazo, `${gazoUrl}/api/upload`, settings.uploadClients, { chunked: true })),
             ),
           async () =>
             record(
-              'upload-sharp',
-              'sharp alone',
-              await sharpAlone({
-                files: uploadFiles,
-                concurrency: settings.uploadClients,
-                seconds: settings.seconds,
-                warmupSeconds: settings.warmupSeconds,
-              }),
+              'up8c-base',
+              'bare ingest, chunked',
+              await upload(
+                uploads(ingestBase.server, ingestBase.url, settings.uploadClients, { chunked: true }),
+              ),
             ),
         );
       }
     }
 
-    await report({ deepPage, rawBytes: rawPng.length, uploadSize, seedSeconds: seeded.seconds });
+    if (has('gif')) {
+      // Last: it may take Gazo's memory far up, or make the bench stop it.
+      log(`gif: ${settings.gifClients} clients × ${settings.gifUploads} uploads of a 9999×10000 GIF`);
+      const before = rssMb(gazoPid);
+      let stopped = false;
+      const { value, peakMb, capped } = await peakRssDuring(
+        gazoPid,
+        () =>
+          upload({
+            ...uploads(gazo, `${gazoUrl}/api/upload`, settings.gifClients),
+            seconds: undefined,
+            perConnection: settings.gifUploads,
+            warmupSeconds: 0,
+            files: [gifFile],
+            kind: 'gif',
+          }).catch((err: Error) => {
+            if (stopped) return undefined;
+            throw err;
+          }),
+        {
+          capMb: settings.rssCapMb,
+          onCap: () => {
+            stopped = true;
+            void gazo.stop();
+          },
+        },
+      );
+      if (value) record('gif', 'gazo 100 MP GIF uploads', value);
+      measured.gif = {
+        idleMb: measured.rssIdleMb,
+        beforeMb: before,
+        peakMb,
+        capped,
+        capMb: settings.rssCapMb,
+      };
+      log(
+        `  peak RSS ${fmt(peakMb ?? Number.NaN)} MB (before: ${fmt(before ?? Number.NaN)} MB)` +
+          (capped ? `: passed ${fmt(settings.rssCapMb)} MB, Gazo was stopped` : ''),
+      );
+    }
+
+    await report(measured, {
+      settings,
+      deepPage,
+      rawBytes: rawPng.length,
+      uploadSize,
+      gifBytes: (await fs.stat(gifFile)).size,
+      seedSeconds: seeded.seconds,
+      gazoFlags: flags,
+    });
   } finally {
     await stopAll(started);
     if (process.env.BENCH_KEEP) log(`bench: kept ${tmp}`);
     else await fs.rm(tmp, { recursive: true, force: true });
   }
-}
-
-interface Row {
-  scenario: string;
-  metric: string;
-  gazo: number;
-  gazoRange: [number, number];
-  gazoP99?: number;
-  /** Server CPU time per request (or per upload), µs: less disturbed by other load than throughput. */
-  gazoCpuUs?: number;
-  baselineName: string;
-  baseline: number;
-  baselineP99?: number;
-  baselineCpuUs?: number;
-  ratio: number;
-  target?: number;
-  met?: boolean;
-  failures: number;
-}
-
-/** Other work on the machine during the measurements, in cores' worth of CPU. */
-function otherLoad() {
-  const all = [...series.values()].flatMap((s) => s.runs.map((r) => r.otherCores));
-  const known = all.filter((c): c is number => c !== undefined);
-  return known.length ? { median: median(known), max: Math.max(...known) } : undefined;
-}
-
-function otherLoadLine(): string {
-  const o = otherLoad();
-  if (!o) return 'other load on the machine: unknown (no /proc)';
-  return (
-    `other load on the machine while measuring: median ${o.median.toFixed(2)}, max ${o.max.toFixed(2)} cores` +
-    (o.max > 0.25
-      ? ' — other work was running: throughput figures are understated, CPU µs/op much less so'
-      : '')
-  );
-}
-
-async function report(info: { deepPage: number; rawBytes: number; uploadSize: number; seedSeconds: number }) {
-  const stat = (key: string) => {
-    const s = series.get(key);
-    if (!s) return undefined;
-    const rps = s.runs.map((r) => r.rps);
-    const cpu = s.runs.map((r) => r.cpuUsPerOp).filter((c): c is number => c !== undefined);
-    return {
-      rps: median(rps),
-      p99: median(s.runs.map((r) => r.p99)),
-      cpu: cpu.length ? median(cpu) : undefined,
-      range: [Math.min(...rps), Math.max(...rps)] as [number, number],
-      failures: s.runs.reduce((n, r) => n + r.non2xx + r.errors + r.timeouts, 0),
-      runs: s.runs,
-    };
-  };
-  const rows: Row[] = [];
-  const add = (
-    scenario: string,
-    metric: string,
-    gazoKey: string,
-    baseKey: string,
-    baselineName: string,
-    target?: number,
-  ) => {
-    const g = stat(gazoKey);
-    const b = stat(baseKey);
-    if (!g || !b) return;
-    const ratio = g.rps / b.rps;
-    rows.push({
-      scenario,
-      metric,
-      gazo: g.rps,
-      gazoRange: g.range,
-      gazoP99: g.p99,
-      gazoCpuUs: g.cpu,
-      baselineName,
-      baseline: b.rps,
-      baselineP99: b.p99,
-      baselineCpuUs: b.cpu,
-      ratio,
-      target,
-      met: target === undefined ? undefined : ratio >= target && g.failures === 0,
-      failures: g.failures + b.failures,
-    });
-  };
-  const deep = fmt(info.deepPage);
-  add(`list page 1 (${fmt(settings.images)} images)`, 'req/s', 'list-p1', 'list-base', 'node:http', 0.5);
-  add('  same, vs bare Fastify', 'req/s', 'list-p1', 'list-fastify', 'bare Fastify');
-  add(`list page ${deep}`, 'req/s', 'list-deep', 'list-base', 'node:http', 0.5);
-  add(`list page ${deep} vs page 1`, 'req/s', 'list-deep', 'list-p1', 'gazo page 1', 1 / 1.5);
-  add('list, every request a new page (uncached)', 'req/s', 'list-cold', 'list-base', 'node:http');
-  const rawName = `raw PNG ${fmt(info.rawBytes / 1024)} KB`;
-  if (series.has('raw-nginx')) add(rawName, 'req/s', 'raw', 'raw-nginx', 'nginx', 0.5);
-  add(series.has('raw-nginx') ? '' : rawName, 'req/s', 'raw', 'raw-node', 'node:http');
-  add(
-    `uploads 1920×1080 PNG (${fmt(info.uploadSize / 1024)} KB), ${settings.uploadClients} clients`,
-    'uploads/s',
-    'upload',
-    'upload-sharp',
-    'sharp alone',
-    0.5,
-  );
-
-  const num = (n: number) => fmt(n, n < 100 ? 1 : 0);
-  const cpuCell = (r: Row) =>
-    r.gazoCpuUs === undefined
-      ? ''
-      : `${fmt(r.gazoCpuUs)} / ${r.baselineCpuUs === undefined ? '?' : fmt(r.baselineCpuUs)}`;
-  const lines: string[][] = [
-    ['scenario', 'gazo', '(runs min–max)', 'baseline', 'ratio', 'target', 'met', 'CPU µs/op gazo / base'],
-  ];
-  for (const r of rows) {
-    const unit = r.metric === 'req/s' ? 'req/s' : '/s';
-    lines.push([
-      r.scenario,
-      `${num(r.gazo)} ${unit}`,
-      `${num(r.gazoRange[0])}–${num(r.gazoRange[1])}`,
-      `${r.baselineName} ${num(r.baseline)} ${unit}`,
-      `${r.ratio.toFixed(2)}×`,
-      r.target === undefined ? '(info)' : `≥ ${r.target.toFixed(2)}×`,
-      r.met === undefined ? '' : r.met ? 'yes' : `NO${r.failures ? ' (errors)' : ''}`,
-      cpuCell(r),
-    ]);
-    if (r.baselineName === 'node:http' && r.scenario.startsWith('list page')) {
-      lines.push(['  p99 latency', ms(r.gazoP99 ?? 0), '', ms(r.baselineP99 ?? 0), '', '', '', '']);
-    }
-  }
-  const widths = lines[0]?.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length))) ?? [];
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  const out = [
-    '',
-    `Gazo bench — medians of ${settings.runs} runs × ${settings.seconds} s (+${settings.warmupSeconds} s warm-up each); ` +
-      `node ${process.version}, ${os.cpus().length} × ${cpu}`,
-    `load: autocannon 8 in its own process, ${settings.connections} connections (uploads: ${settings.uploadClients}); ` +
-      'every server its own process on 127.0.0.1',
-    otherLoadLine(),
-    '',
-    ...lines.map((l) =>
-      l
-        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    ),
-    '',
-  ];
-  if (settings.only.includes('raw') && !series.has('raw-nginx')) out.push('nginx not installed: skipped', '');
-  process.stdout.write(`${out.join('\n')}\n`);
-
-  const results = {
-    date: new Date().toISOString(),
-    machine: { node: process.version, cpus: os.cpus().length, cpu, platform: `${os.type()} ${os.release()}` },
-    otherLoad: otherLoad(),
-    settings: {
-      ...settings,
-      seedSeconds: info.seedSeconds,
-      deepPage: info.deepPage,
-      rawBytes: info.rawBytes,
-      uploadBytes: info.uploadSize,
-    },
-    rows,
-    series: Object.fromEntries([...series].map(([k, s]) => [k, s])),
-  };
-  const dir = path.join(ROOT, '.bench');
-  await fs.mkdir(dir, { recursive: true });
-  await fs.writeFile(path.join(dir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-  log(`bench: wrote ${path.relative(process.cwd(), path.join(dir, 'results.json'))}`);
 }
 
 try {

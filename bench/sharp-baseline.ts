@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import { DEFAULTS } from '../src/config.ts';
 import { inspectImage, makeThumbnail } from '../src/imaging/imaging.ts';
 import { withOtherLoad } from './cpu.ts';
-import type { LoadResult } from './load.ts';
 import { uniquePng } from './png.ts';
+import type { LoadResult } from './result.ts';
 
 export interface SharpSpec {
   files: string[];

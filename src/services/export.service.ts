@@ -43,10 +43,12 @@ async function* imagesOf(
       // Re-read the user: its count and version key the page cache the list relies on.
       const user = (await deps.store.users.findById(listed.id)) ?? listed;
       const { rows } = await deps.images.list(user, page, PAGE);
-      for (const row of rows) {
-        if (seen.has(row.image_id)) continue;
-        seen.add(row.image_id);
-        yield { user, row };
+      for (const listed of rows) {
+        if (seen.has(listed.image_id)) continue;
+        seen.add(listed.image_id);
+        // A page holds only what the image object shows; the export needs the whole row.
+        const row = await deps.store.images.findByImageId(listed.image_id);
+        if (row) yield { user, row };
       }
       if (rows.length < PAGE) break;
     }

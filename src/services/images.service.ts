@@ -1,6 +1,6 @@
 import { type BlobStore, originalKey } from '../blobs/blob-store.ts';
 import type { DiskReserve } from '../blobs/disk-reserve.ts';
-import type { ImageRow, UserRow } from '../store/schema.ts';
+import type { ImageRow, ListedImageRow, UserRow } from '../store/schema.ts';
 import type { ImagePage, MetadataStore } from '../store/types.ts';
 import { badRequest, notFound } from './errors.ts';
 import type { ThumbnailService } from './thumbnails.service.ts';
@@ -18,7 +18,7 @@ export class ImagesService {
     private readonly reserve?: DiskReserve,
   ) {}
 
-  list(user: UserRow, page: number, perPage: number): Promise<ImagePage> {
+  list(user: UserRow, page: number, perPage: number): Promise<ImagePage<ListedImageRow>> {
     return this.store.images.listByUser(user, (page - 1) * perPage, perPage);
   }
 

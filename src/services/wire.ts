@@ -1,5 +1,5 @@
 import type { Config } from '../config.ts';
-import type { ImageRow } from '../store/schema.ts';
+import type { ListedImageRow } from '../store/schema.ts';
 
 /** The image object of the Gyazo API, as COMPAT.md fixes it. */
 export interface WireImage {
@@ -47,7 +47,7 @@ export class ImageUrls {
    * The image object for its owner: every API route that answers with it is owner-only. It
    * carries the location, so never use it for anything public (oEmbed, pages, files).
    */
-  toWire(row: ImageRow): WireImage {
+  toWire(row: ListedImageRow): WireImage {
     const wire: WireImage = {
       image_id: row.image_id,
       permalink_url: this.permalink(row.image_id),

@@ -1,9 +1,17 @@
 import type { Kysely } from 'kysely';
+import { CommittedCache } from './committed-cache.ts';
 import { type ReadRunner, reusableQuery } from './reusable-query.ts';
-import type { AccessTokenRow, Database, DeviceRow } from './schema.ts';
+import type { AccessTokenRow, Database, DeviceRow, UserRow } from './schema.ts';
 import type { CredentialRepository } from './types.ts';
 
 type Table = 'access_tokens' | 'devices';
+/**
+ * A cached credential is used for at most this long even when SQLite reports no commit: the
+ * fallback bound on how late a revocation can take effect.
+ */
+const CACHE_MAX_AGE_MS = 1000;
+/** Credentials kept per table; the least recently looked up are dropped past this. */
+const CACHE_MAX_ENTRIES = 10_000;
 const COLUMNS = {
   access_tokens: { hash: 'token_hash', prefix: 'token_prefix' },
   devices: { hash: 'device_hash', prefix: 'device_prefix' },
@@ -61,11 +69,23 @@ class KyselyCredentialRepository<T extends Table, Row extends AccessTokenRow | D
         .where(`${this.t}.${this.hashCol}`, '=', hash),
   );
 
-  async findByHash(hash: string) {
-    const [row] = await this.userByHash(hash);
-    if (!row) return undefined;
-    const { credential_id, ...user } = row;
-    return { credentialId: credential_id, user };
+  /**
+   * Every authenticated request asks, usually for the same few credentials: the answer (user
+   * row included, so its image count and version) is kept until anything is committed.
+   */
+  private readonly cache = new CommittedCache<{ credentialId: number; user: UserRow }>(
+    () => this.reader,
+    CACHE_MAX_AGE_MS,
+    CACHE_MAX_ENTRIES,
+  );
+
+  findByHash(hash: string) {
+    return this.cache.get(hash, async () => {
+      const [row] = await this.userByHash(hash);
+      if (!row) return undefined;
+      const { credential_id, ...user } = row;
+      return { credentialId: credential_id, user };
+    });
   }
 
   async listForUser(userId: number): Promise<Row[]> {

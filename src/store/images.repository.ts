@@ -1,8 +1,15 @@
 import { type Expression, type Kysely, type SqlBool, sql } from 'kysely';
+import { CommittedCache } from './committed-cache.ts';
 import { jobRow } from './jobs.repository.ts';
 import { PageBookmarks } from './page-bookmarks.ts';
-import { type ReadRunner, reusableQuery } from './reusable-query.ts';
-import type { Database, ImageRow, NewImageRow } from './schema.ts';
+import { type ReadRunner, reusableColumnsQuery, reusableQuery } from './reusable-query.ts';
+import {
+  type Database,
+  type ImageRow,
+  LISTED_IMAGE_COLUMNS,
+  type ListedImageRow,
+  type NewImageRow,
+} from './schema.ts';
 import type { ImageOwner, ImagePage, ImageRepository, NewJob } from './types.ts';
 
 export const BLOB_GC_JOB = 'blob.collect';
@@ -10,6 +17,9 @@ export const THUMBNAIL_JOB = 'image.thumbnail';
 
 /** FTS5 trigram matches need three characters; shorter terms fall back to a scan of the user's rows. */
 const TRIGRAM = 3;
+/** Image rows kept in process (about half a kilobyte each), and for how long at most. */
+const ROW_CACHE_ENTRIES = 5000;
+const ROW_CACHE_MAX_AGE_MS = 1000;
 
 export class KyselyImageRepository implements ImageRepository {
   private readonly bookmarks: PageBookmarks;
@@ -43,16 +53,27 @@ export class KyselyImageRepository implements ImageRepository {
     (imageId: string) => this.db.selectFrom('images').selectAll().where('image_id', '=', imageId),
   );
 
-  async findByImageId(imageId: string): Promise<ImageRow | undefined> {
-    return (await this.byImageId(imageId))[0];
+  /**
+   * Every raw file, thumbnail and page request looks its image up by id: the row is kept until
+   * anything is committed (see CommittedCache), so that serving a hot image reads no SQLite.
+   */
+  private readonly rows = new CommittedCache<ImageRow>(
+    () => this.reader,
+    ROW_CACHE_MAX_AGE_MS,
+    ROW_CACHE_ENTRIES,
+  );
+
+  findByImageId(imageId: string): Promise<ImageRow | undefined> {
+    return this.rows.get(imageId, async () => (await this.byImageId(imageId))[0]);
   }
 
-  private readonly page = reusableQuery(
+  private readonly page = reusableColumnsQuery(
     () => this.reader,
+    LISTED_IMAGE_COLUMNS,
     (userId: number, limit: number, offset: number) =>
       this.db
         .selectFrom('images')
-        .selectAll()
+        .select(LISTED_IMAGE_COLUMNS)
         .where('user_id', '=', userId)
         .orderBy('created_at', 'desc')
         .orderBy('seq', 'desc')
@@ -61,8 +82,9 @@ export class KyselyImageRepository implements ImageRepository {
   );
 
   /** A page that starts at or after a bookmark (created_at, seq), newest first. */
-  private readonly pageFrom = reusableQuery(
+  private readonly pageFrom = reusableColumnsQuery(
     () => this.reader,
+    LISTED_IMAGE_COLUMNS,
     (
       userId: number,
       at: number,
@@ -74,7 +96,7 @@ export class KyselyImageRepository implements ImageRepository {
     ) =>
       this.db
         .selectFrom('images')
-        .selectAll()
+        .select(LISTED_IMAGE_COLUMNS)
         .where('user_id', '=', userId)
         // `created_at <= ?` on its own is what lets the index seek; the OR alone is only a
         // filter, and SQLite would walk (and test) every newer row, slower than the OFFSET it replaces.
@@ -91,7 +113,7 @@ export class KyselyImageRepository implements ImageRepository {
         .offset(offset),
   );
 
-  async listByUser(owner: ImageOwner, offset: number, limit: number): Promise<ImagePage> {
+  async listByUser(owner: ImageOwner, offset: number, limit: number): Promise<ImagePage<ListedImageRow>> {
     const total = owner.image_count;
     if (offset >= total) return { rows: [], total };
     // OFFSET walks the index entry by entry; a bookmark lets a deep page start near its rows.

@@ -2,7 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import type { Database } from './schema.ts';
 
 /** Every STRIDE-th position of a user's newest-first order is remembered. */
-const STRIDE = 500;
+const STRIDE = 100;
 /** Users whose bookmarks are kept; the least recently used are dropped past this. */
 const MAX_USERS = 1000;
 

@@ -121,3 +121,23 @@ export type DeviceRow = Selectable<DevicesTable>;
 export type ImageRow = Selectable<ImagesTable>;
 export type NewImageRow = Insertable<ImagesTable>;
 export type JobRow = Selectable<JobsTable>;
+
+/**
+ * The columns a listing reads: what the API's image object is made of, and no more (a page
+ * is read and turned into JS far more often than it changes). A new wire field adds its column here.
+ */
+export const LISTED_IMAGE_COLUMNS = [
+  'image_id',
+  'type',
+  'created_at',
+  'app',
+  'title',
+  'url',
+  'desc',
+  'access_policy',
+  'ocr_locale',
+  'ocr_text',
+  'latitude',
+  'longitude',
+] as const satisfies ReadonlyArray<keyof ImagesTable>;
+export type ListedImageRow = Pick<ImageRow, (typeof LISTED_IMAGE_COLUMNS)[number]>;

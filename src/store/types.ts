@@ -1,4 +1,12 @@
-import type { AccessTokenRow, DeviceRow, ImageRow, JobRow, NewImageRow, UserRow } from './schema.ts';
+import type {
+  AccessTokenRow,
+  DeviceRow,
+  ImageRow,
+  JobRow,
+  ListedImageRow,
+  NewImageRow,
+  UserRow,
+} from './schema.ts';
 
 /**
  * The metadata store as the services see it. One implementation speaks SQL through Kysely
@@ -46,8 +54,8 @@ export interface CredentialRepository<Row> {
 
 export type ImageOwner = Pick<UserRow, 'id' | 'image_count' | 'images_version'>;
 
-export interface ImagePage {
-  rows: ImageRow[];
+export interface ImagePage<Row = ImageRow> {
+  rows: Row[];
   total: number;
 }
 
@@ -66,7 +74,7 @@ export interface ImageRepository {
    * Newest first; costs about the same at any depth. The owner's row (as just read, e.g. while
    * authenticating) supplies the total and the version the page bookmarks belong to.
    */
-  listByUser(owner: ImageOwner, offset: number, limit: number): Promise<ImagePage>;
+  listByUser(owner: ImageOwner, offset: number, limit: number): Promise<ImagePage<ListedImageRow>>;
   /** Every term must match (substring, case-insensitive) in title, desc, app, url or OCR text. */
   search(userId: number, terms: string[], offset: number, limit: number): Promise<ImagePage>;
   /**

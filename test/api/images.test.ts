@@ -51,6 +51,22 @@ describe('GET /api/images', () => {
     expect(['lite', 'ninja']).toContain(res.headers.get('x-user-type'));
   });
 
+  it('lists each image as the same whole object its upload answered, every field filled', async () => {
+    const { token: own } = await server.user();
+    const full = await uploadOk(server, own, await uniquePng(), {
+      title: 'Quarterly "numbers" ☃',
+      desc: 'line one\nline two',
+      app: 'Gyazo for Linux',
+      referer_url: 'https://example.com/a?b=c',
+      created_at: '1700000000.25',
+      access_policy: 'only_me',
+      metadata_is_public: 'true',
+    });
+    const bare = await uploadOk(server, own, await uniquePng(), { created_at: '1600000000' });
+    const body = await jsonOf<WireImage[]>(await list(own));
+    expect(body).toEqual([full, bare]);
+  });
+
   it('takes the token from the Authorization header too', async () => {
     const res = await fetch(`${server.url}/api/images`, { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);

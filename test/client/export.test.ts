@@ -28,7 +28,10 @@ const essence = (r: ImageRow) => ({
 async function rowsOf(server: TestServer, name: string) {
   const user = await server.rt.store.users.findByName(name);
   if (!user) throw new Error(`no user ${name}`);
-  return (await server.rt.images.list(user, 1, 100)).rows;
+  const { rows } = await server.rt.images.list(user, 1, 100);
+  return Promise.all(
+    rows.map(async (r) => (await server.rt.store.images.findByImageId(r.image_id)) as ImageRow),
+  );
 }
 
 describe('gazo export, then import --from-export', { timeout: 120_000 }, () => {

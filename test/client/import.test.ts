@@ -7,6 +7,7 @@ import { GazoClient, type GazoImage } from '../../src/client/index.ts';
 import { openRuntime } from '../../src/runtime.ts';
 import { uploadIntoDataDir } from '../../src/services/import/data-dir-target.ts';
 import { parseSourceTime, toImportItem } from '../../src/services/import/items.ts';
+import type { ImageRow } from '../../src/store/schema.ts';
 import { cleanEnv, GAZO_BIN, killChildren, REPO_ROOT, runCli } from '../helpers/child.ts';
 import { solidPng } from '../helpers/images.ts';
 import { makeDataDir, startServer, type TestServer } from '../helpers/server.ts';
@@ -255,7 +256,10 @@ describe('gazo import', { timeout: 120_000 }, () => {
     const after = await openRuntime((await import('../../src/config.ts')).loadConfig({ dataDir }, {}));
     try {
       const user = await after.store.users.findByName('local-frank');
-      const { rows } = await after.images.list(user as NonNullable<typeof user>, 1, 100);
+      const listed = (await after.images.list(user as NonNullable<typeof user>, 1, 100)).rows;
+      const rows = await Promise.all(
+        listed.map(async (r) => (await after.store.images.findByImageId(r.image_id)) as ImageRow),
+      );
       expect(rows.map((r) => r.blob_key).sort()).toEqual(sourceImages.map((i) => i.sha).sort());
       expect(rows.find((r) => r.blob_key === first.sha)?.created_at).toBe(
         Date.parse('2014-05-21T05:23:10Z') + 7 * 3600_000,

@@ -2,7 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-/** Runs `node bin/gazo.js …` as users do: separate processes, real signals, real exit codes. */
+/**
+ * Runs `node bin/gazo.js …` as users do: separate processes, real signals, real exit codes; from
+ * the sources (see cleanEnv).
+ */
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const GAZO_BIN = fileURLToPath(new URL('../../bin/gazo.js', import.meta.url));
@@ -10,11 +13,15 @@ export const GAZO_BIN = fileURLToPath(new URL('../../bin/gazo.js', import.meta.u
 /** Every child still running; `killChildren()` in afterAll ends them. */
 const running = new Set<ChildProcess>();
 
-/** The environment of this process without any GAZO_* setting, plus `extra`. */
+/**
+ * The environment of this process without any GAZO_* setting, plus `extra`, plus
+ * GAZO_FROM_SOURCE=1: bin/gazo.js then runs the TypeScript sources through tsx, so a test always
+ * runs the code as it is now, never a dist/ build left from before an edit.
+ */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('GAZO_')) env[key] = value;
-  return { ...env, ...extra };
+  return { ...env, GAZO_FROM_SOURCE: '1', ...extra };
 }
 
 /** A port that was free a moment ago on 127.0.0.1. */

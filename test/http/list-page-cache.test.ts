@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { ListPageCache } from '../../src/http/list-page-cache.ts';
+
+describe('ListPageCache', () => {
+  const page = (n: number, chars: number) => `[${String(n).padEnd(chars - 2, ' ')}]`;
+
+  it('holds pages up to its size in characters, however many that is, dropping the least recently used', () => {
+    const cache = new ListPageCache(1000);
+    for (let i = 0; i < 10; i++) cache.set(`k${i}`, page(i, 100));
+    expect(cache.size).toBe(1000);
+    cache.get('k0'); // now the most recently used
+    // One page of 100 images is as large as five of 20: it pushes out several small ones.
+    cache.set('big', page(99, 450));
+    expect(cache.size).toBeLessThanOrEqual(1000);
+    expect(cache.get('big')).toBe(page(99, 450));
+    expect(cache.get('k0')).toBe(page(0, 100));
+    for (const gone of ['k1', 'k2', 'k3', 'k4', 'k5']) expect(cache.get(gone)).toBeUndefined();
+    expect(cache.get('k6')).toBe(page(6, 100));
+  });
+
+  it('keeps no page larger than the whole cache, and counts a replaced page once', () => {
+    const cache = new ListPageCache(1000);
+    cache.set('a', page(1, 300));
+    cache.set('huge', page(2, 1001));
+    expect(cache.get('huge')).toBeUndefined();
+    cache.set('a', page(3, 200));
+    expect(cache.size).toBe(200);
+    expect(cache.get('a')).toBe(page(3, 200));
+  });
+});
