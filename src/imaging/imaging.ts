@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import sharp, { type Metadata } from 'sharp';
+import type { Metadata, default as Sharp } from 'sharp';
 import { hasAcceptedSignature, SNIFF_BYTES, unsupportedImageType } from './sniff.ts';
 
 /** The image types Gazo accepts, as the wire `type` and file extension name them. */
@@ -31,9 +31,27 @@ export class ImagingError extends Error {
   }
 }
 
-// Decoding is CPU work in libvips' own threads; two cores are better spent on two images at once.
-sharp.concurrency(1);
-sharp.cache(false);
+let loading: Promise<typeof Sharp> | undefined;
+
+/**
+ * sharp (libvips) is loaded on first use, not at start: it is a third of an idle server's
+ * memory, and a server that has decoded nothing yet does not need it.
+ */
+function loadSharp(): Promise<typeof Sharp> {
+  loading ??= import('sharp').then(({ default: sharp }) => {
+    // Decoding is CPU work in libvips' own threads; two cores are better spent on two images at once.
+    sharp.concurrency(1);
+    sharp.cache(false);
+    return sharp;
+  });
+  return loading;
+}
+
+/** A plain square of one colour, in PNG. */
+export async function solidPng(width: number, height: number, background: string): Promise<Buffer> {
+  const sharp = await loadSharp();
+  return sharp({ create: { width, height, channels: 3, background } }).png().toBuffer();
+}
 
 /** An image in memory, or the path of a file holding one: sharp reads either. */
 export type ImageInput = Buffer | string;
@@ -67,7 +85,7 @@ export async function inspectImage(input: ImageInput, maxPixels: number): Promis
   }
   let meta: Metadata;
   try {
-    meta = await sharp(input, { limitInputPixels: false }).metadata();
+    meta = await (await loadSharp())(input, { limitInputPixels: false }).metadata();
   } catch {
     throw new ImagingError('not_an_image', 'Not an Image');
   }
@@ -96,6 +114,7 @@ export async function makeThumbnail(
   maxPixels: number,
 ): Promise<Buffer> {
   try {
+    const sharp = await loadSharp();
     const pipeline = sharp(input, { failOn: 'error', limitInputPixels: maxPixels, autoOrient: true }).resize(
       size,
       size,
@@ -119,7 +138,7 @@ export async function makeThumbnail(
 /** True when the bytes decode cleanly to pixels: for checking stored thumbnails (`gazo fsck`). */
 export async function decodesCleanly(bytes: Buffer): Promise<boolean> {
   try {
-    await sharp(bytes, { failOn: 'error' }).raw().toBuffer();
+    await (await loadSharp())(bytes, { failOn: 'error' }).raw().toBuffer();
     return true;
   } catch {
     return false;

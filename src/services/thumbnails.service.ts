@@ -1,7 +1,6 @@
-import sharp from 'sharp';
 import { type BlobStore, originalKey, thumbnailKey } from '../blobs/blob-store.ts';
 import { DecodeBudget } from '../imaging/decode-budget.ts';
-import { type ImageType, ImagingError, makeThumbnail } from '../imaging/imaging.ts';
+import { type ImageType, ImagingError, makeThumbnail, solidPng } from '../imaging/imaging.ts';
 import type { ImageRow } from '../store/schema.ts';
 import type { MetadataStore } from '../store/types.ts';
 
@@ -75,11 +74,7 @@ export class ThumbnailService {
   /** A plain grey square in PNG, made once: shown for images whose pixels would not decode. */
   private placeholder(): Promise<Buffer> {
     const size = Math.min(this.limits.thumbSize, 64);
-    this.placeholderPng ??= sharp({
-      create: { width: size, height: size, channels: 3, background: '#9e9e9e' },
-    })
-      .png()
-      .toBuffer();
+    this.placeholderPng ??= solidPng(size, size, '#9e9e9e');
     return this.placeholderPng;
   }
 }
