@@ -1,22 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import zlib from 'node:zlib';
 
-const IEND_LENGTH = 12;
-
 /**
- * The same PNG with a `tEXt` chunk carrying `tag` before IEND: different bytes (so the
- * content-hash dedupe does no shortcut) but exactly the same pixels and decoding work.
+ * The same PNG with a `pHYs` chunk (pixel density) derived from `tag` after IHDR: different
+ * bytes (so the content-hash dedupe does no shortcut) but the same pixels and decoding work.
+ * Gazo keeps pHYs when it strips metadata; a text chunk would be stripped, making the uploads
+ * the same bytes again.
  */
 export function uniquePng(png: Buffer, tag: string): Buffer {
-  const data = Buffer.from(`bench\0${tag}`, 'latin1');
-  const chunk = Buffer.alloc(12 + data.length);
-  chunk.writeUInt32BE(data.length, 0);
-  chunk.write('tEXt', 4, 'latin1');
-  data.copy(chunk, 8);
-  chunk.writeUInt32BE(zlib.crc32(chunk.subarray(4, 8 + data.length)), 8 + data.length);
-  const cut = png.length - IEND_LENGTH;
-  if (png.toString('latin1', cut + 4, cut + 8) !== 'IEND') throw new Error('PNG does not end with IEND');
-  return Buffer.concat([png.subarray(0, cut), chunk, png.subarray(cut)]);
+  if (png.toString('latin1', 12, 16) !== 'IHDR') throw new Error('PNG does not start with IHDR');
+  const afterIhdr = 8 + 12 + png.readUInt32BE(8);
+  const chunk = Buffer.alloc(12 + 9);
+  chunk.writeUInt32BE(9, 0);
+  chunk.write('pHYs', 4, 'latin1');
+  chunk.writeUInt32BE(zlib.crc32(tag) >>> 0, 8);
+  chunk.writeUInt32BE(zlib.crc32(`${tag}.`) >>> 0, 12);
+  chunk[16] = 0;
+  chunk.writeUInt32BE(zlib.crc32(chunk.subarray(4, 17)), 17);
+  return Buffer.concat([png.subarray(0, afterIhdr), chunk, png.subarray(afterIhdr)]);
 }
 
 /** A multipart/form-data body with one `imagedata` file part, as the Gyazo clients send it. */

@@ -429,11 +429,12 @@ async function main() {
       // Last: it may take Gazo's memory far up, or make the bench stop it.
       log(`gif: ${settings.gifClients} clients × ${settings.gifUploads} uploads of a 9999×10000 GIF`);
       const before = rssMb(gazoPid);
+      const thumbsBefore = await countFiles(thumbDir);
       let stopped = false;
       const { value, peakMb, capped } = await peakRssDuring(
         gazoPid,
-        () =>
-          upload({
+        async () => {
+          const result = await upload({
             ...uploads(gazo, `${gazoUrl}/api/upload`, settings.gifClients),
             seconds: undefined,
             perConnection: settings.gifUploads,
@@ -443,7 +444,19 @@ async function main() {
           }).catch((err: Error) => {
             if (stopped) return undefined;
             throw err;
-          }),
+          });
+          // The upload answers before decoding: the memory peak comes with the thumbnails.
+          const deadline = performance.now() + 300_000;
+          while (
+            result &&
+            !stopped &&
+            (await countFiles(thumbDir)) < thumbsBefore + result.ok &&
+            performance.now() < deadline
+          ) {
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          return result;
+        },
         {
           capMb: settings.rssCapMb,
           onCap: () => {

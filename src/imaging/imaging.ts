@@ -50,7 +50,9 @@ function loadSharp(): Promise<typeof Sharp> {
 /** A plain square of one colour, in PNG. */
 export async function solidPng(width: number, height: number, background: string): Promise<Buffer> {
   const sharp = await loadSharp();
-  return sharp({ create: { width, height, channels: 3, background } }).png().toBuffer();
+  return sharp({ create: { width, height, channels: 3, background } })
+    .png()
+    .toBuffer();
 }
 
 /** An image in memory, or the path of a file holding one: sharp reads either. */
