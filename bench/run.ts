@@ -104,12 +104,18 @@ async function check(res: Response, what: string): Promise<Response> {
 }
 
 /** The node flags `npm start` gives Gazo, so that the bench runs it exactly as operators do. */
-async function startFlags(): Promise<string[]> {
+async function startFlags(): Promise<{ flags: string[]; env: Record<string, string> }> {
   const pkg = JSON.parse(await fs.readFile(path.join(ROOT, 'package.json'), 'utf8')) as {
     scripts: { start: string };
   };
   const words = pkg.scripts.start.split(/\s+/);
-  return words.slice(1, words.indexOf('bin/gazo.js')).filter((w) => w.startsWith('--'));
+  const node = words.indexOf('node');
+  // `VAR=value node …`: the environment npm start gives Gazo (e.g. MALLOC_ARENA_MAX).
+  const env = Object.fromEntries(words.slice(0, node).map((w) => w.split('=', 2) as [string, string]));
+  return {
+    flags: words.slice(node + 1, words.indexOf('bin/gazo.js')).filter((w) => w.startsWith('--')),
+    env,
+  };
 }
 
 /** Files under `dir`, recursively (0 when it does not exist yet). */
@@ -162,7 +168,9 @@ async function main() {
 
     const gazoPort = await freePort();
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GAZO_')));
-    const flags = [...(await startFlags()), ...gazoNodeArgs];
+    const start = await startFlags();
+    Object.assign(env, start.env);
+    const flags = [...start.flags, ...gazoNodeArgs];
     const gazo = await startChild(
       process.execPath,
       [
@@ -185,7 +193,11 @@ async function main() {
       throw new Error(`gazo ran the sources: ${gazo.stderr()}`);
     await new Promise((r) => setTimeout(r, 2000));
     measured.rssIdleMb = rssMb(gazoPid);
-    log(`bench: gazo (node ${flags.join(' ')}) idle RSS ${fmt(measured.rssIdleMb ?? Number.NaN)} MB`);
+    log(
+      `bench: gazo (${Object.entries(start.env)
+        .map(([k, v]) => `${k}=${v} `)
+        .join('')}node ${flags.join(' ')}) idle RSS ${fmt(measured.rssIdleMb ?? Number.NaN)} MB`,
+    );
 
     const gazoUrl = `http://127.0.0.1:${gazoPort}`;
     const listAuth = { Authorization: `Bearer ${seeded.listToken}` };
