@@ -296,3 +296,16 @@ export async function gifWithMetadata(): Promise<Buffer> {
     Buffer.from('TRAILER-ALICE'),
   ]);
 }
+
+/**
+ * A PNG whose chunks and CRCs are all in order (so the upload's structure check takes it) but
+ * whose compressed pixels are garbage: only a full decode finds out.
+ */
+export async function undecodablePng(width = 120, height = 90): Promise<Buffer> {
+  const bytes = Buffer.from(await solidPng(width, height));
+  const idat = bytes.indexOf('IDAT');
+  const length = bytes.readUInt32BE(idat - 4);
+  for (let i = idat + 4; i < idat + 4 + length; i++) bytes[i] = (i * 151) & 0xff;
+  bytes.writeUInt32BE(crc32(bytes.subarray(idat, idat + 4 + length)), idat + 4 + length);
+  return bytes;
+}

@@ -1,23 +1,12 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { crc32 } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backupDataDir } from '../../src/services/backup.service.ts';
 import { DataDirCheck, type Problem } from '../../src/services/fsck.service.ts';
 import { uploadOk } from '../helpers/api.ts';
-import { solidPng } from '../helpers/images.ts';
+import { solidPng, undecodablePng } from '../helpers/images.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-
-/** A PNG whose chunks and CRCs are in order (so the upload takes it) but whose pixels are garbage. */
-async function undecodablePng(): Promise<Buffer> {
-  const bytes = Buffer.from(await solidPng(120, 90));
-  const idat = bytes.indexOf('IDAT');
-  const length = bytes.readUInt32BE(idat - 4);
-  for (let i = idat + 4; i < idat + 4 + length; i++) bytes[i] = (i * 151) & 0xff;
-  bytes.writeUInt32BE(crc32(bytes.subarray(idat, idat + 4 + length)), idat + 4 + length);
-  return bytes;
-}
 
 /** What fsck and backup make of thumbnails made after the upload has answered. */
 describe('background thumbnails, as fsck, backup and the thumbnail URL see them', () => {

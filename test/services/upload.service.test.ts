@@ -120,10 +120,12 @@ describe('UploadService', () => {
   });
 
   it('refuses an upload that would leave less than the disk reserve free', async () => {
-    const free = (await blobs.freeBytes()) as number;
-    const service = new UploadService(store, blobs, { ...limits, diskReserveBytes: free - 1000 });
-    await expect(service.assertRoomFor(10_000)).rejects.toMatchObject({ status: 507 });
-    await expect(service.assertRoomFor(0)).resolves.toBeUndefined();
+    // A disk with 100 MB free (the real one's free space moves with whatever else runs here).
+    const disk = new FailingBlobStore(blobs, 0);
+    disk.freeBytes = async () => 100_000_000;
+    const service = new UploadService(store, disk, { ...limits, diskReserveBytes: 64_000_000 });
+    await expect(service.assertRoomFor(36_000_001)).rejects.toMatchObject({ status: 507 });
+    await expect(service.assertRoomFor(36_000_000)).resolves.toBeUndefined();
   });
 
   it('does the same work for bytes already stored, so timing does not tell they exist', async () => {
