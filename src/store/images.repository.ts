@@ -7,6 +7,8 @@ import type { ImageOwner, ImagePage, ImageRepository, NewJob } from './types.ts'
 
 export const BLOB_GC_JOB = 'blob.collect';
 export const THUMBNAIL_JOB = 'image.thumbnail';
+/** Reading an image's text; payload `{imageId}` (one job per image, not per blob). */
+export const OCR_JOB = 'ocr.read';
 
 /** FTS5 trigram matches need three characters; shorter terms fall back to a scan of the user's rows. */
 const TRIGRAM = 3;
@@ -161,6 +163,9 @@ export class KyselyImageRepository implements ImageRepository {
         }))
         .where('id', '=', userId)
         .execute();
+      // The image's own jobs (OCR) go with it, queued, running or failed: a running one's
+      // complete or fail then matches no row.
+      await trx.deleteFrom('jobs').where('image_id', '=', imageId).execute();
       const stillUsed = await trx
         .selectFrom('images')
         .select('seq')
@@ -168,6 +173,12 @@ export class KyselyImageRepository implements ImageRepository {
         .limit(1)
         .executeTakeFirst();
       if (!stillUsed) {
+        // So do the blob's (its thumbnail), but for collection, which is what comes next.
+        await trx
+          .deleteFrom('jobs')
+          .where('blob_key', '=', row.blob_key)
+          .where('kind', '!=', BLOB_GC_JOB)
+          .execute();
         await trx
           .insertInto('jobs')
           .values(jobRow({ kind: BLOB_GC_JOB, payload: { blobKey: row.blob_key } }))

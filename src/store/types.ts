@@ -100,14 +100,45 @@ export interface NewJob {
   runAt?: number;
 }
 
+/** A job as a claim hands it out: its lease belongs to `lease_owner`. */
+export type ClaimedJob = JobRow & { lease_owner: string };
+
+export interface JobCounts {
+  kind: string;
+  /** Due now or later, not leased (or its lease expired: it will run again). */
+  pending: number;
+  /** Leased, the lease still valid. */
+  running: number;
+  /** Given up on; `last_error` says why. */
+  failed: number;
+}
+
+export type FailedJob = Pick<JobRow, 'id' | 'kind' | 'payload' | 'attempts'> & {
+  failed_at: number;
+  last_error: string;
+};
+
 export interface JobRepository {
   enqueue(job: NewJob): Promise<void>;
-  /** Leases up to `limit` due jobs until `now + leaseMs`; an expired lease makes a job due again. */
-  claim(kinds: string[], limit: number, now: number, leaseMs: number): Promise<JobRow[]>;
-  complete(id: number): Promise<void>;
-  /** Records a failure: retried at `retryAt`, or given up on when `retryAt` is null. */
-  fail(id: number, error: string, retryAt: number | null, now: number): Promise<void>;
+  /** Enqueues all of them in one transaction. */
+  enqueueMany(jobs: NewJob[]): Promise<void>;
+  /**
+   * Leases up to `limit` due jobs until `now + leaseMs` under a new random owner token; an
+   * expired lease makes a job due again (and the next claim takes it over with its own token).
+   */
+  claim(kinds: string[], limit: number, now: number, leaseMs: number): Promise<ClaimedJob[]>;
+  /** Deletes the job if `owner` still holds its lease; false (and nothing changed) otherwise. */
+  complete(id: number, owner: string): Promise<boolean>;
+  /**
+   * Records a failure if `owner` still holds the lease: retried at `retryAt`, or given up on
+   * when `retryAt` is null. False (and nothing changed) when the lease is someone else's.
+   */
+  fail(id: number, owner: string, error: string, retryAt: number | null, now: number): Promise<boolean>;
   countPending(): Promise<number>;
+  /** Pending, running and failed jobs of each kind in the table. */
+  counts(now: number): Promise<JobCounts[]>;
+  /** The most recent failures, newest first. */
+  listFailed(limit: number): Promise<FailedJob[]>;
   /** Makes every leased job due again: at start-up, when no other worker can hold a lease. */
   releaseLeases(): Promise<void>;
 }
