@@ -1,9 +1,9 @@
-import { type Expression, type Kysely, type SqlBool, sql } from 'kysely';
+import { type Kysely, type SqlBool, sql } from 'kysely';
 import { jobRow } from './jobs.repository.ts';
 import { PageBookmarks } from './page-bookmarks.ts';
 import { type ReadRunner, reusableQuery } from './reusable-query.ts';
 import type { Database, ImageRow, NewImageRow } from './schema.ts';
-import type { ImageOwner, ImagePage, ImageRepository, NewJob } from './types.ts';
+import type { ImageOwner, ImagePage, ImageRepository, NewJob, SearchCriteria, SearchTerm } from './types.ts';
 
 export const BLOB_GC_JOB = 'blob.collect';
 export const THUMBNAIL_JOB = 'image.thumbnail';
@@ -12,6 +12,23 @@ export const OCR_JOB = 'ocr.read';
 
 /** FTS5 trigram matches need three characters; shorter terms fall back to a scan of the user's rows. */
 const TRIGRAM = 3;
+
+/** The columns a term without a field is looked for in (all of them are in `images_fts`). */
+const SEARCHED = ['title', 'desc', 'app', 'url', 'ocr_text'] as const;
+
+/**
+ * An FTS5 query that means exactly the terms: each is a quoted string (so `*`, `-`, `^`, `:`,
+ * `NEAR`, `OR` and parentheses in it are text), restricted to its field's column when it has
+ * one, and all of them must match. With the trigram tokenizer a string matches as a substring.
+ */
+export function ftsMatch(terms: SearchTerm[]): string {
+  return terms
+    .map((t) => {
+      const text = `"${t.text.replaceAll('"', '""')}"`;
+      return t.field ? `{${t.field}} : ${text}` : text;
+    })
+    .join(' AND ');
+}
 
 export class KyselyImageRepository implements ImageRepository {
   private readonly bookmarks: PageBookmarks;
@@ -112,38 +129,48 @@ export class KyselyImageRepository implements ImageRepository {
     return { rows, total };
   }
 
-  async search(userId: number, terms: string[], offset: number, limit: number): Promise<ImagePage> {
-    const long = terms.filter((t) => [...t].length >= TRIGRAM);
-    const short = terms.filter((t) => [...t].length < TRIGRAM);
+  async search(userId: number, criteria: SearchCriteria, offset: number, limit: number): Promise<ImagePage> {
     let query = this.db.selectFrom('images').where('images.user_id', '=', userId);
+    if (criteria.since !== undefined) query = query.where('images.created_at', '>=', criteria.since);
+    if (criteria.before !== undefined) query = query.where('images.created_at', '<', criteria.before);
+    const long = criteria.terms.filter((t) => [...t.text].length >= TRIGRAM);
+    const short = criteria.terms.filter((t) => [...t.text].length < TRIGRAM);
     if (long.length > 0) {
-      // Each term becomes a quoted FTS5 string: operators and punctuation in it mean nothing.
-      const match = long.map((t) => `"${t.replaceAll('"', '""')}"`).join(' AND ');
       query = query.where(
         'images.seq',
         'in',
-        sql<number>`(SELECT rowid FROM images_fts WHERE images_fts MATCH ${match})`,
+        sql<number>`(SELECT rowid FROM images_fts WHERE images_fts MATCH ${ftsMatch(long)})`,
       );
     }
     for (const term of short) {
-      query = query.where(({ or, eb }) => {
-        const like = `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-        const has = (col: 'title' | 'desc' | 'app' | 'url' | 'ocr_text'): Expression<SqlBool> =>
-          sql<SqlBool>`${eb.ref(`images.${col}`)} LIKE ${like} ESCAPE '\\'`;
-        return or([has('title'), has('desc'), has('app'), has('url'), has('ocr_text')]);
-      });
+      // Trigrams cannot find one or two characters: those are looked for in the rows the
+      // other conditions leave, walking the user's images newest first.
+      const like = `%${term.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      query = query.where(({ or }) =>
+        or(
+          (term.field ? [term.field] : SEARCHED).map(
+            (col) => sql<SqlBool>`${sql.ref(`images.${col}`)} LIKE ${like} ESCAPE '\\'`,
+          ),
+        ),
+      );
     }
-    const [rows, count] = await Promise.all([
-      query
-        .selectAll('images')
-        .orderBy('images.created_at', 'desc')
-        .orderBy('images.seq', 'desc')
-        .limit(limit)
-        .offset(offset)
-        .execute(),
-      query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    ]);
-    return { rows, total: Number(count.n) };
+    // One pass finds the page and the total: the window counts every match before LIMIT.
+    const rows = await query
+      .selectAll('images')
+      .select(sql<number>`count(*) OVER ()`.as('total_matches'))
+      .orderBy('images.created_at', 'desc')
+      .orderBy('images.seq', 'desc')
+      .limit(limit)
+      .offset(offset)
+      .execute();
+    const first = rows[0];
+    if (!first) {
+      // Past the last page (or nothing at all): count on its own.
+      const count = await query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      return { rows: [], total: Number(count.n) };
+    }
+    const total = Number(first.total_matches);
+    return { rows: rows.map(({ total_matches: _, ...row }) => row), total };
   }
 
   async delete(imageId: string, userId: number): Promise<ImageRow | undefined> {

@@ -46,6 +46,22 @@ export interface CredentialRepository<Row> {
 
 export type ImageOwner = Pick<UserRow, 'id' | 'image_count' | 'images_version'>;
 
+/** The searchable text fields; a term without one matches any of them or the OCR text. */
+export type SearchField = 'title' | 'desc' | 'app' | 'url';
+
+export interface SearchTerm {
+  text: string;
+  field?: SearchField;
+}
+
+export interface SearchCriteria {
+  terms: SearchTerm[];
+  /** created_at at or after this (ms). */
+  since?: number;
+  /** created_at before this (ms). */
+  before?: number;
+}
+
 export interface ImagePage {
   rows: ImageRow[];
   total: number;
@@ -67,8 +83,11 @@ export interface ImageRepository {
    * authenticating) supplies the total and the version the page bookmarks belong to.
    */
   listByUser(owner: ImageOwner, offset: number, limit: number): Promise<ImagePage>;
-  /** Every term must match (substring, case-insensitive) in title, desc, app, url or OCR text. */
-  search(userId: number, terms: string[], offset: number, limit: number): Promise<ImagePage>;
+  /**
+   * The user's images that match every term (a substring, case-insensitive, of the term's field,
+   * or of any of title, desc, app, url and OCR text) and lie within the time bounds; newest first.
+   */
+  search(userId: number, criteria: SearchCriteria, offset: number, limit: number): Promise<ImagePage>;
   /**
    * Deletes the image and, in the same transaction, queues collection of its blob when no
    * other image uses it. Undefined when there is no such image of that user.
