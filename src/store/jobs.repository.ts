@@ -126,6 +126,50 @@ export class KyselyJobRepository implements JobRepository {
     return rows.map((r) => ({ ...r, failed_at: Number(r.failed_at), last_error: r.last_error ?? '' }));
   }
 
+  async queueForImages(kind: string, imageIds: string[] | undefined): Promise<number> {
+    const now = Date.now();
+    return this.db.transaction().execute(async (trx) => {
+      const queue = async (ids: string[] | undefined) => {
+        // A failure on record for the image makes way for the new attempt.
+        let failed = trx.deleteFrom('jobs').where('kind', '=', kind).where('failed_at', 'is not', null);
+        if (ids) failed = failed.where('image_id', 'in', ids);
+        await failed.execute();
+        // One job per image: an image already waiting for (or running) one is left as it is.
+        let images = trx
+          .selectFrom('images')
+          .select([
+            sql.lit(kind).as('kind'),
+            sql<string>`json_object('imageId', images.image_id)`.as('payload'),
+            sql<number>`${now}`.as('run_at'),
+            sql<number>`${now}`.as('created_at'),
+          ])
+          .where(({ not, exists, selectFrom }) =>
+            not(
+              exists(
+                selectFrom('jobs')
+                  .select('jobs.id')
+                  .where('jobs.kind', '=', kind)
+                  .whereRef('jobs.image_id', '=', 'images.image_id'),
+              ),
+            ),
+          )
+          .orderBy('images.seq');
+        if (ids) images = images.where('images.image_id', 'in', ids);
+        const r = await trx
+          .insertInto('jobs')
+          .columns(['kind', 'payload', 'run_at', 'created_at'])
+          .expression(images)
+          .executeTakeFirst();
+        return Number(r.numInsertedOrUpdatedRows ?? 0n);
+      };
+      if (!imageIds) return queue(undefined);
+      let queued = 0;
+      // In slices: SQLite caps the parameters of one statement.
+      for (let i = 0; i < imageIds.length; i += 500) queued += await queue(imageIds.slice(i, i + 500));
+      return queued;
+    });
+  }
+
   async releaseLeases(): Promise<void> {
     await this.db
       .updateTable('jobs')

@@ -158,6 +158,12 @@ export interface JobRepository {
   counts(now: number): Promise<JobCounts[]>;
   /** The most recent failures, newest first. */
   listFailed(limit: number): Promise<FailedJob[]>;
+  /**
+   * Queues a job of `kind` with payload `{imageId}` for each of these images (every image when
+   * undefined) that has none queued or running; failed ones of the kind are replaced. Answers
+   * how many were queued. Ids of no image are skipped.
+   */
+  queueForImages(kind: string, imageIds: string[] | undefined): Promise<number>;
   /** Makes every leased job due again: at start-up, when no other worker can hold a lease. */
   releaseLeases(): Promise<void>;
 }
