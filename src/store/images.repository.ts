@@ -154,23 +154,21 @@ export class KyselyImageRepository implements ImageRepository {
         ),
       );
     }
-    // One pass finds the page and the total: the window counts every match before LIMIT.
+    // Two statements, not one with a window count: the page walks the user's index newest first
+    // and stops after `limit` matches, reading only those rows; the count reads only the index.
+    // A window (count(*) OVER ()) would copy every matching row, OCR text and all, to sort it.
     const rows = await query
       .selectAll('images')
-      .select(sql<number>`count(*) OVER ()`.as('total_matches'))
       .orderBy('images.created_at', 'desc')
       .orderBy('images.seq', 'desc')
       .limit(limit)
       .offset(offset)
       .execute();
-    const first = rows[0];
-    if (!first) {
-      // Past the last page (or nothing at all): count on its own.
-      const count = await query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-      return { rows: [], total: Number(count.n) };
-    }
-    const total = Number(first.total_matches);
-    return { rows: rows.map(({ total_matches: _, ...row }) => row), total };
+    const total =
+      offset === 0 && rows.length < limit
+        ? rows.length
+        : Number((await query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    return { rows, total };
   }
 
   async delete(imageId: string, userId: number): Promise<ImageRow | undefined> {
