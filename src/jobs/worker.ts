@@ -87,14 +87,11 @@ export class JobWorker {
   async drain(): Promise<number> {
     let done = 0;
     for (;;) {
-      const batches = await Promise.all(
-        this.registry.list().map((kind) => this.claim(kind, kind.concurrency)),
-      );
-      const claimed = batches.flatMap((batch, i) =>
-        batch.map((job) => ({ job, kind: this.registry.list()[i] })),
-      );
+      const kinds = this.registry.list();
+      const batches = await Promise.all(kinds.map((kind) => this.claim(kind, kind.concurrency)));
+      const claimed = kinds.flatMap((kind, i) => (batches[i] ?? []).map((job) => ({ job, kind })));
       if (claimed.length === 0) return done;
-      await Promise.all(claimed.map(({ job, kind }) => this.runOne(kind as RegisteredKind, job)));
+      await Promise.all(claimed.map(({ job, kind }) => this.runOne(kind, job)));
       done += claimed.length;
     }
   }
