@@ -1,34 +1,15 @@
-import { type Kysely, type SqlBool, sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import { searchImages } from './image-search.ts';
 import { jobRow } from './jobs.repository.ts';
 import { PageBookmarks } from './page-bookmarks.ts';
 import { type ReadRunner, reusableQuery } from './reusable-query.ts';
 import type { Database, ImageRow, NewImageRow } from './schema.ts';
-import type { ImageOwner, ImagePage, ImageRepository, NewJob, SearchCriteria, SearchTerm } from './types.ts';
+import type { ImageOwner, ImagePage, ImageRepository, NewJob, SearchCriteria } from './types.ts';
 
 export const BLOB_GC_JOB = 'blob.collect';
 export const THUMBNAIL_JOB = 'image.thumbnail';
 /** Reading an image's text; payload `{imageId}` (one job per image, not per blob). */
 export const OCR_JOB = 'ocr.read';
-
-/** FTS5 trigram matches need three characters; shorter terms fall back to a scan of the user's rows. */
-const TRIGRAM = 3;
-
-/** The columns a term without a field is looked for in (all of them are in `images_fts`). */
-const SEARCHED = ['title', 'desc', 'app', 'url', 'ocr_text'] as const;
-
-/**
- * An FTS5 query that means exactly the terms: each is a quoted string (so `*`, `-`, `^`, `:`,
- * `NEAR`, `OR` and parentheses in it are text), restricted to its field's column when it has
- * one, and all of them must match. With the trigram tokenizer a string matches as a substring.
- */
-export function ftsMatch(terms: SearchTerm[]): string {
-  return terms
-    .map((t) => {
-      const text = `"${t.text.replaceAll('"', '""')}"`;
-      return t.field ? `{${t.field}} : ${text}` : text;
-    })
-    .join(' AND ');
-}
 
 export class KyselyImageRepository implements ImageRepository {
   private readonly bookmarks: PageBookmarks;
@@ -129,46 +110,8 @@ export class KyselyImageRepository implements ImageRepository {
     return { rows, total };
   }
 
-  async search(userId: number, criteria: SearchCriteria, offset: number, limit: number): Promise<ImagePage> {
-    let query = this.db.selectFrom('images').where('images.user_id', '=', userId);
-    if (criteria.since !== undefined) query = query.where('images.created_at', '>=', criteria.since);
-    if (criteria.before !== undefined) query = query.where('images.created_at', '<', criteria.before);
-    const long = criteria.terms.filter((t) => [...t.text].length >= TRIGRAM);
-    const short = criteria.terms.filter((t) => [...t.text].length < TRIGRAM);
-    if (long.length > 0) {
-      query = query.where(
-        'images.seq',
-        'in',
-        sql<number>`(SELECT rowid FROM images_fts WHERE images_fts MATCH ${ftsMatch(long)})`,
-      );
-    }
-    for (const term of short) {
-      // Trigrams cannot find one or two characters: those are looked for in the rows the
-      // other conditions leave, walking the user's images newest first.
-      const like = `%${term.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      query = query.where(({ or }) =>
-        or(
-          (term.field ? [term.field] : SEARCHED).map(
-            (col) => sql<SqlBool>`${sql.ref(`images.${col}`)} LIKE ${like} ESCAPE '\\'`,
-          ),
-        ),
-      );
-    }
-    // Two statements, not one with a window count: the page walks the user's index newest first
-    // and stops after `limit` matches, reading only those rows; the count reads only the index.
-    // A window (count(*) OVER ()) would copy every matching row, OCR text and all, to sort it.
-    const rows = await query
-      .selectAll('images')
-      .orderBy('images.created_at', 'desc')
-      .orderBy('images.seq', 'desc')
-      .limit(limit)
-      .offset(offset)
-      .execute();
-    const total =
-      offset === 0 && rows.length < limit
-        ? rows.length
-        : Number((await query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-    return { rows, total };
+  search(userId: number, criteria: SearchCriteria, offset: number, limit: number): Promise<ImagePage> {
+    return searchImages(this.db, userId, criteria, offset, limit);
   }
 
   async delete(imageId: string, userId: number): Promise<ImageRow | undefined> {
