@@ -248,12 +248,22 @@ describe('the job queue over the SQLite job table', () => {
     });
     worker = new JobWorker(store.jobs, new JobRegistry().register(typed));
     await store.jobs.enqueue({ kind: 'typed', payload: { imageId: 42 } });
-    expect(await worker.drain()).toBe(1);
-    expect(calls).toBe(0);
-    const [row] = await jobRows(dir);
+    // Written by hand, not JSON at all: it fails alone, and blocks nothing.
+    withDb(dir, (db) =>
+      db
+        .prepare("INSERT INTO jobs (kind, payload, run_at, created_at) VALUES ('typed', '{not json', 0, 0)")
+        .run(),
+    );
+    await store.jobs.enqueue({ kind: 'typed', payload: { imageId: 'abc' } });
+    expect(await worker.drain()).toBe(3);
+    expect(calls).toBe(1);
+    const [row, broken, good] = await jobRows(dir);
+    expect(good).toBeUndefined();
     expect(row?.failed_at).not.toBeNull();
     expect(row?.attempts).toBe(1);
     expect(row?.last_error).toMatch(/not a typed payload/);
+    expect(broken?.failed_at).not.toBeNull();
+    expect(broken?.last_error).toMatch(/payload is not JSON/);
   });
 
   it('a PermanentJobError is not retried', async () => {
