@@ -6,6 +6,8 @@ import { LocalBlobStore } from './blobs/local-blob-store.ts';
 import type { Config } from './config.ts';
 import { makePrivateDir } from './data-dir.ts';
 import { DecodeBudget } from './imaging/decode-budget.ts';
+import { blobCollectJob, thumbnailJob } from './jobs/kinds.ts';
+import { JobRegistry } from './jobs/registry.ts';
 import { JobWorker } from './jobs/worker.ts';
 import { AccountsService } from './services/accounts.service.ts';
 import { BlobCollector } from './services/blob-collector.ts';
@@ -13,7 +15,6 @@ import { ImagesService } from './services/images.service.ts';
 import { ThumbnailService } from './services/thumbnails.service.ts';
 import { UploadService } from './services/upload.service.ts';
 import { ImageUrls } from './services/wire.ts';
-import { BLOB_GC_JOB, THUMBNAIL_JOB } from './store/images.repository.ts';
 import { openSqliteStore } from './store/index.ts';
 import type { MetadataStore } from './store/types.ts';
 
@@ -50,12 +51,9 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     thumbSize: config.thumbSize,
     maxPixels: config.limits.maxPixels,
   });
-  const worker = new JobWorker(store.jobs, {
-    [BLOB_GC_JOB]: async (payload) => {
-      await collector.collect((payload as { blobKey: string }).blobKey);
-    },
-    [THUMBNAIL_JOB]: (payload) => thumbnails.runJob(payload as { blobKey: string }),
-  });
+  // Each kind of background work, with its own slots and timeout (see jobs/kinds.ts).
+  const jobKinds = new JobRegistry().register(blobCollectJob(collector)).register(thumbnailJob(thumbnails));
+  const worker = new JobWorker(store.jobs, jobKinds);
   return {
     config,
     store,

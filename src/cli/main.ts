@@ -11,6 +11,7 @@ import { NotLoggedInError } from './client/profile.ts';
 import { UsageError } from './client/usage.ts';
 import { exportCommand } from './export.ts';
 import { fsckCommand } from './fsck.ts';
+import { ocrCommand } from './ocr.ts';
 import { serveCommand } from './serve.ts';
 
 export function buildProgram(): Command {
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   for (const command of imageCommands()) program.addCommand(command);
   program.addCommand(importCommand());
   program.addCommand(exportCommand());
+  program.addCommand(ocrCommand());
   // Commands made with `new Command` do not inherit these: without exitOverride a usage error
   // would exit(1) inside commander, and scripts need 2 for it.
   const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];

@@ -73,8 +73,8 @@ export function serveCommand(): Command {
     // it was running stay leased: collect the one, release the other.
     await rt.collector.sweepAfterCrash(startedAt);
     await rt.store.jobs.releaseLeases();
-    rt.worker.start();
     const app = await buildApp(rt, { logger: { level: config.logLevel } });
+    rt.worker.start(app.log);
     const address = await app.listen({ port: config.port, host: config.host });
     process.stdout.write(
       `Gazo listening on ${address} (public URL ${config.urls.base}, data in ${config.dataDir})\n`,

@@ -1,8 +1,9 @@
 import { type BlobStore, originalKey } from '../blobs/blob-store.ts';
 import type { DiskReserve } from '../blobs/disk-reserve.ts';
 import type { ImageRow, ListedImageRow, UserRow } from '../store/schema.ts';
-import type { ImagePage, MetadataStore } from '../store/types.ts';
+import type { ImagePage, MetadataStore, SearchCriteria } from '../store/types.ts';
 import { badRequest, notFound } from './errors.ts';
+import { parseSearchQuery, SearchQueryError } from './search-query.ts';
 import type { ThumbnailService } from './thumbnails.service.ts';
 
 export const MAX_SEARCH_QUERY = 200;
@@ -43,13 +44,19 @@ export class ImagesService {
     return row;
   }
 
+  /** The query in Gyazo's search language (see search-query.ts); a malformed one is a 400. */
   search(user: UserRow, query: string, page: number, perPage: number): Promise<ImagePage> {
-    const terms = query.trim().split(/\s+/u).filter(Boolean);
-    if (terms.length === 0) throw badRequest('query must not be empty');
     // Characters, as the route's schema counts them: an emoji is one, not two UTF-16 units.
     if ([...query].length > MAX_SEARCH_QUERY)
       throw badRequest(`query is longer than ${MAX_SEARCH_QUERY} characters`);
-    return this.store.images.search(user.id, terms, (page - 1) * perPage, perPage);
+    let criteria: SearchCriteria;
+    try {
+      criteria = parseSearchQuery(query);
+    } catch (err) {
+      if (err instanceof SearchQueryError) throw badRequest(err.message);
+      throw err;
+    }
+    return this.store.images.search(user.id, criteria, (page - 1) * perPage, perPage);
   }
 
   /**

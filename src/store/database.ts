@@ -15,6 +15,7 @@ import * as imageLocation from './migrations/0002-image-location.ts';
 import * as importSources from './migrations/0003-import-sources.ts';
 import * as dataDirIdentity from './migrations/0004-data-dir-identity.ts';
 import * as decodeErrors from './migrations/0005-decode-errors.ts';
+import * as jobLeases from './migrations/0006-job-leases.ts';
 import { kyselyReader, type ReadRunner } from './reusable-query.ts';
 import type { Database } from './schema.ts';
 
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004-data-dir-identity': dataDirIdentity,
   '0005-decode-errors': decodeErrors,
   '0003-import-sources': importSources,
+  '0006-job-leases': jobLeases,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -1,5 +1,6 @@
-import { type Expression, type Kysely, type SqlBool, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { CommittedCache } from './committed-cache.ts';
+import { searchImages } from './image-search.ts';
 import { jobRow } from './jobs.repository.ts';
 import { PageBookmarks } from './page-bookmarks.ts';
 import { type ReadRunner, reusableColumnsQuery, reusableQuery } from './reusable-query.ts';
@@ -10,13 +11,13 @@ import {
   type ListedImageRow,
   type NewImageRow,
 } from './schema.ts';
-import type { ImageOwner, ImagePage, ImageRepository, NewJob } from './types.ts';
+import type { ImageOwner, ImagePage, ImageRepository, NewJob, SearchCriteria } from './types.ts';
 
 export const BLOB_GC_JOB = 'blob.collect';
 export const THUMBNAIL_JOB = 'image.thumbnail';
+/** Reading an image's text; payload `{imageId}` (one job per image, not per blob). */
+export const OCR_JOB = 'ocr.read';
 
-/** FTS5 trigram matches need three characters; shorter terms fall back to a scan of the user's rows. */
-const TRIGRAM = 3;
 /** Image rows kept in process (about half a kilobyte each), and for how long at most. */
 const ROW_CACHE_ENTRIES = 5000;
 const ROW_CACHE_MAX_AGE_MS = 1000;
@@ -132,38 +133,8 @@ export class KyselyImageRepository implements ImageRepository {
     return { rows, total };
   }
 
-  async search(userId: number, terms: string[], offset: number, limit: number): Promise<ImagePage> {
-    const long = terms.filter((t) => [...t].length >= TRIGRAM);
-    const short = terms.filter((t) => [...t].length < TRIGRAM);
-    let query = this.db.selectFrom('images').where('images.user_id', '=', userId);
-    if (long.length > 0) {
-      // Each term becomes a quoted FTS5 string: operators and punctuation in it mean nothing.
-      const match = long.map((t) => `"${t.replaceAll('"', '""')}"`).join(' AND ');
-      query = query.where(
-        'images.seq',
-        'in',
-        sql<number>`(SELECT rowid FROM images_fts WHERE images_fts MATCH ${match})`,
-      );
-    }
-    for (const term of short) {
-      query = query.where(({ or, eb }) => {
-        const like = `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-        const has = (col: 'title' | 'desc' | 'app' | 'url' | 'ocr_text'): Expression<SqlBool> =>
-          sql<SqlBool>`${eb.ref(`images.${col}`)} LIKE ${like} ESCAPE '\\'`;
-        return or([has('title'), has('desc'), has('app'), has('url'), has('ocr_text')]);
-      });
-    }
-    const [rows, count] = await Promise.all([
-      query
-        .selectAll('images')
-        .orderBy('images.created_at', 'desc')
-        .orderBy('images.seq', 'desc')
-        .limit(limit)
-        .offset(offset)
-        .execute(),
-      query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    ]);
-    return { rows, total: Number(count.n) };
+  search(userId: number, criteria: SearchCriteria, offset: number, limit: number): Promise<ImagePage> {
+    return searchImages(this.db, userId, criteria, offset, limit);
   }
 
   async delete(imageId: string, userId: number): Promise<ImageRow | undefined> {
@@ -183,6 +154,9 @@ export class KyselyImageRepository implements ImageRepository {
         }))
         .where('id', '=', userId)
         .execute();
+      // The image's own jobs (OCR) go with it, queued, running or failed: a running one's
+      // complete or fail then matches no row.
+      await trx.deleteFrom('jobs').where('image_id', '=', imageId).execute();
       const stillUsed = await trx
         .selectFrom('images')
         .select('seq')
@@ -190,6 +164,12 @@ export class KyselyImageRepository implements ImageRepository {
         .limit(1)
         .executeTakeFirst();
       if (!stillUsed) {
+        // So do the blob's (its thumbnail), but for collection, which is what comes next.
+        await trx
+          .deleteFrom('jobs')
+          .where('blob_key', '=', row.blob_key)
+          .where('kind', '!=', BLOB_GC_JOB)
+          .execute();
         await trx
           .insertInto('jobs')
           .values(jobRow({ kind: BLOB_GC_JOB, payload: { blobKey: row.blob_key } }))

@@ -1,6 +1,7 @@
-import type { Kysely } from 'kysely';
-import type { Database, JobRow } from './schema.ts';
-import type { JobRepository, NewJob } from './types.ts';
+import { randomBytes } from 'node:crypto';
+import { type Kysely, sql } from 'kysely';
+import type { Database } from './schema.ts';
+import type { ClaimedJob, FailedJob, JobCounts, JobRepository, NewJob } from './types.ts';
 
 /** A job as its table row; also used to enqueue inside another repository's transaction. */
 export function jobRow(job: NewJob) {
@@ -15,23 +16,38 @@ export class KyselyJobRepository implements JobRepository {
     await this.db.insertInto('jobs').values(jobRow(job)).execute();
   }
 
-  async claim(kinds: string[], limit: number, now: number, leaseMs: number): Promise<JobRow[]> {
-    if (kinds.length === 0) return [];
+  async enqueueMany(jobs: NewJob[]): Promise<void> {
+    // One transaction, in slices: SQLite caps the parameters of one statement.
+    await this.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < jobs.length; i += 500) {
+        await trx
+          .insertInto('jobs')
+          .values(jobs.slice(i, i + 500).map(jobRow))
+          .execute();
+      }
+    });
+  }
+
+  async claim(kinds: string[], limit: number, now: number, leaseMs: number): Promise<ClaimedJob[]> {
+    if (kinds.length === 0 || limit <= 0) return [];
+    // A fresh token per claim: whoever claims the job next (after this lease expired) gets
+    // another, and this holder's complete or fail then matches no row.
+    const owner = randomBytes(16).toString('hex');
     return this.db.transaction().execute(async (trx) => {
       const due = await trx
         .selectFrom('jobs')
         .select('id')
         .where('failed_at', 'is', null)
-        .where('run_at', '<=', now)
         .where('kind', 'in', kinds)
+        .where('run_at', '<=', now)
         .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]))
         .orderBy('run_at')
         .limit(limit)
         .execute();
       if (due.length === 0) return [];
-      return trx
+      const rows = await trx
         .updateTable('jobs')
-        .set((eb) => ({ locked_until: now + leaseMs, attempts: eb('attempts', '+', 1) }))
+        .set((eb) => ({ locked_until: now + leaseMs, lease_owner: owner, attempts: eb('attempts', '+', 1) }))
         .where(
           'id',
           'in',
@@ -39,23 +55,34 @@ export class KyselyJobRepository implements JobRepository {
         )
         .returningAll()
         .execute();
+      return rows.map((row) => ({ ...row, lease_owner: owner }));
     });
   }
 
-  async complete(id: number): Promise<void> {
-    await this.db.deleteFrom('jobs').where('id', '=', id).execute();
+  async complete(id: number, owner: string): Promise<boolean> {
+    const r = await this.db
+      .deleteFrom('jobs')
+      .where('id', '=', id)
+      .where('lease_owner', '=', owner)
+      .executeTakeFirst();
+    return r.numDeletedRows > 0n;
   }
 
-  async fail(id: number, error: string, retryAt: number | null, now: number): Promise<void> {
-    await this.db
+  async fail(
+    id: number,
+    owner: string,
+    error: string,
+    retryAt: number | null,
+    now: number,
+  ): Promise<boolean> {
+    const released = { last_error: error, locked_until: null, lease_owner: null };
+    const r = await this.db
       .updateTable('jobs')
-      .set(
-        retryAt === null
-          ? { last_error: error, locked_until: null, failed_at: now }
-          : { last_error: error, locked_until: null, run_at: retryAt },
-      )
+      .set(retryAt === null ? { ...released, failed_at: now } : { ...released, run_at: retryAt })
       .where('id', '=', id)
-      .execute();
+      .where('lease_owner', '=', owner)
+      .executeTakeFirst();
+    return r.numUpdatedRows > 0n;
   }
 
   async countPending(): Promise<number> {
@@ -67,10 +94,86 @@ export class KyselyJobRepository implements JobRepository {
     return Number(r.n);
   }
 
+  async counts(now: number): Promise<JobCounts[]> {
+    const rows = await this.db
+      .selectFrom('jobs')
+      .select([
+        'kind',
+        sql<number>`sum(failed_at IS NULL AND (locked_until IS NULL OR locked_until < ${now}))`.as('pending'),
+        sql<number>`sum(failed_at IS NULL AND locked_until >= ${now})`.as('running'),
+        sql<number>`sum(failed_at IS NOT NULL)`.as('failed'),
+      ])
+      .groupBy('kind')
+      .orderBy('kind')
+      .execute();
+    return rows.map((r) => ({
+      kind: r.kind,
+      pending: Number(r.pending),
+      running: Number(r.running),
+      failed: Number(r.failed),
+    }));
+  }
+
+  async listFailed(limit: number): Promise<FailedJob[]> {
+    const rows = await this.db
+      .selectFrom('jobs')
+      .select(['id', 'kind', 'payload', 'attempts', 'failed_at', 'last_error'])
+      .where('failed_at', 'is not', null)
+      .orderBy('failed_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ ...r, failed_at: Number(r.failed_at), last_error: r.last_error ?? '' }));
+  }
+
+  async queueForImages(kind: string, imageIds: string[] | undefined): Promise<number> {
+    const now = Date.now();
+    return this.db.transaction().execute(async (trx) => {
+      const queue = async (ids: string[] | undefined) => {
+        // A failure on record for the image makes way for the new attempt.
+        let failed = trx.deleteFrom('jobs').where('kind', '=', kind).where('failed_at', 'is not', null);
+        if (ids) failed = failed.where('image_id', 'in', ids);
+        await failed.execute();
+        // One job per image: an image already waiting for (or running) one is left as it is.
+        let images = trx
+          .selectFrom('images')
+          .select([
+            sql.lit(kind).as('kind'),
+            sql<string>`json_object('imageId', images.image_id)`.as('payload'),
+            sql<number>`${now}`.as('run_at'),
+            sql<number>`${now}`.as('created_at'),
+          ])
+          .where(({ not, exists, selectFrom }) =>
+            not(
+              exists(
+                selectFrom('jobs')
+                  .select('jobs.id')
+                  .where('jobs.kind', '=', kind)
+                  .whereRef('jobs.image_id', '=', 'images.image_id'),
+              ),
+            ),
+          )
+          .orderBy('images.seq');
+        if (ids) images = images.where('images.image_id', 'in', ids);
+        const r = await trx
+          .insertInto('jobs')
+          .columns(['kind', 'payload', 'run_at', 'created_at'])
+          .expression(images)
+          .executeTakeFirst();
+        return Number(r.numInsertedOrUpdatedRows ?? 0n);
+      };
+      if (!imageIds) return queue(undefined);
+      let queued = 0;
+      // In slices: SQLite caps the parameters of one statement.
+      for (let i = 0; i < imageIds.length; i += 500) queued += await queue(imageIds.slice(i, i + 500));
+      return queued;
+    });
+  }
+
   async releaseLeases(): Promise<void> {
     await this.db
       .updateTable('jobs')
-      .set({ locked_until: null })
+      .set({ locked_until: null, lease_owner: null })
       .where('locked_until', 'is not', null)
       .execute();
   }

@@ -1,4 +1,4 @@
-import type { Generated, Insertable, Selectable } from 'kysely';
+import type { Generated, GeneratedAlways, Insertable, Selectable } from 'kysely';
 
 /** Table shapes as Kysely sees them. Times are integer milliseconds since the epoch (UTC). */
 export interface Database {
@@ -94,6 +94,11 @@ export interface JobsTable {
   last_error: string | null;
   failed_at: number | null;
   created_at: number;
+  /** The random token of the claim holding the lease; only that holder may complete or fail it. */
+  lease_owner: string | null;
+  /** From the payload's `imageId` / `blobKey`: what the job is about (deleting it cancels the job). */
+  image_id: GeneratedAlways<string | null>;
+  blob_key: GeneratedAlways<string | null>;
 }
 
 /** One row: the identity of this data dir (see migration 0004). */

@@ -54,6 +54,22 @@ export interface CredentialRepository<Row> {
 
 export type ImageOwner = Pick<UserRow, 'id' | 'image_count' | 'images_version'>;
 
+/** The searchable text fields; a term without one matches any of them or the OCR text. */
+export type SearchField = 'title' | 'desc' | 'app' | 'url';
+
+export interface SearchTerm {
+  text: string;
+  field?: SearchField;
+}
+
+export interface SearchCriteria {
+  terms: SearchTerm[];
+  /** created_at at or after this (ms). */
+  since?: number;
+  /** created_at before this (ms). */
+  before?: number;
+}
+
 export interface ImagePage<Row = ImageRow> {
   rows: Row[];
   total: number;
@@ -75,8 +91,11 @@ export interface ImageRepository {
    * authenticating) supplies the total and the version the page bookmarks belong to.
    */
   listByUser(owner: ImageOwner, offset: number, limit: number): Promise<ImagePage<ListedImageRow>>;
-  /** Every term must match (substring, case-insensitive) in title, desc, app, url or OCR text. */
-  search(userId: number, terms: string[], offset: number, limit: number): Promise<ImagePage>;
+  /**
+   * The user's images that match every term (a substring, case-insensitive, of the term's field,
+   * or of any of title, desc, app, url and OCR text) and lie within the time bounds; newest first.
+   */
+  search(userId: number, criteria: SearchCriteria, offset: number, limit: number): Promise<ImagePage>;
   /**
    * Deletes the image and, in the same transaction, queues collection of its blob when no
    * other image uses it. Undefined when there is no such image of that user.
@@ -108,14 +127,51 @@ export interface NewJob {
   runAt?: number;
 }
 
+/** A job as a claim hands it out: its lease belongs to `lease_owner`. */
+export type ClaimedJob = JobRow & { lease_owner: string };
+
+export interface JobCounts {
+  kind: string;
+  /** Due now or later, not leased (or its lease expired: it will run again). */
+  pending: number;
+  /** Leased, the lease still valid. */
+  running: number;
+  /** Given up on; `last_error` says why. */
+  failed: number;
+}
+
+export type FailedJob = Pick<JobRow, 'id' | 'kind' | 'payload' | 'attempts'> & {
+  failed_at: number;
+  last_error: string;
+};
+
 export interface JobRepository {
   enqueue(job: NewJob): Promise<void>;
-  /** Leases up to `limit` due jobs until `now + leaseMs`; an expired lease makes a job due again. */
-  claim(kinds: string[], limit: number, now: number, leaseMs: number): Promise<JobRow[]>;
-  complete(id: number): Promise<void>;
-  /** Records a failure: retried at `retryAt`, or given up on when `retryAt` is null. */
-  fail(id: number, error: string, retryAt: number | null, now: number): Promise<void>;
+  /** Enqueues all of them in one transaction. */
+  enqueueMany(jobs: NewJob[]): Promise<void>;
+  /**
+   * Leases up to `limit` due jobs until `now + leaseMs` under a new random owner token; an
+   * expired lease makes a job due again (and the next claim takes it over with its own token).
+   */
+  claim(kinds: string[], limit: number, now: number, leaseMs: number): Promise<ClaimedJob[]>;
+  /** Deletes the job if `owner` still holds its lease; false (and nothing changed) otherwise. */
+  complete(id: number, owner: string): Promise<boolean>;
+  /**
+   * Records a failure if `owner` still holds the lease: retried at `retryAt`, or given up on
+   * when `retryAt` is null. False (and nothing changed) when the lease is someone else's.
+   */
+  fail(id: number, owner: string, error: string, retryAt: number | null, now: number): Promise<boolean>;
   countPending(): Promise<number>;
+  /** Pending, running and failed jobs of each kind in the table. */
+  counts(now: number): Promise<JobCounts[]>;
+  /** The most recent failures, newest first. */
+  listFailed(limit: number): Promise<FailedJob[]>;
+  /**
+   * Queues a job of `kind` with payload `{imageId}` for each of these images (every image when
+   * undefined) that has none queued or running; failed ones of the kind are replaced. Answers
+   * how many were queued. Ids of no image are skipped.
+   */
+  queueForImages(kind: string, imageIds: string[] | undefined): Promise<number>;
   /** Makes every leased job due again: at start-up, when no other worker can hold a lease. */
   releaseLeases(): Promise<void>;
 }

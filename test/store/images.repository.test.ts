@@ -101,7 +101,9 @@ describe('KyselyImageRepository (SQLite)', () => {
     );
     await insert(imageRow(otherId, 10, { title: 'スクリーンショット too' }));
     const find = async (...terms: string[]) =>
-      (await store.images.search(userId, terms, 0, 10)).rows.map((r) => r.image_id);
+      (await store.images.search(userId, { terms: terms.map((text) => ({ text })) }, 0, 10)).rows.map(
+        (r) => r.image_id,
+      );
     expect(await find('リーンショ')).toEqual([mine.image_id]);
     expect(await find('dashb')).toEqual([mine.image_id]);
     expect(await find('firefox', 'quarterly')).toEqual([mine.image_id]);

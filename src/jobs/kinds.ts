@@ -1,0 +1,37 @@
+import Type from 'typebox';
+import type { BlobCollector } from '../services/blob-collector.ts';
+import type { ThumbnailService } from '../services/thumbnails.service.ts';
+import { BLOB_GC_JOB, OCR_JOB, THUMBNAIL_JOB } from '../store/images.repository.ts';
+import { defineJob } from './registry.ts';
+
+/** Payloads by kind. A job's `imageId` or `blobKey` also says what deleting an image cancels. */
+export const BlobPayload = Type.Object({ blobKey: Type.String({ minLength: 1 }) });
+export const ImagePayload = Type.Object({ imageId: Type.String({ minLength: 1 }) });
+
+/**
+ * Removing an unused blob's files: quick, and it holds the database's write lock meanwhile, so
+ * one at a time. It has its own slot, so a backlog of thumbnails or OCR never delays it.
+ */
+export const blobCollectJob = (collector: BlobCollector) =>
+  defineJob({
+    kind: BLOB_GC_JOB,
+    payload: BlobPayload,
+    concurrency: 1,
+    timeoutMs: 60_000,
+    run: async ({ blobKey }) => {
+      await collector.collect(blobKey);
+    },
+  });
+
+/** Making a thumbnail: one full decode, bounded by the decode budget as well. */
+export const thumbnailJob = (thumbnails: ThumbnailService) =>
+  defineJob({
+    kind: THUMBNAIL_JOB,
+    payload: BlobPayload,
+    concurrency: 2,
+    timeoutMs: 120_000,
+    run: (payload) => thumbnails.runJob(payload),
+  });
+
+/** The shape of an `ocr.read` job, for whoever registers the OCR engine's handler. */
+export const OCR_JOB_KIND = { kind: OCR_JOB, payload: ImagePayload } as const;
