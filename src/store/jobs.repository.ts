@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
+import { withRelaxedDurability } from './relaxed-durability.ts';
 import type { Database } from './schema.ts';
 import type { ClaimedJob, FailedJob, JobCounts, JobRepository, NewJob } from './types.ts';
 
@@ -33,38 +34,42 @@ export class KyselyJobRepository implements JobRepository {
     // A fresh token per claim: whoever claims the job next (after this lease expired) gets
     // another, and this holder's complete or fail then matches no row.
     const owner = randomBytes(16).toString('hex');
-    return this.db.transaction().execute(async (trx) => {
-      const due = await trx
-        .selectFrom('jobs')
-        .select('id')
-        .where('failed_at', 'is', null)
-        .where('kind', 'in', kinds)
-        .where('run_at', '<=', now)
-        .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]))
-        .orderBy('run_at')
-        .limit(limit)
-        .execute();
-      if (due.length === 0) return [];
-      const rows = await trx
-        .updateTable('jobs')
-        .set((eb) => ({ locked_until: now + leaseMs, lease_owner: owner, attempts: eb('attempts', '+', 1) }))
-        .where(
-          'id',
-          'in',
-          due.map((d) => d.id),
-        )
-        .returningAll()
-        .execute();
-      return rows.map((row) => ({ ...row, lease_owner: owner }));
-    });
+    return withRelaxedDurability(this.db, (db) =>
+      db.transaction().execute(async (trx) => {
+        const due = await trx
+          .selectFrom('jobs')
+          .select('id')
+          .where('failed_at', 'is', null)
+          .where('kind', 'in', kinds)
+          .where('run_at', '<=', now)
+          .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]))
+          .orderBy('run_at')
+          .limit(limit)
+          .execute();
+        if (due.length === 0) return [];
+        const rows = await trx
+          .updateTable('jobs')
+          .set((eb) => ({
+            locked_until: now + leaseMs,
+            lease_owner: owner,
+            attempts: eb('attempts', '+', 1),
+          }))
+          .where(
+            'id',
+            'in',
+            due.map((d) => d.id),
+          )
+          .returningAll()
+          .execute();
+        return rows.map((row) => ({ ...row, lease_owner: owner }));
+      }),
+    );
   }
 
   async complete(id: number, owner: string): Promise<boolean> {
-    const r = await this.db
-      .deleteFrom('jobs')
-      .where('id', '=', id)
-      .where('lease_owner', '=', owner)
-      .executeTakeFirst();
+    const r = await withRelaxedDurability(this.db, (db) =>
+      db.deleteFrom('jobs').where('id', '=', id).where('lease_owner', '=', owner).executeTakeFirst(),
+    );
     return r.numDeletedRows > 0n;
   }
 
@@ -76,12 +81,14 @@ export class KyselyJobRepository implements JobRepository {
     now: number,
   ): Promise<boolean> {
     const released = { last_error: error, locked_until: null, lease_owner: null };
-    const r = await this.db
-      .updateTable('jobs')
-      .set(retryAt === null ? { ...released, failed_at: now } : { ...released, run_at: retryAt })
-      .where('id', '=', id)
-      .where('lease_owner', '=', owner)
-      .executeTakeFirst();
+    const r = await withRelaxedDurability(this.db, (db) =>
+      db
+        .updateTable('jobs')
+        .set(retryAt === null ? { ...released, failed_at: now } : { ...released, run_at: retryAt })
+        .where('id', '=', id)
+        .where('lease_owner', '=', owner)
+        .executeTakeFirst(),
+    );
     return r.numUpdatedRows > 0n;
   }
 
