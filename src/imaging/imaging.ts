@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import sharp, { type Metadata } from 'sharp';
+import sharp, { type Metadata, type Sharp } from 'sharp';
 import { hasAcceptedSignature, SNIFF_BYTES, unsupportedImageType } from './sniff.ts';
 
 /** The image types Gazo accepts, as the wire `type` and file extension name them. */
@@ -101,18 +101,62 @@ export async function makeThumbnail(
       size,
       { fit: 'inside', withoutEnlargement: true },
     );
-    switch (info.type) {
-      case 'png':
-        return await pipeline.png({ compressionLevel: 6 }).toBuffer();
-      case 'jpg':
-        return await pipeline.jpeg({ quality: 82 }).toBuffer();
-      case 'gif':
-        return await pipeline.gif().toBuffer();
-      case 'webp':
-        return await pipeline.webp({ quality: 80 }).toBuffer();
-    }
+    return await encodeAs(info.type, pipeline);
   } catch {
     throw new ImagingError('corrupt', 'Image is truncated or corrupt');
+  }
+}
+
+/** Decoded pixels, as sharp gives them raw: `channels` bytes per pixel, row by row. */
+export interface Pixels {
+  data: Buffer;
+  width: number;
+  height: number;
+  channels: 1 | 2 | 3 | 4;
+}
+
+/**
+ * Decodes the whole image once (so a truncated or corrupt file is caught here) to raw pixels:
+ * EXIF orientation applied, first frame only for animations. Thumbnail and OCR input are both
+ * made from these.
+ */
+export async function decodePixels(input: ImageInput, maxPixels: number): Promise<Pixels> {
+  try {
+    const { data, info } = await sharp(input, {
+      failOn: 'error',
+      limitInputPixels: maxPixels,
+      autoOrient: true,
+    })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    return { data, width: info.width, height: info.height, channels: info.channels };
+  } catch {
+    throw new ImagingError('corrupt', 'Image is truncated or corrupt');
+  }
+}
+
+/** A thumbnail of `type` that fits `size`×`size`, from decoded pixels (see makeThumbnail). */
+export async function thumbnailFromPixels(pixels: Pixels, type: ImageType, size: number): Promise<Buffer> {
+  const { data, width, height, channels } = pixels;
+  return encodeAs(
+    type,
+    sharp(data, { raw: { width, height, channels } }).resize(size, size, {
+      fit: 'inside',
+      withoutEnlargement: true,
+    }),
+  );
+}
+
+function encodeAs(type: ImageType, pipeline: Sharp): Promise<Buffer> {
+  switch (type) {
+    case 'png':
+      return pipeline.png({ compressionLevel: 6 }).toBuffer();
+    case 'jpg':
+      return pipeline.jpeg({ quality: 82 }).toBuffer();
+    case 'gif':
+      return pipeline.gif().toBuffer();
+    case 'webp':
+      return pipeline.webp({ quality: 80 }).toBuffer();
   }
 }
 

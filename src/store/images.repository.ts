@@ -7,6 +7,7 @@ import type { ImageOwner, ImagePage, ImageRepository, NewJob } from './types.ts'
 
 export const BLOB_GC_JOB = 'blob.collect';
 export const THUMBNAIL_JOB = 'image.thumbnail';
+export const OCR_JOB = 'ocr.read';
 
 /** FTS5 trigram matches need three characters; shorter terms fall back to a scan of the user's rows. */
 const TRIGRAM = 3;
@@ -201,6 +202,24 @@ export class KyselyImageRepository implements ImageRepository {
         .set((eb) => ({ images_version: eb('images_version', '+', 1) }))
         .where('id', 'in', ids)
         .execute();
+    });
+  }
+
+  async recordOcr(imageId: string, locale: string | null, text: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .updateTable('images')
+        .set({ ocr_locale: text === '' ? null : locale, ocr_text: text })
+        .where('image_id', '=', imageId)
+        .returning('user_id')
+        .executeTakeFirst();
+      if (!row) return false;
+      await trx
+        .updateTable('users')
+        .set((eb) => ({ images_version: eb('images_version', '+', 1) }))
+        .where('id', '=', row.user_id)
+        .execute();
+      return true;
     });
   }
 

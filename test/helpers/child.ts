@@ -10,11 +10,14 @@ export const GAZO_BIN = fileURLToPath(new URL('../../bin/gazo.js', import.meta.u
 /** Every child still running; `killChildren()` in afterAll ends them. */
 const running = new Set<ChildProcess>();
 
-/** The environment of this process without any GAZO_* setting, plus `extra`. */
+/**
+ * The environment of this process without any GAZO_* setting, plus `extra`. OCR is off unless
+ * `extra` turns it on: it costs a second an image, and only the OCR tests read text.
+ */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('GAZO_')) env[key] = value;
-  return { ...env, ...extra };
+  return { ...env, GAZO_OCR: 'off', ...extra };
 }
 
 /** A port that was free a moment ago on 127.0.0.1. */
