@@ -1,3 +1,4 @@
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { crc32 } from '../../src/imaging/strip/crc32.ts';
 import { pngChunk as makePngChunk } from '../../src/imaging/strip/png.ts';
@@ -295,4 +296,14 @@ export async function gifWithMetadata(): Promise<Buffer> {
     gif.subarray(afterHeader),
     Buffer.from('TRAILER-ALICE'),
   ]);
+}
+
+/** A PNG whose chunks and CRCs are all in order but whose compressed pixels are garbage. */
+export async function undecodablePng(): Promise<Buffer> {
+  const bytes = Buffer.from(await solidPng(200, 200));
+  const idat = bytes.indexOf('IDAT');
+  const length = bytes.readUInt32BE(idat - 4);
+  for (let i = idat + 4; i < idat + 4 + length; i++) bytes[i] = (i * 151) & 0xff;
+  bytes.writeUInt32BE(zlibCrc32(bytes.subarray(idat, idat + 4 + length)), idat + 4 + length);
+  return bytes;
 }

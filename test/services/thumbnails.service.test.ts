@@ -1,6 +1,5 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { crc32 } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { thumbnailKey } from '../../src/blobs/blob-store.ts';
 import { LocalBlobStore } from '../../src/blobs/local-blob-store.ts';
@@ -11,18 +10,8 @@ import { UploadService } from '../../src/services/upload.service.ts';
 import { openSqliteStore } from '../../src/store/index.ts';
 import type { UserRow } from '../../src/store/schema.ts';
 import type { MetadataStore } from '../../src/store/types.ts';
-import { solidPng } from '../helpers/images.ts';
+import { solidPng, undecodablePng } from '../helpers/images.ts';
 import { makeDataDir } from '../helpers/server.ts';
-
-/** A PNG whose chunks and CRCs are all in order but whose compressed pixels are garbage. */
-async function undecodablePng(): Promise<Buffer> {
-  const bytes = Buffer.from(await solidPng(200, 200));
-  const idat = bytes.indexOf('IDAT');
-  const length = bytes.readUInt32BE(idat - 4);
-  for (let i = idat + 4; i < idat + 4 + length; i++) bytes[i] = (i * 151) & 0xff;
-  bytes.writeUInt32BE(crc32(bytes.subarray(idat, idat + 4 + length)), idat + 4 + length);
-  return bytes;
-}
 
 describe('ThumbnailService', () => {
   let dir: string;
