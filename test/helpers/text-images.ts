@@ -42,7 +42,7 @@ export interface Screenshot {
   lines: TextLine[];
 }
 
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 export function toSvg(shot: Screenshot): string {
   const boxes = (shot.boxes ?? []).map(
@@ -50,7 +50,7 @@ export function toSvg(shot: Screenshot): string {
   );
   const lines = shot.lines.map(
     (l) =>
-      `<text x="${l.x}" y="${l.y}" font-family="${l.font ?? SANS}" font-size="${l.size}" font-weight="${l.bold ? 'bold' : 'normal'}" fill="${l.color ?? '#202020'}" xml:space="preserve">${escape(l.text)}</text>`,
+      `<text x="${l.x}" y="${l.y}" font-family="${l.font ?? SANS}" font-size="${l.size}" font-weight="${l.bold ? 'bold' : 'normal'}" fill="${l.color ?? '#202020'}" xml:space="preserve">${escapeXml(l.text)}</text>`,
   );
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${shot.width}" height="${shot.height}"><rect width="100%" height="100%" fill="${shot.background}"/>${boxes.join('')}${lines.join('')}</svg>`;
 }
