@@ -90,7 +90,7 @@ export interface ChildServer {
  */
 export async function spawnServer(
   dataDir: string | undefined,
-  options: { args?: string[]; env?: Record<string, string>; port?: number } = {},
+  options: { args?: string[]; env?: Record<string, string>; port?: number; cwd?: string } = {},
 ): Promise<ChildServer> {
   // A port found free can be taken by someone else before the child binds it: try another.
   for (let attempt = 1; ; attempt++) {
@@ -105,7 +105,7 @@ export async function spawnServer(
 
 async function spawnServerOnce(
   dataDir: string | undefined,
-  options: { args?: string[]; env?: Record<string, string>; port?: number },
+  options: { args?: string[]; env?: Record<string, string>; port?: number; cwd?: string },
 ): Promise<ChildServer> {
   const port = options.port ?? (await freePort());
   const args = options.args ?? [
@@ -117,7 +117,7 @@ async function spawnServerOnce(
     ...(dataDir ? ['--data-dir', dataDir] : []),
   ];
   const proc = spawn(process.execPath, [GAZO_BIN, ...args], {
-    cwd: REPO_ROOT,
+    cwd: options.cwd ?? REPO_ROOT,
     env: cleanEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
