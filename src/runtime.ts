@@ -83,7 +83,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   };
   if (ocr) {
     const reader = new OcrService(store, thumbnails, ocr);
-    handlers[OCR_JOB] = (payload) => reader.runJob(payload as { imageId: string });
+    handlers[OCR_JOB] = (payload) => reader.runJob(payload as { imageId: string; rerun?: boolean });
   }
   const worker = new JobWorker(store.jobs, handlers);
   return {

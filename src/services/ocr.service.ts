@@ -7,7 +7,8 @@ import type { ThumbnailService } from './thumbnails.service.ts';
  * prepared and stores it. An image gone, or whose pixels do not decode (recorded on the image
  * by the decode), is done with: it keeps `{locale: null, description: ""}` and is not retried.
  * An engine failure or timeout throws, so the job is retried with backoff and, past the bound,
- * recorded as failed with its reason.
+ * recorded as failed with its reason. Text an image already has (from `gazo import`) is kept,
+ * unless the job is a rerun (`{imageId, rerun: true}`).
  */
 export class OcrService {
   constructor(
@@ -16,12 +17,12 @@ export class OcrService {
     private readonly engine: OcrEngine,
   ) {}
 
-  async runJob(payload: { imageId: string }): Promise<void> {
+  async runJob(payload: { imageId: string; rerun?: boolean }): Promise<void> {
     const row = await this.store.images.findByImageId(payload.imageId);
-    if (!row || row.decode_error) return;
+    if (!row || row.decode_error || (row.ocr_text !== '' && !payload.rerun)) return;
     const image = await this.thumbnails.ocrInput(row);
     if (!image) return;
     const { text, locale } = await this.engine.read(image);
-    await this.store.images.recordOcr(row.image_id, locale, text);
+    await this.store.images.recordOcr(row.image_id, locale, text, { replace: payload.rerun === true });
   }
 }

@@ -205,14 +205,19 @@ export class KyselyImageRepository implements ImageRepository {
     });
   }
 
-  async recordOcr(imageId: string, locale: string | null, text: string): Promise<boolean> {
+  async recordOcr(
+    imageId: string,
+    locale: string | null,
+    text: string,
+    options: { replace?: boolean } = {},
+  ): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
-      const row = await trx
+      let update = trx
         .updateTable('images')
         .set({ ocr_locale: text === '' ? null : locale, ocr_text: text })
-        .where('image_id', '=', imageId)
-        .returning('user_id')
-        .executeTakeFirst();
+        .where('image_id', '=', imageId);
+      if (!options.replace) update = update.where('ocr_text', '=', '');
+      const row = await update.returning('user_id').executeTakeFirst();
       if (!row) return false;
       await trx
         .updateTable('users')
