@@ -7,7 +7,7 @@
  *             it answers, images read per second from the first upload to the last text stored,
  *             and the server's peak resident memory (VmHWM in /proc).
  *   prepare   (BENCH_OCR_PREPARE=1) the engine alone in this process on each way of preparing
- *             the pixels: as decoded (greyscale), dark themes inverted, and also scaled ×2.
+ *             the pixels: as decoded (greyscale), dark themes inverted, and also scaled ×1.5 or ×2.
  *
  * Settings (environment): GAZO_OCR_WORKERS (default 1) and GAZO_OCR_LANGUAGES are passed to the
  * server; BENCH_OCR_PREPARE=1 adds the preparation comparison; BENCH_OCR_ONLY=prepare skips serve.
@@ -56,8 +56,9 @@ async function rawOf(png: Buffer) {
 /** The engine alone, one worker, on each way of preparing the pixels. */
 async function comparePreparation(corpus: CorpusImage[]): Promise<void> {
   const variants: Array<[string, PrepareOptions]> = [
-    ['greyscale only', { ...PREPARE_DEFAULTS, upscaleUpTo: 0, invertDark: false }],
-    ['+ invert dark', { ...PREPARE_DEFAULTS, upscaleUpTo: 0, invertDark: true }],
+    ['greyscale only', { ...PREPARE_DEFAULTS, upscale: 1, invertDark: false }],
+    ['+ invert dark', { ...PREPARE_DEFAULTS, upscale: 1, invertDark: true }],
+    ['+ invert, ×1.5', { ...PREPARE_DEFAULTS, upscale: 1.5 }],
     ['+ invert, ×2 (default)', PREPARE_DEFAULTS],
   ];
   const pool = await TesseractPool.open({

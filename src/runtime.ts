@@ -25,12 +25,16 @@ import type { MetadataStore } from './store/types.ts';
 /** Kept in the data dir so that a full disk still lets the database delete (see DiskReserve). */
 export const DISK_RESERVE_FILE = 'disk-reserve';
 const DISK_RESERVE_BYTES = 8 * 1024 * 1024;
-/** OCR input kept between an image's decode and its OCR job (see PreparedPixels). */
-const PREPARED_PIXELS_BYTES = 64 * 1024 * 1024;
+/** OCR input kept between an image's decode and its OCR job (see PreparedPixels): ~600 text-heavy screenshots. */
+const PREPARED_PIXELS_BYTES = 48 * 1024 * 1024;
 
-/** tesseract.js workers are replaced after this many reads, or when the process grows past the bound. */
+/**
+ * tesseract.js workers are replaced after this many reads, or when the process grows past the
+ * bound (well above the ~350 MB a server with one worker reaches, so that it is not replaced
+ * after every read).
+ */
 const OCR_RECYCLE_AFTER_READS = 200;
-const OCR_RECYCLE_ABOVE_RSS_BYTES = 380 * 1024 * 1024;
+const OCR_RECYCLE_ABOVE_RSS_BYTES = 640 * 1024 * 1024;
 
 /** Everything a Gazo process holds: the stores, the services built on them, and the job worker. */
 export interface Runtime {

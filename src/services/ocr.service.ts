@@ -1,4 +1,5 @@
 import type { OcrEngine } from '../ocr/engine.ts';
+import { engineInput } from '../ocr/prepare.ts';
 import type { MetadataStore } from '../store/types.ts';
 import type { ThumbnailService } from './thumbnails.service.ts';
 
@@ -20,9 +21,9 @@ export class OcrService {
   async runJob(payload: { imageId: string; rerun?: boolean }): Promise<void> {
     const row = await this.store.images.findByImageId(payload.imageId);
     if (!row || row.decode_error || (row.ocr_text !== '' && !payload.rerun)) return;
-    const image = await this.thumbnails.ocrInput(row);
-    if (!image) return;
-    const { text, locale } = await this.engine.read(image);
+    const kept = await this.thumbnails.ocrInput(row);
+    if (!kept) return;
+    const { text, locale } = await this.engine.read(await engineInput(kept));
     await this.store.images.recordOcr(row.image_id, locale, text, { replace: payload.rerun === true });
   }
 }

@@ -8,7 +8,6 @@ import {
   type Pixels,
   thumbnailFromPixels,
 } from '../imaging/imaging.ts';
-import type { OcrImage } from '../ocr/prepare.ts';
 import type { PreparedPixels } from '../ocr/prepared-pixels.ts';
 import type { ImageRow } from '../store/schema.ts';
 import type { MetadataStore } from '../store/types.ts';
@@ -58,11 +57,11 @@ export class ThumbnailService {
   }
 
   /**
-   * The image's pixels prepared for OCR: from the thumbnail's decode when it ran in this process
+   * The image's pixels prepared for OCR (see preparePixels): from the thumbnail's decode when it ran in this process
    * (or runs now, when the thumbnail is not made yet); decoded afresh only when that decode is
    * no longer at hand. Undefined when the pixels do not decode (recorded) or the original is gone.
    */
-  async ocrInput(row: ImageRow): Promise<OcrImage | undefined> {
+  async ocrInput(row: ImageRow): Promise<Buffer | undefined> {
     const inputs = this.ocrInputs;
     if (!inputs || row.decode_error) return undefined;
     const kept = inputs.take(row.blob_key);
