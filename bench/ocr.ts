@@ -5,7 +5,8 @@
  *   serve     a real `gazo serve` (fresh data dir, OCR on) is sent every screenshot; the figures
  *             are word recall and character error rate (CER) per language from the image objects
  *             it answers, images read per second from the first upload to the last text stored,
- *             and the server's peak resident memory (VmHWM in /proc).
+ *             the server's CPU time per image (from /proc, what an idle machine's rate is bound
+ *             by) and its peak resident memory (VmHWM).
  *   prepare   (BENCH_OCR_PREPARE=1) the engine alone in this process on each way of preparing
  *             the pixels: as decoded (greyscale), dark themes inverted, and also scaled ×1.5 or ×2.
  *
@@ -96,6 +97,13 @@ async function comparePreparation(corpus: CorpusImage[]): Promise<void> {
   }
 }
 
+/** CPU seconds the process (all its threads) has used: a figure other work on the machine disturbs less. */
+async function cpuSecondsOf(pid: number): Promise<number> {
+  const fields = (await fs.readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+  // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 a second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function memoryOf(pid: number): Promise<{ rss: number; hwm: number }> {
   return fs.readFile(`/proc/${pid}/status`, 'utf8').then((status) => {
     const kb = (field: string) =>
@@ -124,6 +132,7 @@ async function measureServe(corpus: CorpusImage[]): Promise<void> {
     const base = `http://127.0.0.1:${port}`;
     try {
       const idle = await memoryOf(pid);
+      const cpuBefore = await cpuSecondsOf(pid);
       const started = performance.now();
       const ids: string[] = [];
       for (const image of corpus) {
@@ -153,6 +162,10 @@ async function measureServe(corpus: CorpusImage[]): Promise<void> {
       const workers = process.env.GAZO_OCR_WORKERS || '1';
       report(`serve, ${workers} worker(s)`, tallyAll(corpus, texts), seconds, corpus.length);
       const mem = await memoryOf(pid);
+      const cpu = (await cpuSecondsOf(pid)) - cpuBefore;
+      console.log(
+        `  server CPU ${(cpu / corpus.length).toFixed(2)} s an image (upload, decode, thumbnail and OCR): at most ${(os.cpus().length / (cpu / corpus.length)).toFixed(2)} images/s on ${os.cpus().length} idle cores; load average ${os.loadavg()[0]?.toFixed(1)} during the run`,
+      );
       console.log(
         `  uploads took ${((uploaded - started) / 1000).toFixed(1)} s; all read after ${seconds.toFixed(1)} s; ` +
           `server RSS idle ${(idle.rss / 2 ** 20).toFixed(0)} MB, peak ${(Math.max(peakRss, mem.hwm) / 2 ** 20).toFixed(0)} MB (VmHWM), after ${(mem.rss / 2 ** 20).toFixed(0)} MB`,
