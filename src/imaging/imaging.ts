@@ -116,19 +116,27 @@ export interface Pixels {
 }
 
 /**
- * Decodes the whole image once (so a truncated or corrupt file is caught here) to raw pixels:
- * EXIF orientation applied, first frame only for animations. Thumbnail and OCR input are both
- * made from these.
+ * Decodes the whole image once (so a truncated or corrupt file is caught here) to raw pixels,
+ * scaled down while decoding (shrink-on-load where the codec allows) to at most `fitPixels`, so
+ * that a huge canvas never sits in memory whole: EXIF orientation applied, first frame only for
+ * animations. Thumbnail and OCR input are both made from these.
  */
-export async function decodePixels(input: ImageInput, maxPixels: number): Promise<Pixels> {
+export async function decodePixels(input: ImageInput, maxPixels: number, fitPixels: number): Promise<Pixels> {
   try {
-    const { data, info } = await sharp(input, {
-      failOn: 'error',
-      limitInputPixels: maxPixels,
-      autoOrient: true,
-    })
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+    let pipeline = sharp(input, { failOn: 'error', limitInputPixels: maxPixels, autoOrient: true });
+    const meta = await pipeline.metadata();
+    const { width = 1, height = 1 } = meta.autoOrient ?? {
+      width: meta.width,
+      height: meta.pageHeight ?? meta.height,
+    };
+    if (width * height > fitPixels) {
+      const scale = Math.sqrt(fitPixels / (width * height));
+      pipeline = pipeline.resize(
+        Math.max(1, Math.floor(width * scale)),
+        Math.max(1, Math.floor(height * scale)),
+      );
+    }
+    const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
     return { data, width: info.width, height: info.height, channels: info.channels };
   } catch {
     throw new ImagingError('corrupt', 'Image is truncated or corrupt');

@@ -1,5 +1,5 @@
 import type { Pixels } from '../imaging/imaging.ts';
-import { preparePixels } from './prepare.ts';
+import { PREPARE_DEFAULTS, preparePixels } from './prepare.ts';
 
 /**
  * OCR input made from the thumbnail job's decode (a greyscale PNG, see preparePixels), kept
@@ -7,6 +7,8 @@ import { preparePixels } from './prepare.ts';
  * first; a dropped entry (or one made before a restart) costs that image a second decode.
  */
 export class PreparedPixels {
+  /** The most pixels OCR reads: decodes for it need not be larger. */
+  readonly maxPixels = PREPARE_DEFAULTS.maxPixels;
   private readonly kept = new Map<string, Buffer>();
   private bytes = 0;
 

@@ -111,13 +111,18 @@ export class ThumbnailService {
     if (!file) return undefined;
     try {
       return await this.budget.run(DecodeBudget.costOf(row.width, row.height), async () =>
-        use(await decodePixels(file, this.limits.maxPixels)),
+        use(await decodePixels(file, this.limits.maxPixels, this.decodedPixels())),
       );
     } catch (err) {
       if (!(err instanceof ImagingError)) throw err;
       await this.store.images.recordDecodeError(row.blob_key, err.message);
       return undefined;
     }
+  }
+
+  /** How large a decode need be: what OCR reads, or (OCR off) a little more than the thumbnail. */
+  private decodedPixels(): number {
+    return this.ocrInputs?.maxPixels ?? this.limits.thumbSize * this.limits.thumbSize * 2;
   }
 
   /** A plain grey square in PNG, made once: shown for images whose pixels would not decode. */
