@@ -1,5 +1,6 @@
 import net from 'node:net';
 import path from 'node:path';
+import { parseLanguages } from './ocr/languages.ts';
 
 /** Everything Gazo can be told, read once at start from flags, `GAZO_*` environment and defaults. */
 export interface Config {
@@ -47,6 +48,16 @@ export interface Config {
   };
   /** Serve originals as uploaded, EXIF and all, instead of stripping identifying metadata. */
   keepMetadata: boolean;
+  /** Reading the text in images. */
+  ocr: {
+    enabled: boolean;
+    /** Tesseract language codes joined by `+`; the first is the main one. */
+    languages: string;
+    /** tesseract.js worker threads. */
+    workers: number;
+    /** A read taking longer is stopped (its worker killed) and the job retried later. */
+    timeoutMs: number;
+  };
 }
 
 export interface ConfigInput {
@@ -70,6 +81,9 @@ export interface ConfigInput {
   maxAuthFailuresPerMinute?: string | number;
   maxRequestsPerTokenPerDay?: string | number;
   keepMetadata?: boolean | string;
+  /** False for `--no-ocr`; commander gives true when the flag is absent. */
+  ocr?: boolean | string;
+  ocrLanguages?: string;
 }
 
 export const DEFAULTS = {
@@ -96,6 +110,10 @@ export const DEFAULTS = {
   maxAuthFailuresPerMinute: 30,
   maxRequestsPerTokenPerDay: 0,
   keepMetadata: false,
+  ocrLanguages: 'eng+jpn',
+  ocrWorkers: 1,
+  // Seconds. A 1280×720 screenshot takes about a second; a huge one a few.
+  ocrTimeout: 60,
 } as const;
 
 export class ConfigError extends Error {}
@@ -243,6 +261,31 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
       flags.keepMetadata ?? (env.GAZO_KEEP_METADATA || undefined),
       DEFAULTS.keepMetadata,
     ),
+    ocr: ocrConfig(flags, env, pick),
+  };
+}
+
+function ocrConfig(
+  flags: ConfigInput,
+  env: NodeJS.ProcessEnv,
+  pick: (flag: string | number | undefined, envName: string) => string | number | undefined,
+): Config['ocr'] {
+  // `--no-ocr` wins; without it, GAZO_OCR=off (or false, 0, no) turns OCR off.
+  const enabled =
+    flags.ocr === false || flags.ocr === 'false'
+      ? false
+      : yesNo('GAZO_OCR', typeof flags.ocr === 'string' ? flags.ocr : env.GAZO_OCR || undefined, true);
+  const languages = String(pick(flags.ocrLanguages, 'GAZO_OCR_LANGUAGES') ?? DEFAULTS.ocrLanguages).trim();
+  try {
+    parseLanguages(languages);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  return {
+    enabled,
+    languages,
+    workers: atLeastOne('OCR workers', env.GAZO_OCR_WORKERS, DEFAULTS.ocrWorkers),
+    timeoutMs: atLeastOne('OCR timeout', env.GAZO_OCR_TIMEOUT, DEFAULTS.ocrTimeout) * 1000,
   };
 }
 

@@ -6,12 +6,17 @@ import { LocalBlobStore } from './blobs/local-blob-store.ts';
 import type { Config } from './config.ts';
 import { makePrivateDir } from './data-dir.ts';
 import { DecodeBudget } from './imaging/decode-budget.ts';
-import { blobCollectJob, thumbnailJob } from './jobs/kinds.ts';
+import { blobCollectJob, ocrJob, thumbnailJob } from './jobs/kinds.ts';
 import { JobRegistry } from './jobs/registry.ts';
 import { JobWorker } from './jobs/worker.ts';
+import type { OcrEngine } from './ocr/engine.ts';
+import { parseLanguages } from './ocr/languages.ts';
+import { PreparedPixels } from './ocr/prepared-pixels.ts';
+import { TesseractPool } from './ocr/tesseract-pool.ts';
 import { AccountsService } from './services/accounts.service.ts';
 import { BlobCollector } from './services/blob-collector.ts';
 import { ImagesService } from './services/images.service.ts';
+import { OcrService } from './services/ocr.service.ts';
 import { ThumbnailService } from './services/thumbnails.service.ts';
 import { UploadService } from './services/upload.service.ts';
 import { ImageUrls } from './services/wire.ts';
@@ -21,6 +26,16 @@ import type { MetadataStore } from './store/types.ts';
 /** Kept in the data dir so that a full disk still lets the database delete (see DiskReserve). */
 export const DISK_RESERVE_FILE = 'disk-reserve';
 const DISK_RESERVE_BYTES = 8 * 1024 * 1024;
+/** OCR input kept between an image's decode and its OCR job (see PreparedPixels): ~600 text-heavy screenshots. */
+const PREPARED_PIXELS_BYTES = 48 * 1024 * 1024;
+
+/**
+ * tesseract.js workers are replaced after this many reads, or when the process grows past the
+ * bound (well above the ~350 MB a server with one worker reaches, so that it is not replaced
+ * after every read).
+ */
+const OCR_RECYCLE_AFTER_READS = 200;
+const OCR_RECYCLE_ABOVE_RSS_BYTES = 640 * 1024 * 1024;
 
 /** Everything a Gazo process holds: the stores, the services built on them, and the job worker. */
 export interface Runtime {
@@ -33,6 +48,8 @@ export interface Runtime {
   collector: BlobCollector;
   urls: ImageUrls;
   worker: JobWorker;
+  /** The OCR engine; none with `--no-ocr`. */
+  ocr: OcrEngine | undefined;
   close(): Promise<void>;
 }
 
@@ -47,12 +64,29 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   const collector = new BlobCollector(store, blobs, config.thumbSize);
   const reserve = new DiskReserve(path.join(config.dataDir, DISK_RESERVE_FILE), DISK_RESERVE_BYTES);
   await reserve.ensure();
-  const thumbnails = new ThumbnailService(store, blobs, new DecodeBudget(config.limits.decodeMemoryBytes), {
-    thumbSize: config.thumbSize,
-    maxPixels: config.limits.maxPixels,
-  });
+  const ocr = config.ocr.enabled
+    ? await TesseractPool.open({
+        languages: parseLanguages(config.ocr.languages),
+        workers: config.ocr.workers,
+        timeoutMs: config.ocr.timeoutMs,
+        recycleAfterJobs: OCR_RECYCLE_AFTER_READS,
+        recycleAboveRssBytes: OCR_RECYCLE_ABOVE_RSS_BYTES,
+      })
+    : undefined;
+  const thumbnails = new ThumbnailService(
+    store,
+    blobs,
+    new DecodeBudget(config.limits.decodeMemoryBytes),
+    { thumbSize: config.thumbSize, maxPixels: config.limits.maxPixels },
+    ocr && new PreparedPixels(PREPARED_PIXELS_BYTES),
+  );
   // Each kind of background work, with its own slots and timeout (see jobs/kinds.ts).
   const jobKinds = new JobRegistry().register(blobCollectJob(collector)).register(thumbnailJob(thumbnails));
+  if (ocr) {
+    // As many OCR slots as OCR workers: a job waiting for a worker never holds another kind's slot.
+    const reader = new OcrService(store, thumbnails, ocr);
+    jobKinds.register(ocrJob(reader, config.ocr.workers, config.ocr.timeoutMs));
+  }
   const worker = new JobWorker(store.jobs, jobKinds);
   return {
     config,
@@ -69,6 +103,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
         maxUploadBytes: config.limits.maxUploadBytes,
         diskReserveBytes: config.limits.diskReserveBytes,
         keepMetadata: config.keepMetadata,
+        ocr: config.ocr.enabled,
       },
       reserve,
       () => worker.nudge(),
@@ -76,8 +111,10 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     collector,
     urls: new ImageUrls(config.urls, config.thumbSize),
     worker,
+    ocr,
     async close() {
       await worker.stop();
+      await ocr?.close();
       await store.close();
     },
   };

@@ -18,7 +18,8 @@ describe('gazo ocr status', { timeout: 60_000 }, () => {
 
   beforeAll(async () => {
     dataDir = await makeDataDir();
-    rt = await openRuntime(loadConfig({ dataDir }, {}));
+    // OCR off: uploads then queue no read of their own, and only the reruns below make them.
+    rt = await openRuntime(loadConfig({ dataDir, ocr: false }, {}));
     queue = new JobQueueService(rt.store);
     const user = await rt.accounts.createUser('reader');
     for (const color of ['#102030', '#203040', '#304050']) {

@@ -55,6 +55,11 @@ export function serveCommand(): Command {
       .option(
         '--keep-metadata',
         'serve originals with their EXIF, GPS and XMP instead of removing them (env GAZO_KEEP_METADATA)',
+      )
+      .option('--no-ocr', 'do not read the text in images (env GAZO_OCR=off)')
+      .option(
+        '--ocr-languages <codes>',
+        'tesseract languages to read, joined by + (env GAZO_OCR_LANGUAGES, default eng+jpn)',
       ),
   ).action(async (options: ConfigInput) => {
     const startedAt = Date.now();

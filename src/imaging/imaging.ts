@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import type { Metadata, default as Sharp } from 'sharp';
+import type { Metadata, default as Sharp, Sharp as SharpPipeline } from 'sharp';
 import { hasAcceptedSignature, SNIFF_BYTES, unsupportedImageType } from './sniff.ts';
 
 /** The image types Gazo accepts, as the wire `type` and file extension name them. */
@@ -122,18 +122,72 @@ export async function makeThumbnail(
       size,
       { fit: 'inside', withoutEnlargement: true },
     );
-    switch (info.type) {
-      case 'png':
-        return await pipeline.png({ compressionLevel: 6 }).toBuffer();
-      case 'jpg':
-        return await pipeline.jpeg({ quality: 82 }).toBuffer();
-      case 'gif':
-        return await pipeline.gif().toBuffer();
-      case 'webp':
-        return await pipeline.webp({ quality: 80 }).toBuffer();
-    }
+    return await encodeAs(info.type, pipeline);
   } catch {
     throw new ImagingError('corrupt', 'Image is truncated or corrupt');
+  }
+}
+
+/** Decoded pixels, as sharp gives them raw: `channels` bytes per pixel, row by row. */
+export interface Pixels {
+  data: Buffer;
+  width: number;
+  height: number;
+  channels: 1 | 2 | 3 | 4;
+}
+
+/**
+ * Decodes the whole image once (so a truncated or corrupt file is caught here) to raw pixels,
+ * scaled down while decoding (shrink-on-load where the codec allows) to at most `fitPixels`, so
+ * that a huge canvas never sits in memory whole: EXIF orientation applied, first frame only for
+ * animations. Thumbnail and OCR input are both made from these.
+ */
+export async function decodePixels(input: ImageInput, maxPixels: number, fitPixels: number): Promise<Pixels> {
+  try {
+    const sharp = await loadSharp();
+    let pipeline = sharp(input, { failOn: 'error', limitInputPixels: maxPixels, autoOrient: true });
+    const meta = await pipeline.metadata();
+    const { width = 1, height = 1 } = meta.autoOrient ?? {
+      width: meta.width,
+      height: meta.pageHeight ?? meta.height,
+    };
+    if (width * height > fitPixels) {
+      const scale = Math.sqrt(fitPixels / (width * height));
+      pipeline = pipeline.resize(
+        Math.max(1, Math.floor(width * scale)),
+        Math.max(1, Math.floor(height * scale)),
+      );
+    }
+    const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+    return { data, width: info.width, height: info.height, channels: info.channels };
+  } catch {
+    throw new ImagingError('corrupt', 'Image is truncated or corrupt');
+  }
+}
+
+/** A thumbnail of `type` that fits `size`×`size`, from decoded pixels (see makeThumbnail). */
+export async function thumbnailFromPixels(pixels: Pixels, type: ImageType, size: number): Promise<Buffer> {
+  const { data, width, height, channels } = pixels;
+  const sharp = await loadSharp();
+  return encodeAs(
+    type,
+    sharp(data, { raw: { width, height, channels } }).resize(size, size, {
+      fit: 'inside',
+      withoutEnlargement: true,
+    }),
+  );
+}
+
+function encodeAs(type: ImageType, pipeline: SharpPipeline): Promise<Buffer> {
+  switch (type) {
+    case 'png':
+      return pipeline.png({ compressionLevel: 6 }).toBuffer();
+    case 'jpg':
+      return pipeline.jpeg({ quality: 82 }).toBuffer();
+    case 'gif':
+      return pipeline.gif().toBuffer();
+    case 'webp':
+      return pipeline.webp({ quality: 80 }).toBuffer();
   }
 }
 

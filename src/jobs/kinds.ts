@@ -1,5 +1,6 @@
 import Type from 'typebox';
 import type { BlobCollector } from '../services/blob-collector.ts';
+import type { OcrService } from '../services/ocr.service.ts';
 import type { ThumbnailService } from '../services/thumbnails.service.ts';
 import { BLOB_GC_JOB, OCR_JOB, THUMBNAIL_JOB } from '../store/images.repository.ts';
 import { defineJob } from './registry.ts';
@@ -33,5 +34,21 @@ export const thumbnailJob = (thumbnails: ThumbnailService) =>
     run: (payload) => thumbnails.runJob(payload),
   });
 
-/** The shape of an `ocr.read` job, for whoever registers the OCR engine's handler. */
-export const OCR_JOB_KIND = { kind: OCR_JOB, payload: ImagePayload } as const;
+/** `rerun` reads again an image whose text is already set (by an earlier read or an import). */
+export const OcrPayload = Type.Object({
+  imageId: Type.String({ minLength: 1 }),
+  rerun: Type.Optional(Type.Boolean()),
+});
+
+/**
+ * Reading an image's text: as many at once as there are OCR workers, so that a job waiting for
+ * a worker never holds a slot; a little longer than the engine's own per-read timeout.
+ */
+export const ocrJob = (reader: OcrService, workers: number, readTimeoutMs: number) =>
+  defineJob({
+    kind: OCR_JOB,
+    payload: OcrPayload,
+    concurrency: workers,
+    timeoutMs: readTimeoutMs + 30_000,
+    run: (payload) => reader.runJob(payload),
+  });

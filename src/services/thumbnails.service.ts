@@ -1,6 +1,14 @@
 import { type BlobStore, originalKey, thumbnailKey } from '../blobs/blob-store.ts';
 import { DecodeBudget } from '../imaging/decode-budget.ts';
-import { type ImageType, ImagingError, makeThumbnail, solidPng } from '../imaging/imaging.ts';
+import {
+  decodePixels,
+  type ImageType,
+  ImagingError,
+  type Pixels,
+  solidPng,
+  thumbnailFromPixels,
+} from '../imaging/imaging.ts';
+import type { PreparedPixels } from '../ocr/prepared-pixels.ts';
 import type { ImageRow } from '../store/schema.ts';
 import type { MetadataStore } from '../store/types.ts';
 
@@ -12,8 +20,9 @@ export interface ThumbnailLimits {
 /**
  * Thumbnails are made after the upload has answered: by the `image.thumbnail` job, or on
  * demand when one is asked for first. This is the image's one full decode, under the decode
- * budget. However many ask at once, each blob is decoded once. Pixels that turn out not to
- * decode are recorded on the image (fsck reports them) and get a placeholder, never a retry loop.
+ * budget; with OCR on, the OCR input is prepared from the same pixels and kept for the OCR job.
+ * However many ask at once, each blob is decoded once. Pixels that turn out not to decode are
+ * recorded on the image (fsck reports them) and get a placeholder, never a retry loop.
  */
 export class ThumbnailService {
   private readonly inFlight = new Map<string, Promise<Buffer | undefined>>();
@@ -24,6 +33,8 @@ export class ThumbnailService {
     private readonly blobs: BlobStore,
     private readonly budget: DecodeBudget,
     private readonly limits: ThumbnailLimits,
+    /** Where decodes leave the OCR input; none when OCR is off. */
+    private readonly ocrInputs?: PreparedPixels,
   ) {}
 
   /** The thumbnail's bytes, made now if need be; undefined when the original is gone. */
@@ -40,9 +51,33 @@ export class ThumbnailService {
 
   /** The job: make the blob's thumbnail unless it exists, or its images are gone. */
   async runJob(payload: { blobKey: string }): Promise<void> {
-    if (await this.blobs.exists(thumbnailKey(payload.blobKey, this.limits.thumbSize))) return;
+    if (await this.hasThumbnail(payload.blobKey)) return;
     const row = await this.store.images.findByBlobKey(payload.blobKey);
     if (row && !row.decode_error) await this.make(row);
+  }
+
+  /**
+   * The image's pixels prepared for OCR (see preparePixels): from the thumbnail's decode when it ran in this process
+   * (or runs now, when the thumbnail is not made yet); decoded afresh only when that decode is
+   * no longer at hand. Undefined when the pixels do not decode (recorded) or the original is gone.
+   */
+  async ocrInput(row: ImageRow): Promise<Buffer | undefined> {
+    const inputs = this.ocrInputs;
+    if (!inputs || row.decode_error) return undefined;
+    const kept = inputs.take(row.blob_key);
+    if (kept) return kept;
+    const pending = this.inFlight.get(row.blob_key);
+    if (pending || !(await this.hasThumbnail(row.blob_key))) {
+      const thumb = await (pending ?? this.make(row));
+      if (!thumb) return undefined;
+      const made = inputs.take(row.blob_key);
+      if (made) return made;
+    }
+    return this.decodeOriginal(row, (pixels) => inputs.from(pixels));
+  }
+
+  private hasThumbnail(blobKey: string): Promise<boolean> {
+    return this.blobs.exists(thumbnailKey(blobKey, this.limits.thumbSize));
   }
 
   private make(row: ImageRow): Promise<Buffer | undefined> {
@@ -55,20 +90,39 @@ export class ThumbnailService {
   }
 
   private async decode(row: ImageRow): Promise<Buffer | undefined> {
+    const thumb = await this.decodeOriginal(row, async (pixels) => {
+      const made = await thumbnailFromPixels(pixels, row.type as ImageType, this.limits.thumbSize);
+      await this.ocrInputs?.keep(row.blob_key, pixels);
+      return made;
+    });
+    if (thumb) await this.blobs.put(thumbnailKey(row.blob_key, this.limits.thumbSize), thumb);
+    return thumb;
+  }
+
+  /**
+   * Decodes the original under the decode budget and hands its pixels to `use` while they are
+   * held; records the image as undecodable (undefined) when they do not decode.
+   */
+  private async decodeOriginal<T>(
+    row: ImageRow,
+    use: (pixels: Pixels) => Promise<T>,
+  ): Promise<T | undefined> {
     const file = await this.blobs.localFile(originalKey(row.blob_key));
     if (!file) return undefined;
-    const info = { type: row.type as ImageType, width: row.width, height: row.height };
     try {
-      const thumb = await this.budget.run(DecodeBudget.costOf(row.width, row.height), () =>
-        makeThumbnail(file, info, this.limits.thumbSize, this.limits.maxPixels),
+      return await this.budget.run(DecodeBudget.costOf(row.width, row.height), async () =>
+        use(await decodePixels(file, this.limits.maxPixels, this.decodedPixels())),
       );
-      await this.blobs.put(thumbnailKey(row.blob_key, this.limits.thumbSize), thumb);
-      return thumb;
     } catch (err) {
       if (!(err instanceof ImagingError)) throw err;
       await this.store.images.recordDecodeError(row.blob_key, err.message);
       return undefined;
     }
+  }
+
+  /** How large a decode need be: what OCR reads, or (OCR off) a little more than the thumbnail. */
+  private decodedPixels(): number {
+    return this.ocrInputs?.maxPixels ?? this.limits.thumbSize * this.limits.thumbSize * 2;
   }
 
   /** A plain grey square in PNG, made once: shown for images whose pixels would not decode. */

@@ -13,7 +13,7 @@ import {
 import { type ImageInfo, type ImageType, ImagingError, inspectImage } from '../imaging/imaging.ts';
 import { type GeoLocation, readIdentifyingMetadata, stripIdentifyingMetadata } from '../imaging/metadata.ts';
 import { checkStructure } from '../imaging/structure.ts';
-import { BLOB_GC_JOB, THUMBNAIL_JOB } from '../store/images.repository.ts';
+import { BLOB_GC_JOB, OCR_JOB, THUMBNAIL_JOB } from '../store/images.repository.ts';
 import type { ImageRow, UserRow } from '../store/schema.ts';
 import type { MetadataStore } from '../store/types.ts';
 import { BlobCollector } from './blob-collector.ts';
@@ -41,6 +41,8 @@ export interface UploadLimits {
   diskReserveBytes?: number;
   /** Store originals as uploaded, EXIF and all (`--keep-metadata`). */
   keepMetadata?: boolean;
+  /** Queue every image for OCR as it is stored. */
+  ocr?: boolean;
 }
 
 const DEFAULT_MAX_UPLOAD = 50 * 1024 * 1024;
@@ -171,9 +173,10 @@ export class UploadService {
       wrote = true;
       await this.blobs.putFile(originalKey(hash), file.path);
       const now = Date.now();
+      const imageId = randomBytes(16).toString('hex');
       const row = await this.store.images.insert(
         {
-          image_id: randomBytes(16).toString('hex'),
+          image_id: imageId,
           user_id: user.id,
           blob_key: hash,
           type: info.type,
@@ -194,7 +197,10 @@ export class UploadService {
           longitude: location?.longitude ?? null,
         },
         pendingId,
-        [{ kind: THUMBNAIL_JOB, payload: { blobKey: hash } }],
+        [
+          { kind: THUMBNAIL_JOB, payload: { blobKey: hash } },
+          ...(this.limits.ocr ? [{ kind: OCR_JOB, payload: { imageId } }] : []),
+        ],
       );
       this.onQueued?.();
       return row;

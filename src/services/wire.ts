@@ -56,7 +56,8 @@ export class ImageUrls {
       type: row.type,
       created_at: formatCreatedAt(Number(row.created_at)),
       metadata: { app: row.app, title: row.title, url: row.url, desc: row.desc },
-      ocr: { locale: row.ocr_locale, description: row.ocr_text },
+      // Unread, and read with no text, look the same: no locale, empty description.
+      ocr: { locale: row.ocr_text === '' ? null : row.ocr_locale, description: row.ocr_text },
       access_policy: row.access_policy === 'only_me' ? 'only_me' : 'anyone',
     };
     if (row.latitude !== null && row.longitude !== null) {

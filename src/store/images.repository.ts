@@ -206,6 +206,29 @@ export class KyselyImageRepository implements ImageRepository {
     });
   }
 
+  async recordOcr(
+    imageId: string,
+    locale: string | null,
+    text: string,
+    options: { replace?: boolean } = {},
+  ): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      let update = trx
+        .updateTable('images')
+        .set({ ocr_locale: text === '' ? null : locale, ocr_text: text })
+        .where('image_id', '=', imageId);
+      if (!options.replace) update = update.where('ocr_text', '=', '');
+      const row = await update.returning('user_id').executeTakeFirst();
+      if (!row) return false;
+      await trx
+        .updateTable('users')
+        .set((eb) => ({ images_version: eb('images_version', '+', 1) }))
+        .where('id', '=', row.user_id)
+        .execute();
+      return true;
+    });
+  }
+
   async countAll(): Promise<number> {
     const r = await this.db
       .selectFrom('images')

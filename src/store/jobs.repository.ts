@@ -146,7 +146,8 @@ export class KyselyJobRepository implements JobRepository {
           .selectFrom('images')
           .select([
             sql.lit(kind).as('kind'),
-            sql<string>`json_object('imageId', images.image_id)`.as('payload'),
+            // A rerun: the job replaces text the image has (from an earlier read or an import).
+            sql<string>`json_object('imageId', images.image_id, 'rerun', json('true'))`.as('payload'),
             sql<number>`${now}`.as('run_at'),
             sql<number>`${now}`.as('created_at'),
           ])

@@ -87,6 +87,17 @@ export interface ImageRepository {
   /** Marks every image of the blob as undecodable, bumping their owners' images_version. */
   recordDecodeError(blobKey: string, reason: string): Promise<void>;
   /**
+   * Stores the image's OCR text and main language (none for no text) and bumps its owner's
+   * images_version, in one transaction. Text the image already has (an import brought it) is
+   * kept unless `replace`. False when nothing was written (image gone, or text kept).
+   */
+  recordOcr(
+    imageId: string,
+    locale: string | null,
+    text: string,
+    options?: { replace?: boolean },
+  ): Promise<boolean>;
+  /**
    * Newest first; costs about the same at any depth. The owner's row (as just read, e.g. while
    * authenticating) supplies the total and the version the page bookmarks belong to.
    */

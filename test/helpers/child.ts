@@ -16,12 +16,13 @@ const running = new Set<ChildProcess>();
 /**
  * The environment of this process without any GAZO_* setting, plus `extra`, plus
  * GAZO_FROM_SOURCE=1: bin/gazo.js then runs the TypeScript sources through tsx, so a test always
- * runs the code as it is now, never a dist/ build left from before an edit.
+ * runs the code as it is now, never a dist/ build left from before an edit. OCR is off unless
+ * `extra` turns it on: it costs a second an image, and only the OCR tests read text.
  */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('GAZO_')) env[key] = value;
-  return { ...env, GAZO_FROM_SOURCE: '1', ...extra };
+  return { ...env, GAZO_FROM_SOURCE: '1', GAZO_OCR: 'off', ...extra };
 }
 
 /** A port that was free a moment ago on 127.0.0.1. */
@@ -94,7 +95,7 @@ export interface ChildServer {
  */
 export async function spawnServer(
   dataDir: string | undefined,
-  options: { args?: string[]; env?: Record<string, string>; port?: number } = {},
+  options: { args?: string[]; env?: Record<string, string>; port?: number; cwd?: string } = {},
 ): Promise<ChildServer> {
   // A port found free can be taken by someone else before the child binds it: try another.
   for (let attempt = 1; ; attempt++) {
@@ -109,7 +110,7 @@ export async function spawnServer(
 
 async function spawnServerOnce(
   dataDir: string | undefined,
-  options: { args?: string[]; env?: Record<string, string>; port?: number },
+  options: { args?: string[]; env?: Record<string, string>; port?: number; cwd?: string },
 ): Promise<ChildServer> {
   const port = options.port ?? (await freePort());
   const args = options.args ?? [
@@ -121,7 +122,7 @@ async function spawnServerOnce(
     ...(dataDir ? ['--data-dir', dataDir] : []),
   ];
   const proc = spawn(process.execPath, [GAZO_BIN, ...args], {
-    cwd: REPO_ROOT,
+    cwd: options.cwd ?? REPO_ROOT,
     env: cleanEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

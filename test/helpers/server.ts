@@ -38,6 +38,8 @@ export async function startServer(
 ): Promise<TestServer> {
   const dataDir = existingDataDir ?? (await makeDataDir());
   // Port 0 picks a free port; the public URL is fixed up once we know it.
+  // OCR costs a second an image: only the tests that read text turn it on (`ocr: true`).
+  overrides = { ocr: false, ...overrides };
   const provisional = loadConfig({ host: '127.0.0.1', port: 0, dataDir, ...overrides }, {});
   const rt = await openRuntime(provisional);
   const app = await buildApp(rt, options);

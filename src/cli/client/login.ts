@@ -5,6 +5,8 @@ import { httpUrl, UsageError } from './usage.ts';
 /** Reads a line from the terminal without echoing it. */
 function promptHidden(question: string): Promise<string> {
   const stdin = process.stdin;
+  // Echo off before the question shows, or what is typed right after it could still be echoed.
+  stdin.setRawMode(true);
   process.stderr.write(question);
   return new Promise((resolve, reject) => {
     let value = '';
@@ -24,7 +26,6 @@ function promptHidden(question: string): Promise<string> {
         else value += ch;
       }
     };
-    stdin.setRawMode(true);
     stdin.resume();
     stdin.on('data', onData);
   });

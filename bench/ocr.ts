@@ -1,0 +1,190 @@
+/**
+ * `npm run bench:ocr`: OCR on a corpus of 32 generated 1280×720 screenshots with known text
+ * (bench/ocr-corpus.ts).
+ *
+ *   serve     a real `gazo serve` (fresh data dir, OCR on) is sent every screenshot; the figures
+ *             are word recall and character error rate (CER) per language from the image objects
+ *             it answers, images read per second from the first upload to the last text stored,
+ *             the server's CPU time per image (from /proc, what an idle machine's rate is bound
+ *             by) and its peak resident memory (VmHWM).
+ *   prepare   (BENCH_OCR_PREPARE=1) the engine alone in this process on each way of preparing
+ *             the pixels: as decoded (greyscale), dark themes inverted, and also scaled ×1.5 or ×2.
+ *
+ * Settings (environment): GAZO_OCR_WORKERS (default 1) and GAZO_OCR_LANGUAGES are passed to the
+ * server; BENCH_OCR_PREPARE=1 adds the preparation comparison; BENCH_OCR_ONLY=prepare skips serve.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { loadConfig } from '../src/config.ts';
+import { parseLanguages } from '../src/ocr/languages.ts';
+import { PREPARE_DEFAULTS, type PrepareOptions, prepareForOcr } from '../src/ocr/prepare.ts';
+import { TesseractPool } from '../src/ocr/tesseract-pool.ts';
+import { openRuntime } from '../src/runtime.ts';
+import { type CorpusImage, makeCorpus } from './ocr-corpus.ts';
+import { emptyTally, score, type Tally } from './ocr-metrics.ts';
+import { freePort, ROOT, startChild } from './procs.ts';
+
+type Tallies = Record<'en' | 'ja', Tally>;
+
+function tallyAll(corpus: CorpusImage[], texts: string[]): Tallies {
+  const tallies = { en: emptyTally(), ja: emptyTally() };
+  corpus.forEach((image, i) => {
+    for (const lang of ['en', 'ja'] as const) {
+      const truth = image.truth.filter((t) => t.lang === lang).map((t) => t.text);
+      if (truth.length > 0) score(truth, texts[i] ?? '', lang, tallies[lang]);
+    }
+  });
+  return tallies;
+}
+
+const pct = (a: number, b: number) => `${((100 * a) / Math.max(b, 1)).toFixed(1)} %`;
+
+function report(label: string, tallies: Tallies, seconds: number, count: number): void {
+  console.log(
+    `${label.padEnd(22)} English word recall ${pct(tallies.en.found, tallies.en.units)} (of ${tallies.en.units}), CER ${pct(tallies.en.edits, tallies.en.chars)}; ` +
+      `Japanese character recall ${pct(tallies.ja.found, tallies.ja.units)} (of ${tallies.ja.units}), CER ${pct(tallies.ja.edits, tallies.ja.chars)}; ` +
+      `${(count / seconds).toFixed(2)} images/s`,
+  );
+}
+
+async function rawOf(png: Buffer) {
+  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: info.channels };
+}
+
+/** The engine alone, one worker, on each way of preparing the pixels. */
+async function comparePreparation(corpus: CorpusImage[]): Promise<void> {
+  const variants: Array<[string, PrepareOptions]> = [
+    ['greyscale only', { ...PREPARE_DEFAULTS, upscale: 1, invertDark: false }],
+    ['+ invert dark', { ...PREPARE_DEFAULTS, upscale: 1, invertDark: true }],
+    ['+ invert, ×1.5', { ...PREPARE_DEFAULTS, upscale: 1.5 }],
+    ['+ invert, ×2 (default)', PREPARE_DEFAULTS],
+  ];
+  const pool = await TesseractPool.open({
+    languages: parseLanguages(process.env.GAZO_OCR_LANGUAGES || 'eng+jpn'),
+    workers: 1,
+    timeoutMs: 120_000,
+    recycleAfterJobs: 1000,
+    recycleAboveRssBytes: Number.POSITIVE_INFINITY,
+  });
+  try {
+    await pool.read(await prepareForOcr(await rawOf(corpus[0]?.png ?? Buffer.alloc(0))));
+    for (const [label, options] of variants) {
+      const texts: string[] = [];
+      const started = performance.now();
+      for (const image of corpus)
+        texts.push((await pool.read(await prepareForOcr(await rawOf(image.png), options))).text);
+      report(label, tallyAll(corpus, texts), (performance.now() - started) / 1000, corpus.length);
+      const byKind = new Map<string, Tallies>();
+      for (const kind of new Set(corpus.map((c) => c.kind))) {
+        const idx = corpus.map((c, i) => (c.kind === kind ? i : -1)).filter((i) => i >= 0);
+        byKind.set(
+          kind,
+          tallyAll(
+            idx.map((i) => corpus[i] as CorpusImage),
+            idx.map((i) => texts[i] ?? ''),
+          ),
+        );
+      }
+      console.log(
+        `  by kind: ${[...byKind].map(([k, t]) => `${k} ${t.en.units ? pct(t.en.found, t.en.units) : ''}${t.ja.units ? ` ja ${pct(t.ja.found, t.ja.units)}` : ''}`).join('; ')}`,
+      );
+    }
+  } finally {
+    await pool.close();
+  }
+}
+
+/** CPU seconds the process (all its threads) has used: a figure other work on the machine disturbs less. */
+async function cpuSecondsOf(pid: number): Promise<number> {
+  const fields = (await fs.readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+  // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 a second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function memoryOf(pid: number): Promise<{ rss: number; hwm: number }> {
+  return fs.readFile(`/proc/${pid}/status`, 'utf8').then((status) => {
+    const kb = (field: string) =>
+      Number(status.match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'))?.[1] ?? 0) * 1024;
+    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+  });
+}
+
+/** A real server: upload everything, wait until every text is stored, read it back. */
+async function measureServe(corpus: CorpusImage[]): Promise<void> {
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'gazo-bench-ocr-'));
+  try {
+    const setup = await openRuntime(loadConfig({ dataDir, ocr: false }, {}));
+    await setup.accounts.createUser('bench');
+    const { token } = await setup.accounts.createToken('bench');
+    await setup.close();
+    const port = await freePort();
+    const env = { ...process.env, GAZO_OCR: 'on' };
+    const server = await startChild(
+      process.execPath,
+      [path.join(ROOT, 'bin/gazo.js'), 'serve', '--port', String(port), '--data-dir', dataDir],
+      /listening/,
+      { env, label: 'gazo serve' },
+    );
+    const pid = server.child.pid ?? 0;
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      const idle = await memoryOf(pid);
+      const cpuBefore = await cpuSecondsOf(pid);
+      const started = performance.now();
+      const ids: string[] = [];
+      for (const image of corpus) {
+        const body = new FormData();
+        body.set('imagedata', new Blob([new Uint8Array(image.png)]), `${image.name}.png`);
+        const res = await fetch(`${base}/api/upload?access_token=${token}`, { method: 'POST', body });
+        if (res.status !== 200) throw new Error(`upload answered ${res.status}: ${await res.text()}`);
+        ids.push(((await res.json()) as { image_id: string }).image_id);
+      }
+      const uploaded = performance.now();
+      let texts: string[] = [];
+      let peakRss = 0;
+      for (const deadline = Date.now() + 600_000; Date.now() < deadline; ) {
+        await new Promise((r) => setTimeout(r, 250));
+        peakRss = Math.max(peakRss, (await memoryOf(pid)).rss);
+        const list = (await (
+          await fetch(`${base}/api/images?per_page=100&access_token=${token}`)
+        ).json()) as Array<{
+          image_id: string;
+          ocr: { description: string };
+        }>;
+        const byId = new Map(list.map((i) => [i.image_id, i.ocr.description]));
+        texts = ids.map((id) => byId.get(id) ?? '');
+        if (texts.every((t) => t !== '')) break;
+      }
+      const seconds = (performance.now() - started) / 1000;
+      const workers = process.env.GAZO_OCR_WORKERS || '1';
+      report(`serve, ${workers} worker(s)`, tallyAll(corpus, texts), seconds, corpus.length);
+      const mem = await memoryOf(pid);
+      const cpu = (await cpuSecondsOf(pid)) - cpuBefore;
+      console.log(
+        `  server CPU ${(cpu / corpus.length).toFixed(2)} s an image (upload, decode, thumbnail and OCR): at most ${(os.cpus().length / (cpu / corpus.length)).toFixed(2)} images/s on ${os.cpus().length} idle cores; load average ${os.loadavg()[0]?.toFixed(1)} during the run`,
+      );
+      console.log(
+        `  uploads took ${((uploaded - started) / 1000).toFixed(1)} s; all read after ${seconds.toFixed(1)} s; ` +
+          `server RSS idle ${(idle.rss / 2 ** 20).toFixed(0)} MB, peak ${(Math.max(peakRss, mem.hwm) / 2 ** 20).toFixed(0)} MB (VmHWM), after ${(mem.rss / 2 ** 20).toFixed(0)} MB`,
+      );
+      if (process.env.BENCH_OCR_SHOW) {
+        for (const [i, c] of corpus.entries()) console.log(`--- ${c.name}\n${texts[i]}`);
+      }
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await fs.rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+const corpus = await makeCorpus();
+console.log(
+  `corpus: ${corpus.length} screenshots, 1280×720 (${[...new Set(corpus.map((c) => c.kind))].join(', ')})`,
+);
+if (process.env.BENCH_OCR_PREPARE === '1' || process.env.BENCH_OCR_ONLY === 'prepare')
+  await comparePreparation(corpus);
+if (process.env.BENCH_OCR_ONLY !== 'prepare') await measureServe(corpus);

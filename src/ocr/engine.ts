@@ -1,0 +1,16 @@
+import type { OcrImage } from './prepare.ts';
+
+export interface OcrResult {
+  /** Cleaned text with its line breaks; empty when nothing was read. */
+  text: string;
+  /** Main language as a locale code (`en`, `ja`, …); null when there is no text. */
+  locale: string | null;
+}
+
+/** Something that reads text: the tesseract.js worker pool, or the tesseract command. */
+export interface OcrEngine {
+  read(image: OcrImage): Promise<OcrResult>;
+  close(): Promise<void>;
+}
+
+export class OcrTimeoutError extends Error {}

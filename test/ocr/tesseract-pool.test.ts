@@ -1,0 +1,74 @@
+import sharp from 'sharp';
+import { afterEach, describe, expect, it } from 'vitest';
+import { OcrTimeoutError } from '../../src/ocr/engine.ts';
+import { OcrSetupError, parseLanguages } from '../../src/ocr/languages.ts';
+import { type OcrImage, prepareForOcr } from '../../src/ocr/prepare.ts';
+import { type PoolOptions, TesseractPool } from '../../src/ocr/tesseract-pool.ts';
+import { block, renderPng } from '../helpers/text-images.ts';
+
+async function textImage(text: string): Promise<OcrImage> {
+  const png = await renderPng({
+    width: 600,
+    height: 80,
+    background: '#fff',
+    lines: block([text], { x: 20, y: 45, size: 22 }),
+  });
+  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+  return prepareForOcr({ data, width: info.width, height: info.height, channels: info.channels });
+}
+
+describe('TesseractPool', () => {
+  let pool: TesseractPool | undefined;
+  const open = async (options: Partial<PoolOptions>) => {
+    pool = await TesseractPool.open({
+      languages: parseLanguages('eng'),
+      workers: 1,
+      timeoutMs: 30_000,
+      recycleAfterJobs: 100,
+      recycleAboveRssBytes: Number.POSITIVE_INFINITY,
+      ...options,
+    });
+    return pool;
+  };
+  afterEach(async () => {
+    await pool?.close();
+    pool = undefined;
+  });
+
+  it('replaces a worker after its number of reads, and reads on with the new one', async () => {
+    const p = await open({ recycleAfterJobs: 2 });
+    const image = await textImage('Recycled workers read too');
+    for (let i = 0; i < 3; i++) expect((await p.read(image)).text).toBe('Recycled workers read too');
+    expect(p.stats).toMatchObject({ started: 2, recycled: 1 });
+  });
+
+  it('replaces a worker when the process is past its memory bound', async () => {
+    const p = await open({ rss: () => 10 * 1024 ** 3, recycleAboveRssBytes: 1024 ** 3 });
+    const image = await textImage('Memory bound');
+    await p.read(image);
+    await p.read(image);
+    expect(p.stats).toMatchObject({ started: 2, recycled: 2 });
+  });
+
+  it('kills a worker that takes longer than the timeout; the next read gets a fresh one', async () => {
+    const p = await open({ timeoutMs: 1 });
+    const image = await textImage('Too slow');
+    await expect(p.read(image)).rejects.toBeInstanceOf(OcrTimeoutError);
+    await expect(p.read(image)).rejects.toThrow('OCR took longer than 1 ms');
+    expect(p.stats).toMatchObject({ started: 2, timedOut: 2 });
+  });
+
+  it('names the npm package to install for a language without data', async () => {
+    const err = await TesseractPool.open({
+      languages: parseLanguages('deu'),
+      workers: 1,
+      timeoutMs: 1000,
+      recycleAfterJobs: 1,
+      recycleAboveRssBytes: 1,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OcrSetupError);
+    expect((err as Error).message).toBe(
+      'no OCR language data for "deu": install the npm package @tesseract.js-data/deu',
+    );
+  });
+});
