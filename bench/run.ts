@@ -168,6 +168,9 @@ async function main() {
 
     const gazoPort = await freePort();
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GAZO_')));
+    // OCR off: every uploaded screenshot would queue a second of OCR, and that backlog would be
+    // measured in the list and raw rows of the next run. `npm run bench:ocr` measures OCR.
+    env.GAZO_OCR = 'off';
     const start = await startFlags();
     Object.assign(env, start.env);
     const flags = [...start.flags, ...gazoNodeArgs];

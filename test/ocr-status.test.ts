@@ -89,4 +89,28 @@ describe('gazo ocr status', { timeout: 60_000 }, () => {
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/no Gazo data dir/);
   });
+
+  it('gazo ocr rerun queues reads from the command line: ids or --all, never neither or both', async () => {
+    const none = await runCli(['ocr', 'rerun', '--data-dir', dataDir]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/either --all or the ids/);
+    expect((await runCli(['ocr', 'rerun', '--all', ids[0] as string, '--data-dir', dataDir])).code).toBe(2);
+
+    const unknown = await runCli(['ocr', 'rerun', 'f'.repeat(32), '--data-dir', dataDir]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain(`no image ${'f'.repeat(32)}`);
+
+    // Clear the queue, then every image is queued once, as a rerun (it replaces their text).
+    await rt.store.jobs.releaseLeases();
+    for (const job of await rt.store.jobs.claim([OCR_JOB], 100, Date.now(), 600_000)) {
+      await rt.store.jobs.complete(job.id, job.lease_owner);
+    }
+    const all = await runCli(['ocr', 'rerun', '--all', '--data-dir', dataDir]);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout).toBe('queued 3 images for OCR\n');
+    const queued = await rt.store.jobs.claim([OCR_JOB], 100, Date.now(), 600_000);
+    expect(
+      queued.map((j) => JSON.parse(j.payload)).sort((a, b) => a.imageId.localeCompare(b.imageId)),
+    ).toEqual([...ids].sort().map((imageId) => ({ imageId, rerun: true })));
+  });
 });

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { UsageError } from './client/usage.ts';
 import { configFrom, iso, printTable, requireDataDir, withDataDir } from './options.ts';
 
 /** `gazo ocr …`: the OCR queue of a data dir (works while a server runs on it). */
@@ -46,6 +47,32 @@ export function ocrCommand(): Command {
             oneLine(j.last_error),
           ]),
         );
+      } finally {
+        await store.close();
+      }
+    }),
+  );
+  ocr.addCommand(
+    withDataDir(
+      new Command('rerun')
+        .description('read the text of images again (their current text is replaced when the read ends)')
+        .argument('[image-ids...]', 'the images to read again')
+        .option('--all', 'every image'),
+    ).action(async (imageIds: string[], options: { dataDir?: string; all?: boolean }) => {
+      if (Boolean(options.all) === imageIds.length > 0) {
+        throw new UsageError('give either --all or the ids of the images to read again');
+      }
+      await requireDataDir(options);
+      const [{ openSqliteStore }, { JobQueueService }] = await Promise.all([
+        import('../store/index.ts'),
+        import('../services/job-queue.service.ts'),
+      ]);
+      const store = await openSqliteStore(configFrom(options).dataDir);
+      try {
+        const { queued, unknown } = await new JobQueueService(store).rerunOcr(options.all ? 'all' : imageIds);
+        process.stdout.write(`queued ${queued} image${queued === 1 ? '' : 's'} for OCR\n`);
+        for (const id of unknown) process.stderr.write(`gazo: no image ${id}\n`);
+        if (unknown.length > 0) process.exitCode = 1;
       } finally {
         await store.close();
       }
