@@ -12,7 +12,6 @@ import { JobWorker } from './jobs/worker.ts';
 import type { OcrEngine } from './ocr/engine.ts';
 import { parseLanguages } from './ocr/languages.ts';
 import { PreparedPixels } from './ocr/prepared-pixels.ts';
-import { TesseractPool } from './ocr/tesseract-pool.ts';
 import { AccountsService } from './services/accounts.service.ts';
 import { BlobCollector } from './services/blob-collector.ts';
 import { ImagesService } from './services/images.service.ts';
@@ -65,7 +64,8 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   const reserve = new DiskReserve(path.join(config.dataDir, DISK_RESERVE_FILE), DISK_RESERVE_BYTES);
   await reserve.ensure();
   const ocr = config.ocr.enabled
-    ? await TesseractPool.open({
+    ? // Loaded only when OCR is on: tesseract.js is memory an OCR-less server need not hold.
+      await (await import('./ocr/tesseract-pool.ts')).TesseractPool.open({
         languages: parseLanguages(config.ocr.languages),
         workers: config.ocr.workers,
         timeoutMs: config.ocr.timeoutMs,

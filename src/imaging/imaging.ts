@@ -37,7 +37,7 @@ let loading: Promise<typeof Sharp> | undefined;
  * sharp (libvips) is loaded on first use, not at start: it is a third of an idle server's
  * memory, and a server that has decoded nothing yet does not need it.
  */
-function loadSharp(): Promise<typeof Sharp> {
+export function loadSharp(): Promise<typeof Sharp> {
   loading ??= import('sharp').then(({ default: sharp }) => {
     // Decoding is CPU work in libvips' own threads; two cores are better spent on two images at once.
     sharp.concurrency(1);

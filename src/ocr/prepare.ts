@@ -1,5 +1,5 @@
-import sharp from 'sharp';
 import type { Pixels } from '../imaging/imaging.ts';
+import { loadSharp } from '../imaging/imaging.ts';
 
 /** What the engine reads: 8-bit greyscale, dark text on a light ground. */
 export interface OcrImage {
@@ -35,6 +35,7 @@ export async function preparePixels(
   options: PrepareOptions = PREPARE_DEFAULTS,
 ): Promise<Buffer> {
   const { width, height, channels } = pixels;
+  const sharp = await loadSharp();
   const limit = options.maxPixels / scaleOf(width, height, options) ** 2;
   let pipeline = sharp(pixels.data, { raw: { width, height, channels } });
   if (channels === 2 || channels === 4) pipeline = pipeline.flatten({ background: '#ffffff' });
@@ -64,6 +65,7 @@ export async function engineInput(
   kept: Buffer,
   options: PrepareOptions = PREPARE_DEFAULTS,
 ): Promise<OcrImage> {
+  const sharp = await loadSharp();
   let pipeline = sharp(kept).greyscale();
   const { width = 1, height = 1 } = await sharp(kept).metadata();
   const scale = scaleOf(width, height, options);
