@@ -73,41 +73,46 @@ export async function openRuntime(config: Config): Promise<Runtime> {
         recycleAboveRssBytes: OCR_RECYCLE_ABOVE_RSS_BYTES,
       })
     : undefined;
+  // The worker is made below; uploads only nudge it once they have queued work.
+  let nudge = () => {};
+  const uploads = new UploadService(
+    store,
+    blobs,
+    {
+      maxPixels: config.limits.maxPixels,
+      thumbSize: config.thumbSize,
+      maxUploadBytes: config.limits.maxUploadBytes,
+      diskReserveBytes: config.limits.diskReserveBytes,
+      keepMetadata: config.keepMetadata,
+      ocr: config.ocr.enabled,
+    },
+    reserve,
+    () => nudge(),
+  );
   const thumbnails = new ThumbnailService(
     store,
     blobs,
     new DecodeBudget(config.limits.decodeMemoryBytes),
     { thumbSize: config.thumbSize, maxPixels: config.limits.maxPixels },
     ocr && new PreparedPixels(PREPARED_PIXELS_BYTES),
+    uploads.activity,
   );
   // Each kind of background work, with its own slots and timeout (see jobs/kinds.ts).
   const jobKinds = new JobRegistry().register(blobCollectJob(collector)).register(thumbnailJob(thumbnails));
   if (ocr) {
     // As many OCR slots as OCR workers: a job waiting for a worker never holds another kind's slot.
-    const reader = new OcrService(store, thumbnails, ocr);
+    const reader = new OcrService(store, thumbnails, ocr, uploads.activity);
     jobKinds.register(ocrJob(reader, config.ocr.workers, config.ocr.timeoutMs));
   }
   const worker = new JobWorker(store.jobs, jobKinds);
+  nudge = () => worker.nudge();
   return {
     config,
     store,
     blobs,
     accounts: new AccountsService(store),
     images: new ImagesService(store, blobs, thumbnails, config.thumbSize, reserve),
-    uploads: new UploadService(
-      store,
-      blobs,
-      {
-        maxPixels: config.limits.maxPixels,
-        thumbSize: config.thumbSize,
-        maxUploadBytes: config.limits.maxUploadBytes,
-        diskReserveBytes: config.limits.diskReserveBytes,
-        keepMetadata: config.keepMetadata,
-        ocr: config.ocr.enabled,
-      },
-      reserve,
-      () => worker.nudge(),
-    ),
+    uploads,
     collector,
     urls: new ImageUrls(config.urls, config.thumbSize),
     worker,

@@ -44,6 +44,8 @@ describe('backup of a live data dir', () => {
       });
       ids.push((await res.json()).image_id);
     }
+    // Thumbnails are made in the background: wait for them, so that the backup has them to copy.
+    await live.settle();
 
     const first = await backupDataDir(sourceOf(live), dest);
     expect(first).toMatchObject({ images: 2, blobsCopied: 4, missing: [] });
@@ -107,6 +109,7 @@ describe('backup of a live data dir', () => {
     const { token, id } = await live.user('pruner');
     const image = await uploadOk(live, token, await solidPng(14, 14, '#303030'));
     const key = (await live.rt.store.images.findByImageId(image.image_id))?.blob_key ?? '';
+    await live.settle();
     const own = await makeDataDir();
     try {
       await backupDataDir(sourceOf(live), own);

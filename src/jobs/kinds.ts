@@ -31,7 +31,7 @@ export const thumbnailJob = (thumbnails: ThumbnailService) =>
     payload: BlobPayload,
     concurrency: 2,
     timeoutMs: 120_000,
-    run: (payload) => thumbnails.runJob(payload),
+    run: (payload, { queuedAt }) => thumbnails.runJob(payload, queuedAt),
   });
 
 /** `rerun` reads again an image whose text is already set (by an earlier read or an import). */
@@ -50,5 +50,5 @@ export const ocrJob = (reader: OcrService, workers: number, readTimeoutMs: numbe
     payload: OcrPayload,
     concurrency: workers,
     timeoutMs: readTimeoutMs + 30_000,
-    run: (payload) => reader.runJob(payload),
+    run: (payload, { queuedAt }) => reader.runJob(payload, queuedAt),
   });

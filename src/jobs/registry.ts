@@ -7,6 +7,8 @@ export interface JobContext {
   jobId: number;
   /** 1 on the first run, 2 on the first retry, … */
   attempt: number;
+  /** When the job was queued (ms). */
+  queuedAt: number;
   /** Aborted when the job passes its kind's timeout or the worker stops: stop working then. */
   signal: AbortSignal;
 }

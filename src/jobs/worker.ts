@@ -149,6 +149,7 @@ export class JobWorker {
         kind.run(parsePayload(job.payload), {
           jobId: job.id,
           attempt: job.attempts,
+          queuedAt: Number(job.created_at),
           signal: controller.signal,
         }),
       );

@@ -2,6 +2,7 @@ import type { OcrEngine } from '../ocr/engine.ts';
 import { engineInput } from '../ocr/prepare.ts';
 import type { MetadataStore } from '../store/types.ts';
 import type { ThumbnailService } from './thumbnails.service.ts';
+import type { UploadActivity } from './upload-activity.ts';
 
 /**
  * The `ocr.read` job: reads the text of one image from the pixels its thumbnail decode
@@ -16,11 +17,14 @@ export class OcrService {
     private readonly store: MetadataStore,
     private readonly thumbnails: ThumbnailService,
     private readonly engine: OcrEngine,
+    /** Uploads in progress, which a read gives way to for a moment (see UploadActivity). */
+    private readonly uploads?: UploadActivity,
   ) {}
 
-  async runJob(payload: { imageId: string; rerun?: boolean }): Promise<void> {
+  async runJob(payload: { imageId: string; rerun?: boolean }, queuedAt = Date.now()): Promise<void> {
     const row = await this.store.images.findByImageId(payload.imageId);
     if (!row || row.decode_error || (row.ocr_text !== '' && !payload.rerun)) return;
+    await this.uploads?.quietOrOld(queuedAt);
     const kept = await this.thumbnails.ocrInput(row);
     if (!kept) return;
     const { text, locale } = await this.engine.read(await engineInput(kept));

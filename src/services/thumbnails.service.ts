@@ -11,6 +11,7 @@ import {
 import type { PreparedPixels } from '../ocr/prepared-pixels.ts';
 import type { ImageRow } from '../store/schema.ts';
 import type { MetadataStore } from '../store/types.ts';
+import type { UploadActivity } from './upload-activity.ts';
 
 export interface ThumbnailLimits {
   thumbSize: number;
@@ -35,6 +36,8 @@ export class ThumbnailService {
     private readonly limits: ThumbnailLimits,
     /** Where decodes leave the OCR input; none when OCR is off. */
     private readonly ocrInputs?: PreparedPixels,
+    /** Uploads in progress, which a job's decode gives way to (a request for a thumbnail does not). */
+    private readonly uploads?: UploadActivity,
   ) {}
 
   /** The thumbnail's bytes, made now if need be; undefined when the original is gone. */
@@ -50,8 +53,9 @@ export class ThumbnailService {
   }
 
   /** The job: make the blob's thumbnail unless it exists, or its images are gone. */
-  async runJob(payload: { blobKey: string }): Promise<void> {
+  async runJob(payload: { blobKey: string }, queuedAt = Date.now()): Promise<void> {
     if (await this.hasThumbnail(payload.blobKey)) return;
+    await this.uploads?.quietOrOld(queuedAt);
     const row = await this.store.images.findByBlobKey(payload.blobKey);
     if (row && !row.decode_error) await this.make(row);
   }

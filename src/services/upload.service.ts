@@ -18,6 +18,7 @@ import type { ImageRow, UserRow } from '../store/schema.ts';
 import type { MetadataStore } from '../store/types.ts';
 import { BlobCollector } from './blob-collector.ts';
 import { insufficientStorage, tooLarge, unprocessable } from './errors.ts';
+import { UploadActivity } from './upload-activity.ts';
 
 /** What an upload says about its image, besides the bytes. */
 export interface UploadMeta {
@@ -65,6 +66,8 @@ const OUT_OF_SPACE = 'The server is out of storage space: the image was not stor
  */
 export class UploadService {
   private readonly collector: BlobCollector;
+  /** Uploads in progress (see UploadActivity); the upload routes mark theirs. */
+  readonly activity = new UploadActivity();
 
   constructor(
     private readonly store: MetadataStore,

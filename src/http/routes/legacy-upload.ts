@@ -52,6 +52,7 @@ export function legacyUploadRoute(app: GazoApp, rt: Runtime) {
   const onRequest = refuseDeclaredOversize(rt.config.limits.maxUploadBytes);
   app.post('/upload.cgi', { schema, onRequest }, async (request, reply) => {
     let imagedata: StagedFile | undefined;
+    const ended = rt.uploads.activity.begin();
     try {
       await refuseBeforeReading(request, rt.config.limits.maxUploadBytes, async () => {
         await request.server.authLimits.beforeCheck(request);
@@ -85,6 +86,7 @@ export function legacyUploadRoute(app: GazoApp, rt: Runtime) {
       throw err;
     } finally {
       await imagedata?.discard();
+      ended();
     }
   });
 }

@@ -1,4 +1,5 @@
 import { Type } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import type { Runtime } from '../../runtime.ts';
 import { badRequest } from '../../services/errors.ts';
 import type { UploadMeta } from '../../services/upload.service.ts';
@@ -29,6 +30,15 @@ const schema = {
 export function uploadRoute(app: GazoApp, rt: Runtime) {
   const onRequest = refuseDeclaredOversize(rt.config.limits.maxUploadBytes);
   app.post('/api/upload', { schema, onRequest }, async (request) => {
+    const ended = rt.uploads.activity.begin();
+    try {
+      return await handleUpload(request);
+    } finally {
+      ended();
+    }
+  });
+
+  async function handleUpload(request: FastifyRequest) {
     // A token in the header or query is checked before the body is read, so that a stranger
     // cannot make us store a large upload; a token among the parts is checked after them.
     const maxUploadBytes = rt.config.limits.maxUploadBytes;
@@ -52,7 +62,7 @@ export function uploadRoute(app: GazoApp, rt: Runtime) {
     } finally {
       await imagedata?.discard();
     }
-  });
+  }
 }
 
 function uploadMeta(fields: Record<string, string>): UploadMeta {
