@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -56,9 +57,13 @@ export async function writeStagedFile(
       done(null, chunk);
     },
   });
+  const sink = fs.createWriteStream(target, { flags: 'wx', mode: 0o600 });
   try {
-    await pipeline(source, meter, fs.createWriteStream(target, { flags: 'wx', mode: 0o600 }));
+    await pipeline(source, meter, sink);
   } catch (err) {
+    // A sink destroyed before its file was open still opens (creates) it: wait for it to close,
+    // or the file would appear after it was removed.
+    if (!sink.closed) await once(sink, 'close').catch(() => undefined);
     await discardFile(target);
     throw isDiskFull(err) ? new DiskFullError() : err;
   }
