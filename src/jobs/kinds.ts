@@ -7,7 +7,6 @@ import { defineJob } from './registry.ts';
 
 /** Payloads by kind. A job's `imageId` or `blobKey` also says what deleting an image cancels. */
 export const BlobPayload = Type.Object({ blobKey: Type.String({ minLength: 1 }) });
-export const ImagePayload = Type.Object({ imageId: Type.String({ minLength: 1 }) });
 
 /**
  * Removing an unused blob's files: quick, and it holds the database's write lock meanwhile, so
