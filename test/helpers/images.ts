@@ -1,5 +1,5 @@
+import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
-import { crc32 } from '../../src/imaging/strip/crc32.ts';
 import { pngChunk as makePngChunk } from '../../src/imaging/strip/png.ts';
 
 /** Test images are made here, in code, never committed as files. */

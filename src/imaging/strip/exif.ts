@@ -38,7 +38,7 @@ const SRATIONAL = 10;
 const IFD = 13;
 
 /** JPEG's APP1 always starts so; some PNG and WebP writers copy the prefix into their chunks too. */
-const EXIF_PREFIX = Buffer.from('Exif\0\0', 'latin1');
+export const EXIF_PREFIX = Buffer.from('Exif\0\0', 'latin1');
 
 /** The TIFF structure inside an EXIF block, without any `Exif\0\0` prefix. */
 export function tiffOf(block: Buffer): Buffer {

@@ -1,6 +1,6 @@
 import type { Edits } from './edits.ts';
 import { replace } from './edits.ts';
-import { type ExifFacts, minimalExif, readExif } from './exif.ts';
+import { EXIF_PREFIX, type ExifFacts, minimalExif, readExif } from './exif.ts';
 import { corrupt, type FileBytes } from './file-bytes.ts';
 
 const SOI = 0xd8;
@@ -12,7 +12,6 @@ const APP2 = 0xe2;
 const APP14 = 0xee;
 const COM = 0xfe;
 
-const EXIF_ID = Buffer.from('Exif\0\0', 'latin1');
 /**
  * The application segments kept, by marker and leading identifier: JFIF (density), the ICC
  * profile, Adobe's (which says how to read CMYK/YCCK colour). Every other APPn and every comment
@@ -62,10 +61,10 @@ export async function stripJpeg(src: FileBytes, edits: Edits): Promise<ExifFacts
     const end = pos + 2 + length;
     if (end > src.size) throw corrupt();
     const head = await src.bytes(pos + 4, Math.min(length - 2, 12));
-    if (marker === APP1 && head.subarray(0, 6).equals(EXIF_ID) && !exif) {
+    if (marker === APP1 && head.subarray(0, 6).equals(EXIF_PREFIX) && !exif) {
       exif = readExif(await src.bytes(pos + 4, length - 2));
       const tiff = minimalExif(exif.orientation);
-      if (tiff) await replace(src, edits, pos, end, segment(APP1, Buffer.concat([EXIF_ID, tiff])));
+      if (tiff) await replace(src, edits, pos, end, segment(APP1, Buffer.concat([EXIF_PREFIX, tiff])));
       else await edits.drop(pos, end);
     } else if (marker === COM || (marker >= APP0 && marker <= 0xef && !startsWith(head, KEPT_APP[marker]))) {
       await edits.drop(pos, end);

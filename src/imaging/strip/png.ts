@@ -1,4 +1,4 @@
-import { crc32 } from './crc32.ts';
+import { crc32 } from 'node:zlib';
 import type { Edits } from './edits.ts';
 import { replace } from './edits.ts';
 import { type ExifFacts, MAX_EXIF_READ, minimalExif, readExif } from './exif.ts';
