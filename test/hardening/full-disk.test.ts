@@ -55,6 +55,12 @@ describe.runIf(isRoot)('a full disk', () => {
     const entries = await fs.readdir(root, { recursive: true, withFileTypes: true });
     return entries.filter((e) => e.isFile() && !e.parentPath.endsWith('tmp')).length;
   };
+  /** Waits (10 s at most) for the background jobs to bring the blob files to `count`. */
+  const filesSettleAt = async (count: number) => {
+    const deadline = Date.now() + 10_000;
+    while ((await blobFiles()) !== count && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+  };
   const imageIds = async () => {
     const res = await fetch(`${server.url}/api/images?per_page=100&access_token=${token}`);
     return ((await res.json()) as Array<{ image_id: string }>).map((i) => i.image_id);
@@ -72,6 +78,9 @@ describe.runIf(isRoot)('a full disk', () => {
     expect(refused?.status).toBe(507);
     expect(refused?.body.message).toMatch(/storage/i);
     expect(stored.length).toBeGreaterThan(3);
+    // Thumbnails are made in the background (after the uploads, by a few seconds at most), and
+    // are written through tmp/ too: once they are all there, nothing may be left in tmp/.
+    await filesSettleAt(stored.length * 2);
     expect(await stagedFiles()).toEqual([]);
     expect(await blobFiles()).toBe(stored.length * 2);
 
@@ -98,10 +107,7 @@ describe.runIf(isRoot)('a full disk', () => {
 
     // With room again, the deleted image's bytes are collected and uploads work.
     await fs.rm(filler);
-    const deadline = Date.now() + 10_000;
-    while ((await blobFiles()) !== (stored.length - 1) * 2 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await filesSettleAt((stored.length - 1) * 2);
     expect(await blobFiles()).toBe((stored.length - 1) * 2);
     expect((await upload(await noisePng(300, 300, 100))).status).toBe(200);
   }, 120_000);
