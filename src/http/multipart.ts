@@ -63,14 +63,22 @@ export function discardBody(request: FastifyRequest, maxUploadBytes: number): Pr
   });
 }
 
-/** Runs the checks made before a body is read; if one refuses, the body is discarded first. */
+/**
+ * The checks every upload route makes before it reads a body: the client address has not used
+ * up its failed authentications, `checks` (a token in the header, say) pass, and the disk has
+ * room for the declared length. If one refuses, the body is discarded first.
+ */
 export async function refuseBeforeReading<T>(
   request: FastifyRequest,
   maxUploadBytes: number,
+  assertRoomFor: (bytes: number) => Promise<void>,
   checks: () => Promise<T>,
 ): Promise<T> {
   try {
-    return await checks();
+    await request.server.authLimits.beforeCheck(request);
+    const result = await checks();
+    await assertRoomFor(Number(request.headers['content-length']) || 0);
+    return result;
   } catch (err) {
     await discardBody(request, maxUploadBytes);
     throw err;

@@ -54,10 +54,13 @@ export function legacyUploadRoute(app: GazoApp, rt: Runtime) {
     let imagedata: StagedFile | undefined;
     const ended = rt.uploads.activity.begin();
     try {
-      await refuseBeforeReading(request, rt.config.limits.maxUploadBytes, async () => {
-        await request.server.authLimits.beforeCheck(request);
-        await rt.uploads.assertRoomFor(Number(request.headers['content-length']) || 0);
-      });
+      // The device id is in the body: only the address and the disk can be checked first.
+      await refuseBeforeReading(
+        request,
+        rt.config.limits.maxUploadBytes,
+        (bytes) => rt.uploads.assertRoomFor(bytes),
+        async () => undefined,
+      );
       const form = await readUploadForm(
         request,
         (stream, max) => rt.uploads.stage(stream, max),

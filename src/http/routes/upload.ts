@@ -42,13 +42,12 @@ export function uploadRoute(app: GazoApp, rt: Runtime) {
     // A token in the header or query is checked before the body is read, so that a stranger
     // cannot make us store a large upload; a token among the parts is checked after them.
     const maxUploadBytes = rt.config.limits.maxUploadBytes;
-    const early = await refuseBeforeReading(request, maxUploadBytes, async () => {
-      // An address that has used up its failed authentications is refused before it can send a body.
-      await request.server.authLimits.beforeCheck(request);
-      const user = tokenFrom(request) ? await requireUser(rt.accounts, request) : undefined;
-      await rt.uploads.assertRoomFor(Number(request.headers['content-length']) || 0);
-      return user;
-    });
+    const early = await refuseBeforeReading(
+      request,
+      maxUploadBytes,
+      (bytes) => rt.uploads.assertRoomFor(bytes),
+      async () => (tokenFrom(request) ? requireUser(rt.accounts, request) : undefined),
+    );
     const { fields, imagedata } = await readUploadForm(
       request,
       (stream, max) => rt.uploads.stage(stream, max),
