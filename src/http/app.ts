@@ -1,19 +1,18 @@
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
-import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { Type } from '@fastify/type-provider-typebox';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { Runtime } from '../runtime.ts';
+import { apiRoutes } from './api/index.ts';
 import { registerAuthLimits } from './auth-limits.ts';
 import { handleError, sendError } from './errors.ts';
+import { legacyRoutes } from './legacy/index.ts';
 import { redactingLogger } from './log-redaction.ts';
 import { networkOptions } from './network.ts';
-import { registerRoutes } from './routes/index.ts';
 import { ErrorSchema, WireImageSchema } from './schemas.ts';
-
-export function createFastify(options: FastifyServerOptions) {
-  return Fastify(options).withTypeProvider<TypeBoxTypeProvider>();
-}
-export type GazoApp = ReturnType<typeof createFastify>;
+import { serviceRoutes } from './service-routes.ts';
+import { createFastify, type GazoApp } from './types.ts';
+import { webRoutes } from './web/index.ts';
 
 /** The whole HTTP surface of Gazo on one Fastify instance; listening is the caller's business. */
 export async function buildApp(rt: Runtime, options: { logger?: FastifyServerOptions['logger'] } = {}) {
@@ -65,6 +64,10 @@ export async function buildApp(rt: Runtime, options: { logger?: FastifyServerOpt
     const schema = route.schema as { security?: unknown; response?: Record<string, unknown> } | undefined;
     if (schema?.security && schema.response) schema.response[429] ??= Type.Ref('Error');
   });
-  registerRoutes(app, rt);
+  // Route groups, each an encapsulated plugin with its own authentication and error format.
+  await app.register(async (api) => apiRoutes(api, rt));
+  await app.register(async (legacy) => legacyRoutes(legacy, rt));
+  await app.register(async (web) => webRoutes(web, rt));
+  serviceRoutes(app, rt);
   return app as unknown as FastifyInstance & GazoApp;
 }

@@ -1,9 +1,9 @@
 import { Type } from '@fastify/type-provider-typebox';
 import type { Runtime } from '../../runtime.ts';
 import { MAX_SEARCH_QUERY } from '../../services/images.service.ts';
-import type { GazoApp } from '../app.ts';
 import { requireUser } from '../auth.ts';
 import { AccessTokenQuery, errors, security } from '../schemas.ts';
+import type { GazoApp } from '../types.ts';
 import { USER_TYPE } from './list-images.ts';
 
 const PerPage = Type.Integer({ minimum: 1, maximum: 100 });

@@ -1,8 +1,8 @@
 import { Type } from '@fastify/type-provider-typebox';
 import type { Runtime } from '../../runtime.ts';
 import { notFound } from '../../services/errors.ts';
-import type { GazoApp } from '../app.ts';
 import { errors, OembedSchema } from '../schemas.ts';
+import type { GazoApp } from '../types.ts';
 
 const schema = {
   summary: 'oEmbed for a permalink',

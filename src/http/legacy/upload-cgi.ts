@@ -3,10 +3,10 @@ import type { StagedFile } from '../../blobs/staged-file.ts';
 import type { Runtime } from '../../runtime.ts';
 import { badRequest, ServiceError } from '../../services/errors.ts';
 import { optionalText, parseCreatedAt } from '../../services/upload-fields.ts';
-import type { GazoApp } from '../app.ts';
 import { deviceUser } from '../auth.ts';
 import { closeAfterAnswer, setErrorHeaders } from '../errors.ts';
 import { readUploadForm, refuseBeforeReading, refuseDeclaredOversize } from '../multipart.ts';
+import type { GazoApp } from '../types.ts';
 
 const schema = {
   summary: 'Legacy desktop-client upload',

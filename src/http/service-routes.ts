@@ -1,5 +1,5 @@
-import type { Runtime } from '../../runtime.ts';
-import type { GazoApp } from '../app.ts';
+import type { Runtime } from '../runtime.ts';
+import type { GazoApp } from './types.ts';
 
 export function serviceRoutes(app: GazoApp, _rt: Runtime) {
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));

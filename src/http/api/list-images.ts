@@ -1,9 +1,9 @@
 import { Type } from '@fastify/type-provider-typebox';
 import type { Runtime } from '../../runtime.ts';
-import type { GazoApp } from '../app.ts';
 import { requireUser } from '../auth.ts';
 import { ListPageCache } from '../list-page-cache.ts';
 import { AccessTokenQuery, errors, security } from '../schemas.ts';
+import type { GazoApp } from '../types.ts';
 
 export const USER_TYPE = 'ninja';
 

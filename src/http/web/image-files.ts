@@ -3,11 +3,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { IMAGE_TYPES, type ImageType } from '../../imaging/imaging.ts';
 import type { Runtime } from '../../runtime.ts';
 import type { ImageRow } from '../../store/schema.ts';
-import type { GazoApp } from '../app.ts';
 import { optionalUser } from '../auth.ts';
 import { sendError } from '../errors.ts';
-import { permalinkPage } from '../pages/permalink.ts';
 import { ImageId } from '../schemas.ts';
+import type { GazoApp } from '../types.ts';
+import { permalinkPage } from './permalink-page.ts';
 
 /** `<image_id>` or `<image_id>.<ext>`; the extension is a hint, the Content-Type comes from the bytes. */
 const FILE = /^([0-9a-f]{32})(?:\.(png|jpg|jpeg|gif|webp))?$/;

@@ -1,17 +1,20 @@
 import type { Runtime } from '../../runtime.ts';
-import type { GazoApp } from '../app.ts';
+import { handleError } from '../errors.ts';
+import type { GazoApp } from '../types.ts';
 import { deleteImageRoute } from './delete-image.ts';
 import { getImageRoute } from './get-image.ts';
-import { imageFileRoutes } from './image-files.ts';
-import { legacyUploadRoute } from './legacy-upload.ts';
 import { listImagesRoute } from './list-images.ts';
 import { oembedRoute } from './oembed.ts';
 import { searchRoute } from './search.ts';
-import { serviceRoutes } from './service.ts';
 import { uploadRoute } from './upload.ts';
 import { usersMeRoute } from './users-me.ts';
 
-export function registerRoutes(app: GazoApp, rt: Runtime) {
+/**
+ * The Gyazo API (`/api/*`): authenticated by access tokens only (header, query or body), never
+ * by a cookie, so that a cross-site form post can never ride a browser session. Errors are JSON.
+ */
+export async function apiRoutes(app: GazoApp, rt: Runtime) {
+  app.setErrorHandler(handleError);
   for (const route of [
     listImagesRoute,
     getImageRoute,
@@ -20,9 +23,6 @@ export function registerRoutes(app: GazoApp, rt: Runtime) {
     searchRoute,
     usersMeRoute,
     oembedRoute,
-    legacyUploadRoute,
-    imageFileRoutes,
-    serviceRoutes,
   ]) {
     route(app, rt);
   }

@@ -9,10 +9,10 @@ import {
   parseBoolean,
   parseCreatedAt,
 } from '../../services/upload-fields.ts';
-import type { GazoApp } from '../app.ts';
 import { requireUser, tokenFrom } from '../auth.ts';
 import { readUploadForm, refuseBeforeReading, refuseDeclaredOversize } from '../multipart.ts';
 import { AccessTokenQuery, errors, security } from '../schemas.ts';
+import type { GazoApp } from '../types.ts';
 
 const schema = {
   summary: 'Upload an image',

@@ -1,8 +1,8 @@
 import { Type } from '@fastify/type-provider-typebox';
 import type { Runtime } from '../../runtime.ts';
-import type { GazoApp } from '../app.ts';
 import { requireUser } from '../auth.ts';
 import { AccessTokenQuery, errors, security, UserMeSchema } from '../schemas.ts';
+import type { GazoApp } from '../types.ts';
 
 const schema = {
   summary: 'The user the token belongs to',
