@@ -21,6 +21,7 @@ import SQLite from 'better-sqlite3';
 import { loadConfig } from '../src/config.ts';
 import { buildApp } from '../src/http/app.ts';
 import { openRuntime } from '../src/runtime.ts';
+import { principalOf } from '../src/services/principal.ts';
 import { SQLITE_FILE } from '../src/store/index.ts';
 
 const IMAGES = Number(process.env.BENCH_SEARCH_IMAGES ?? 100_000);
@@ -215,8 +216,9 @@ async function main() {
     }
     const mix = queries(texts);
     const rt = await openRuntime(loadConfig({ dataDir, host: '127.0.0.1', port: 0 }, {}));
-    const user = await rt.store.users.findById(users[0]?.id as number);
-    if (!user) throw new Error('no user');
+    const row = await rt.store.users.findById(users[0]?.id as number);
+    if (!row) throw new Error('no user');
+    const user = principalOf(row, 'local');
 
     const service: Record<string, { times: number[]; hits: number[] }> = {};
     for (const [kind, list] of Object.entries(mix)) {

@@ -23,7 +23,7 @@ describe('gazo ocr status', { timeout: 60_000 }, () => {
     queue = new JobQueueService(rt.store);
     const user = await rt.accounts.createUser('reader');
     for (const color of ['#102030', '#203040', '#304050']) {
-      ids.push((await rt.uploads.upload(user, await solidPng(8, 8, color))).image_id);
+      ids.push((await rt.uploads.upload(user.id, await solidPng(8, 8, color))).image_id);
     }
   });
   afterAll(async () => {

@@ -1,11 +1,12 @@
 import type { FastifyRequest } from 'fastify';
 import type { AccountsService, Credential } from '../services/accounts.service.ts';
-import { unauthorized } from '../services/errors.ts';
-import type { UserRow } from '../store/schema.ts';
+import { forbidden, unauthorized } from '../services/errors.ts';
+import type { Principal, Scope } from '../services/principal.ts';
 
 /**
  * The access token, wherever the client put it (COMPAT.md): `Authorization: Bearer`, the
  * query string (on any method), a url-encoded or JSON body, or a multipart field (`fields`).
+ * Never a cookie: the API is not reachable through a browser session.
  */
 export function tokenFrom(request: FastifyRequest, fields?: Record<string, string>): string | undefined {
   const header = request.headers.authorization;
@@ -28,10 +29,10 @@ export function tokenFrom(request: FastifyRequest, fields?: Record<string, strin
  * an address past its failed authentications is refused before the check, a failure is counted,
  * and a success is counted against the credential's daily budget.
  */
-async function authenticate(
+export async function authenticate(
   request: FastifyRequest,
   check: () => Promise<Credential | undefined>,
-): Promise<UserRow | undefined> {
+): Promise<Principal | undefined> {
   const limits = request.server.authLimits;
   await limits.beforeCheck(request);
   const credential = await check();
@@ -40,28 +41,34 @@ async function authenticate(
     return undefined;
   }
   await limits.spend(request, credential.key);
-  return credential.user;
+  return credential.principal;
 }
 
+/** A token's principal, which must have `scope` (OAuth apps get only what the user granted). */
 export async function requireUser(
   accounts: AccountsService,
   request: FastifyRequest,
+  scope: Scope,
   fields?: Record<string, string>,
-): Promise<UserRow> {
+): Promise<Principal> {
   const token = tokenFrom(request, fields);
   if (!token) throw unauthorized('You are not authorized: send an access_token');
-  const user = await authenticate(request, () => accounts.checkToken(token));
-  if (!user) throw unauthorized('You are not authorized: the access_token is unknown or revoked');
-  return user;
+  const principal = await authenticate(request, () => accounts.checkToken(token));
+  if (!principal) throw unauthorized('You are not authorized: the access_token is unknown or revoked');
+  if (!principal.scopes.has(scope)) {
+    throw forbidden(`This access_token was not granted the "${scope}" scope`);
+  }
+  return principal;
 }
 
-/** The viewer of a public page or file, if they identify themselves; never a 401. */
+/** The viewer of a public page or file, if a token identifies them; never a 401. */
 export async function optionalUser(
   accounts: AccountsService,
   request: FastifyRequest,
-): Promise<UserRow | undefined> {
+): Promise<Principal | undefined> {
   const token = tokenFrom(request);
-  return token ? authenticate(request, () => accounts.checkToken(token)) : undefined;
+  const principal = token ? await authenticate(request, () => accounts.checkToken(token)) : undefined;
+  return principal?.scopes.has('public') ? principal : undefined;
 }
 
 /** The owner of a legacy desktop client's device id (upload.cgi), or undefined. */
@@ -69,6 +76,6 @@ export function deviceUser(
   accounts: AccountsService,
   request: FastifyRequest,
   deviceId: string,
-): Promise<UserRow | undefined> {
+): Promise<Principal | undefined> {
   return authenticate(request, () => accounts.checkDevice(deviceId));
 }

@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import type { AccessTokenRow, DeviceRow, UserRow } from '../store/schema.ts';
 import type { MetadataStore } from '../store/types.ts';
 import { badRequest, notFound } from './errors.ts';
+import { type Principal, principalOf } from './principal.ts';
 
 const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>;
 
@@ -42,7 +43,7 @@ export async function verifyPassword(password: string, stored: string): Promise<
 
 /** A credential that checked out: whom it acts for, and a key naming it that is not the secret. */
 export interface Credential {
-  user: UserRow;
+  principal: Principal;
   key: string;
 }
 
@@ -124,32 +125,32 @@ export class AccountsService {
     );
   }
 
-  /** The user an access token acts for, or undefined for an unknown or revoked token. */
-  async authenticateToken(token: string): Promise<UserRow | undefined> {
-    return (await this.checkToken(token))?.user;
+  /** Whom an access token acts for, or undefined for an unknown or revoked token. */
+  async authenticateToken(token: string): Promise<Principal | undefined> {
+    return (await this.checkToken(token))?.principal;
   }
 
-  async authenticateDevice(deviceId: string): Promise<UserRow | undefined> {
-    return (await this.checkDevice(deviceId))?.user;
+  async authenticateDevice(deviceId: string): Promise<Principal | undefined> {
+    return (await this.checkDevice(deviceId))?.principal;
   }
 
   /** As authenticateToken, with a key that names the credential (for per-credential limits). */
   async checkToken(token: string): Promise<Credential | undefined> {
     if (token.length === 0 || token.length > 256) return undefined;
     const found = await this.store.tokens.findByHash(hashSecret(token));
-    if (!found) return undefined;
+    if (!found || found.user.disabled_at !== null) return undefined;
     const key = `t${found.credentialId}`;
     await this.touch(key, () => this.store.tokens.touch(found.credentialId, Date.now()));
-    return { user: found.user, key };
+    return { principal: principalOf(found.user, 'token', found), key };
   }
 
   async checkDevice(deviceId: string): Promise<Credential | undefined> {
     if (deviceId.length === 0 || deviceId.length > 256) return undefined;
     const found = await this.store.devices.findByHash(hashSecret(deviceId));
-    if (!found) return undefined;
+    if (!found || found.user.disabled_at !== null) return undefined;
     const key = `d${found.credentialId}`;
     await this.touch(key, () => this.store.devices.touch(found.credentialId, Date.now()));
-    return { user: found.user, key };
+    return { principal: principalOf(found.user, 'device'), key };
   }
 
   private async touch(key: string, write: () => Promise<void>): Promise<void> {

@@ -10,6 +10,7 @@ export class ServiceError extends Error {
 
 export const badRequest = (message: string) => new ServiceError(400, message);
 export const unauthorized = (message = 'You are not authorized') => new ServiceError(401, message);
+export const forbidden = (message: string) => new ServiceError(403, message);
 export const notFound = (message = 'Not Found') => new ServiceError(404, message);
 export const unprocessable = (message: string) => new ServiceError(422, message);
 export const tooLarge = (message: string) => new ServiceError(413, message);

@@ -9,6 +9,7 @@ import type { MetadataStore } from '../store/types.ts';
 import { badRequest, notFound } from './errors.ts';
 import { EXPORT_INDEX, type ExportLine, exportFileName } from './export-format.ts';
 import type { ImagesService } from './images.service.ts';
+import { principalOf } from './principal.ts';
 import type { ImageUrls } from './wire.ts';
 
 export interface ExportResult {
@@ -42,7 +43,7 @@ async function* imagesOf(
     for (let page = 1; ; page++) {
       // Re-read the user: its count and version key the page cache the list relies on.
       const user = (await deps.store.users.findById(listed.id)) ?? listed;
-      const { rows } = await deps.images.list(user, page, PAGE);
+      const { rows } = await deps.images.list(principalOf(user, 'local'), page, PAGE);
       for (const listed of rows) {
         if (seen.has(listed.image_id)) continue;
         seen.add(listed.image_id);

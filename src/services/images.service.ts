@@ -1,8 +1,9 @@
 import { type BlobStore, originalKey } from '../blobs/blob-store.ts';
 import type { DiskReserve } from '../blobs/disk-reserve.ts';
-import type { ImageRow, ListedImageRow, UserRow } from '../store/schema.ts';
+import type { ImageRow, ListedImageRow } from '../store/schema.ts';
 import type { ImagePage, MetadataStore, SearchCriteria } from '../store/types.ts';
 import { badRequest, notFound } from './errors.ts';
+import { imageOwner, type Principal } from './principal.ts';
 import { parseSearchQuery, SearchQueryError } from './search-query.ts';
 import type { ThumbnailService } from './thumbnails.service.ts';
 
@@ -19,33 +20,33 @@ export class ImagesService {
     private readonly reserve?: DiskReserve,
   ) {}
 
-  list(user: UserRow, page: number, perPage: number): Promise<ImagePage<ListedImageRow>> {
-    return this.store.images.listByUser(user, (page - 1) * perPage, perPage);
+  list(user: Principal, page: number, perPage: number): Promise<ImagePage<ListedImageRow>> {
+    return this.store.images.listByUser(imageOwner(user), (page - 1) * perPage, perPage);
   }
 
   /** The owner's image; anyone else's is "not found", whatever its policy, as for the hosted API. */
-  async getOwn(user: UserRow, imageId: string): Promise<ImageRow> {
+  async getOwn(user: Principal, imageId: string): Promise<ImageRow> {
     const row = await this.store.images.findByImageId(imageId);
-    if (!row || row.user_id !== user.id) throw notFound('image not found');
+    if (!row || row.user_id !== user.userId) throw notFound('image not found');
     return row;
   }
 
-  async delete(user: UserRow, imageId: string): Promise<ImageRow> {
+  async delete(user: Principal, imageId: string): Promise<ImageRow> {
     let row: ImageRow | undefined;
     try {
-      row = await this.store.images.delete(imageId, user.id);
+      row = await this.store.images.delete(imageId, user.userId);
     } catch (err) {
       // SQLite reports a full disk at commit, and the driver's rollback then hides the cause:
       // if there is a reserve to give up, do so and try once more.
       if (!(await this.reserve?.release())) throw err;
-      row = await this.store.images.delete(imageId, user.id);
+      row = await this.store.images.delete(imageId, user.userId);
     }
     if (!row) throw notFound('image not found');
     return row;
   }
 
   /** The query in Gyazo's search language (see search-query.ts); a malformed one is a 400. */
-  search(user: UserRow, query: string, page: number, perPage: number): Promise<ImagePage> {
+  search(user: Principal, query: string, page: number, perPage: number): Promise<ImagePage> {
     // Characters, as the route's schema counts them: an emoji is one, not two UTF-16 units.
     if ([...query].length > MAX_SEARCH_QUERY)
       throw badRequest(`query is longer than ${MAX_SEARCH_QUERY} characters`);
@@ -56,17 +57,17 @@ export class ImagesService {
       if (err instanceof SearchQueryError) throw badRequest(err.message);
       throw err;
     }
-    return this.store.images.search(user.id, criteria, (page - 1) * perPage, perPage);
+    return this.store.images.search(user.userId, criteria, (page - 1) * perPage, perPage);
   }
 
   /**
    * An image as a page, raw file or oEmbed may show it: `only_me` images exist for their owner
    * alone; to everyone else they are indistinguishable from a missing image.
    */
-  async findViewable(imageId: string, viewer: UserRow | undefined): Promise<ImageRow | undefined> {
+  async findViewable(imageId: string, viewer: Principal | undefined): Promise<ImageRow | undefined> {
     const row = await this.store.images.findByImageId(imageId);
     if (!row) return undefined;
-    if (row.access_policy === 'only_me' && row.user_id !== viewer?.id) return undefined;
+    if (row.access_policy === 'only_me' && row.user_id !== viewer?.userId) return undefined;
     return row;
   }
 

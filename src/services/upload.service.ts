@@ -14,7 +14,7 @@ import { type ImageInfo, type ImageType, ImagingError, inspectImage } from '../i
 import { type GeoLocation, readIdentifyingMetadata, stripIdentifyingMetadata } from '../imaging/metadata.ts';
 import { checkStructure } from '../imaging/structure.ts';
 import { BLOB_GC_JOB, OCR_JOB, THUMBNAIL_JOB } from '../store/images.repository.ts';
-import type { ImageRow, UserRow } from '../store/schema.ts';
+import type { ImageRow } from '../store/schema.ts';
 import type { MetadataStore } from '../store/types.ts';
 import { BlobCollector } from './blob-collector.ts';
 import { insufficientStorage, tooLarge, unprocessable } from './errors.ts';
@@ -107,16 +107,16 @@ export class UploadService {
   }
 
   /** Stores an image from a staged file (which it takes over) or from bytes in memory. */
-  async upload(user: UserRow, source: StagedFile | Buffer, meta: UploadMeta = {}): Promise<ImageRow> {
+  async upload(ownerId: number, source: StagedFile | Buffer, meta: UploadMeta = {}): Promise<ImageRow> {
     const file = Buffer.isBuffer(source) ? await this.stage(Readable.from([source])) : source;
     try {
-      return await this.storeImage(user, file, meta);
+      return await this.storeImage(ownerId, file, meta);
     } finally {
       await file.discard();
     }
   }
 
-  private async storeImage(user: UserRow, upload: StagedFile, meta: UploadMeta): Promise<ImageRow> {
+  private async storeImage(ownerId: number, upload: StagedFile, meta: UploadMeta): Promise<ImageRow> {
     const info = await this.imaging(async () => {
       const header = await inspectImage(upload.path, this.limits.maxPixels);
       await checkStructure(upload.path, header.type);
@@ -124,7 +124,7 @@ export class UploadService {
     });
     const { file, location } = await this.withoutIdentifyingMetadata(upload, info.type);
     try {
-      return await this.commit(user, file, info, meta, location);
+      return await this.commit(ownerId, file, info, meta, location);
     } finally {
       if (file !== upload) await file.discard();
     }
@@ -163,7 +163,7 @@ export class UploadService {
   }
 
   private async commit(
-    user: UserRow,
+    ownerId: number,
     file: StagedFile,
     info: ImageInfo,
     meta: UploadMeta,
@@ -180,7 +180,7 @@ export class UploadService {
       const row = await this.store.images.insert(
         {
           image_id: imageId,
-          user_id: user.id,
+          user_id: ownerId,
           blob_key: hash,
           type: info.type,
           byte_size: file.size,

@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
 import { CommittedCache } from './committed-cache.ts';
 import { type ReadRunner, reusableQuery } from './reusable-query.ts';
-import type { AccessTokenRow, Database, DeviceRow, UserRow } from './schema.ts';
-import type { CredentialRepository } from './types.ts';
+import type { AccessTokenRow, Database, DeviceRow } from './schema.ts';
+import type { CredentialRepository, FoundCredential } from './types.ts';
 
 type Table = 'access_tokens' | 'devices';
 /**
@@ -57,7 +57,8 @@ class KyselyCredentialRepository<T extends Table, Row extends AccessTokenRow | D
     return row as unknown as Row;
   }
 
-  // Every authenticated request runs this: one indexed join, compiled once.
+  // Every authenticated request runs this: one indexed join, compiled once. Tokens also carry
+  // the app they were granted to and their scopes; devices act with every scope of their user.
   private readonly userByHash = reusableQuery(
     () => this.reader,
     (hash: string) =>
@@ -66,6 +67,12 @@ class KyselyCredentialRepository<T extends Table, Row extends AccessTokenRow | D
         .innerJoin('users', 'users.id', `${this.t}.user_id`)
         .selectAll('users')
         .select(`${this.t}.id as credential_id`)
+        .$if(this.table === 'access_tokens', (q) =>
+          q.select([
+            'access_tokens.app_id as credential_app_id',
+            'access_tokens.scopes as credential_scopes',
+          ]),
+        )
         .where(`${this.t}.${this.hashCol}`, '=', hash),
   );
 
@@ -73,7 +80,7 @@ class KyselyCredentialRepository<T extends Table, Row extends AccessTokenRow | D
    * Every authenticated request asks, usually for the same few credentials: the answer (user
    * row included, so its image count and version) is kept until anything is committed.
    */
-  private readonly cache = new CommittedCache<{ credentialId: number; user: UserRow }>(
+  private readonly cache = new CommittedCache<FoundCredential>(
     () => this.reader,
     CACHE_MAX_AGE_MS,
     CACHE_MAX_ENTRIES,
@@ -83,8 +90,16 @@ class KyselyCredentialRepository<T extends Table, Row extends AccessTokenRow | D
     return this.cache.get(hash, async () => {
       const [row] = await this.userByHash(hash);
       if (!row) return undefined;
-      const { credential_id, ...user } = row;
-      return { credentialId: credential_id, user };
+      const { credential_id, credential_app_id, credential_scopes, ...user } = row as typeof row & {
+        credential_app_id?: number | null;
+        credential_scopes?: string;
+      };
+      return {
+        credentialId: credential_id,
+        user,
+        appId: credential_app_id ?? null,
+        scopes: credential_scopes ?? null,
+      };
     });
   }
 

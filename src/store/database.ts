@@ -16,6 +16,7 @@ import * as importSources from './migrations/0003-import-sources.ts';
 import * as dataDirIdentity from './migrations/0004-data-dir-identity.ts';
 import * as decodeErrors from './migrations/0005-decode-errors.ts';
 import * as jobLeases from './migrations/0006-job-leases.ts';
+import * as webAccounts from './migrations/0007-web-accounts.ts';
 import { kyselyReader, type ReadRunner } from './reusable-query.ts';
 import type { Database } from './schema.ts';
 
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005-decode-errors': decodeErrors,
   '0003-import-sources': importSources,
   '0006-job-leases': jobLeases,
+  '0007-web-accounts': webAccounts,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -10,6 +10,9 @@ export interface Database {
   jobs: JobsTable;
   data_dir: DataDirTable;
   import_sources: ImportSourcesTable;
+  sessions: SessionsTable;
+  invites: InvitesTable;
+  server_secrets: ServerSecretsTable;
 }
 
 export interface UsersTable {
@@ -26,6 +29,10 @@ export interface UsersTable {
    */
   images_version: Generated<number>;
   created_at: number;
+  /** 1 for an admin (users list, invites, disabling users); the first user made is one. */
+  is_admin: Generated<number>;
+  /** Set when an admin disables the user: every credential of theirs stops working. */
+  disabled_at: number | null;
 }
 
 export interface AccessTokensTable {
@@ -38,6 +45,10 @@ export interface AccessTokensTable {
   name: string | null;
   created_at: number;
   last_used_at: number | null;
+  /** The OAuth application this token was granted to; null for a personal access token. */
+  app_id: number | null;
+  /** Space-separated scopes (`public`, `upload`); personal tokens have both. */
+  scopes: Generated<string>;
 }
 
 export interface DevicesTable {
@@ -120,12 +131,43 @@ export interface ImportSourcesTable {
   imported_at: number | null;
 }
 
+/** A browser session; the cookie holds the random id, this table its SHA-256. */
+export interface SessionsTable {
+  id: Generated<number>;
+  session_hash: string;
+  user_id: number;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  user_agent: string | null;
+}
+
+/** A single-use sign-up link made by an admin while registration is closed. */
+export interface InvitesTable {
+  id: Generated<number>;
+  invite_hash: string;
+  created_by: number;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  used_by: number | null;
+}
+
+/** Random keys made once per install, shared by every process (cookie signing, CSRF binding). */
+export interface ServerSecretsTable {
+  name: string;
+  value: string;
+  created_at: number;
+}
+
 export type UserRow = Selectable<UsersTable>;
 export type AccessTokenRow = Selectable<AccessTokensTable>;
 export type DeviceRow = Selectable<DevicesTable>;
 export type ImageRow = Selectable<ImagesTable>;
 export type NewImageRow = Insertable<ImagesTable>;
 export type JobRow = Selectable<JobsTable>;
+export type SessionRow = Selectable<SessionsTable>;
+export type InviteRow = Selectable<InvitesTable>;
 
 /**
  * The columns a listing reads: what the API's image object is made of, and no more (a page

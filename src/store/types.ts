@@ -40,11 +40,20 @@ export interface UserRepository {
   list(): Promise<UserRow[]>;
 }
 
+export interface FoundCredential {
+  credentialId: number;
+  user: UserRow;
+  /** For an access token granted to an OAuth application: the app; otherwise null. */
+  appId: number | null;
+  /** For an access token: its space-separated scopes; null for a device (it has every scope). */
+  scopes: string | null;
+}
+
 /** Access tokens and legacy device ids: secrets stored as hashes, each belonging to a user. */
 export interface CredentialRepository<Row> {
   create(userId: number, hash: string, prefix: string, name?: string | null): Promise<Row>;
   /** The credential's id and its user, by the hash of the presented secret. */
-  findByHash(hash: string): Promise<{ credentialId: number; user: UserRow } | undefined>;
+  findByHash(hash: string): Promise<FoundCredential | undefined>;
   listForUser(userId: number): Promise<Row[]>;
   listAll(): Promise<Array<Row & { user_name: string }>>;
   /** Deletes by id, or by the hash of the secret; true when something was revoked. */

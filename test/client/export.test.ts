@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GazoClient } from '../../src/client/index.ts';
 import { loadConfig } from '../../src/config.ts';
 import { openRuntime } from '../../src/runtime.ts';
+import { principalOf } from '../../src/services/principal.ts';
 import type { ImageRow } from '../../src/store/schema.ts';
 import { killChildren, runCli } from '../helpers/child.ts';
 import { animatedGif, solidJpeg, solidPng, solidWebp } from '../helpers/images.ts';
@@ -28,7 +29,7 @@ const essence = (r: ImageRow) => ({
 async function rowsOf(server: TestServer, name: string) {
   const user = await server.rt.store.users.findByName(name);
   if (!user) throw new Error(`no user ${name}`);
-  const { rows } = await server.rt.images.list(user, 1, 100);
+  const { rows } = await server.rt.images.list(principalOf(user, 'local'), 1, 100);
   return Promise.all(
     rows.map(async (r) => (await server.rt.store.images.findByImageId(r.image_id)) as ImageRow),
   );

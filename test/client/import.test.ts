@@ -7,6 +7,7 @@ import { GazoClient, type GazoImage } from '../../src/client/index.ts';
 import { openRuntime } from '../../src/runtime.ts';
 import { uploadIntoDataDir } from '../../src/services/import/data-dir-target.ts';
 import { parseSourceTime, toImportItem } from '../../src/services/import/items.ts';
+import { principalOf } from '../../src/services/principal.ts';
 import type { ImageRow } from '../../src/store/schema.ts';
 import { cleanEnv, GAZO_BIN, killChildren, REPO_ROOT, runCli } from '../helpers/child.ts';
 import { solidPng } from '../helpers/images.ts';
@@ -256,7 +257,8 @@ describe('gazo import', { timeout: 120_000 }, () => {
     const after = await openRuntime((await import('../../src/config.ts')).loadConfig({ dataDir }, {}));
     try {
       const user = await after.store.users.findByName('local-frank');
-      const listed = (await after.images.list(user as NonNullable<typeof user>, 1, 100)).rows;
+      const listed = (await after.images.list(principalOf(user as NonNullable<typeof user>, 'local'), 1, 100))
+        .rows;
       const rows = await Promise.all(
         listed.map(async (r) => (await after.store.images.findByImageId(r.image_id)) as ImageRow),
       );
@@ -268,7 +270,12 @@ describe('gazo import', { timeout: 120_000 }, () => {
       for (const row of rows) {
         expect([row.ocr_locale, row.ocr_text]).toEqual(['ja', `読んだ ${bySha.get(row.blob_key)}`]);
       }
-      const found = await after.images.search(user as NonNullable<typeof user>, '読んだ', 1, 100);
+      const found = await after.images.search(
+        principalOf(user as NonNullable<typeof user>, 'local'),
+        '読んだ',
+        1,
+        100,
+      );
       expect(found.total).toBe(8);
     } finally {
       await after.close();

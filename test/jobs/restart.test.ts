@@ -57,7 +57,7 @@ describe('jobs across a crash', { timeout: 120_000 }, () => {
     try {
       const user = await rt.accounts.createUser('crash');
       for (let seed = 1; seed <= IMAGES; seed++) {
-        await rt.uploads.upload(user, await screenshotPng(1600, 1000, seed));
+        await rt.uploads.upload(user.id, await screenshotPng(1600, 1000, seed));
       }
     } finally {
       await rt.close();

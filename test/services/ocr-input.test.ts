@@ -48,7 +48,7 @@ describe('OCR input from the thumbnail decode', () => {
       limits,
       new PreparedPixels(1 << 24),
     );
-  const upload = (bytes: Buffer) => new UploadService(store, blobs, limits).upload(user, bytes);
+  const upload = (bytes: Buffer) => new UploadService(store, blobs, limits).upload(user.id, bytes);
 
   it('decodes once whether the thumbnail job ran first, runs at the same time, or has not run', async () => {
     const thumbnails = service();

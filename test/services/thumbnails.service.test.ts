@@ -39,7 +39,7 @@ describe('ThumbnailService', () => {
   });
 
   const service = () => new ThumbnailService(store, blobs, new DecodeBudget(64 * 1024 * 1024), limits);
-  const upload = (bytes: Buffer) => new UploadService(store, blobs, limits).upload(user, bytes);
+  const upload = (bytes: Buffer) => new UploadService(store, blobs, limits).upload(user.id, bytes);
 
   it('makes a thumbnail asked for before its job ran, once for many askers; the job then does nothing', async () => {
     const row = await upload(await solidPng(1200, 800));

@@ -69,7 +69,7 @@ describe('UploadService', () => {
   });
 
   it('stores the original, the row pointing at it, and queues its thumbnail in the same commit', async () => {
-    const row = await new UploadService(store, blobs, limits).upload(user, await solidPng(800, 600));
+    const row = await new UploadService(store, blobs, limits).upload(user.id, await solidPng(800, 600));
     expect(row.type).toBe('png');
     expect([row.width, row.height]).toEqual([800, 600]);
     expect(await listBlobs(blobs)).toEqual([`orig/${row.blob_key}`]);
@@ -84,7 +84,7 @@ describe('UploadService', () => {
     ['a pixel bomb', () => pixelBombPng(), 'Image is too large'],
   ])('refuses %s with 422 and stores nothing', async (_name, make, message) => {
     const service = new UploadService(store, blobs, limits);
-    const error = await service.upload(user, await make()).catch((e: unknown) => e);
+    const error = await service.upload(user.id, await make()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ServiceError);
     expect((error as ServiceError).status).toBe(422);
     expect((error as ServiceError).message).toContain(message);
@@ -97,7 +97,7 @@ describe('UploadService', () => {
 
   it('leaves no row and no file, at once, when the blob write fails', async () => {
     const failing = new FailingBlobStore(blobs, 1);
-    await expect(new UploadService(store, failing, limits).upload(user, await solidPng())).rejects.toThrow(
+    await expect(new UploadService(store, failing, limits).upload(user.id, await solidPng())).rejects.toThrow(
       'disk broke',
     );
     expect(await store.images.countAll()).toBe(0);
@@ -109,7 +109,7 @@ describe('UploadService', () => {
   it('answers 507 when the disk is full, keeping nothing', async () => {
     const failing = new FailingBlobStore(blobs, 1, enospc);
     const error = await new UploadService(store, failing, limits)
-      .upload(user, await solidPng())
+      .upload(user.id, await solidPng())
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ServiceError);
     expect((error as ServiceError).status).toBe(507);
@@ -131,9 +131,9 @@ describe('UploadService', () => {
   it('does the same work for bytes already stored, so timing does not tell they exist', async () => {
     const bytes = await solidPng(100, 100);
     const first = new FailingBlobStore(blobs, 0);
-    await new UploadService(store, first, limits).upload(user, bytes);
+    await new UploadService(store, first, limits).upload(user.id, bytes);
     const again = new FailingBlobStore(blobs, 0);
-    await new UploadService(store, again, limits).upload(user, bytes);
+    await new UploadService(store, again, limits).upload(user.id, bytes);
     expect(again.writes).toEqual(first.writes);
     expect(again.writes).toEqual(['putFile orig']);
   });
@@ -141,8 +141,8 @@ describe('UploadService', () => {
   it('stores identical bytes once and keeps them while any image uses them', async () => {
     const service = new UploadService(store, blobs, limits);
     const bytes = await solidPng(100, 100);
-    const a = await service.upload(user, bytes);
-    const b = await service.upload(user, bytes);
+    const a = await service.upload(user.id, bytes);
+    const b = await service.upload(user.id, bytes);
     expect(a.image_id).not.toBe(b.image_id);
     expect(await listBlobs(blobs)).toEqual([`orig/${a.blob_key}`]);
     const collector = new BlobCollector(store, blobs, limits.thumbSize);
@@ -163,7 +163,7 @@ describe('BlobCollector.sweepAfterCrash', () => {
     const user = await store.users.create({ uid: 'u', name: 'u', email: null, passwordHash: null });
     try {
       const kept = await new UploadService(store, blobs, { maxPixels: 1e7, thumbSize: 500 }).upload(
-        user,
+        user.id,
         await solidPng(10, 10),
       );
       // A crashed upload: registered, wrote its blob, never committed its row.

@@ -16,7 +16,7 @@ const schema = {
 
 export function deleteImageRoute(app: GazoApp, rt: Runtime) {
   app.delete('/api/images/:image_id', { schema }, async (request) => {
-    const user = await requireUser(rt.accounts, request);
+    const user = await requireUser(rt.accounts, request, 'public');
     const row = await rt.images.delete(user, request.params.image_id);
     rt.worker.nudge();
     return rt.urls.toWire(row);

@@ -15,7 +15,7 @@ const schema = {
 
 export function getImageRoute(app: GazoApp, rt: Runtime) {
   app.get('/api/images/:image_id', { schema }, async (request) => {
-    const user = await requireUser(rt.accounts, request);
+    const user = await requireUser(rt.accounts, request, 'public');
     return rt.urls.toWire(await rt.images.getOwn(user, request.params.image_id));
   });
 }

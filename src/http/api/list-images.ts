@@ -22,9 +22,9 @@ const schema = {
 export function listImagesRoute(app: GazoApp, rt: Runtime) {
   const cache = new ListPageCache();
   app.get('/api/images', { schema }, async (request, reply) => {
-    const user = await requireUser(rt.accounts, request);
+    const user = await requireUser(rt.accounts, request, 'public');
     const { page, per_page } = request.query;
-    const key = ListPageCache.key(user.id, user.images_version, page, per_page);
+    const key = ListPageCache.key(user.userId, user.imagesVersion, page, per_page);
     let body = cache.get(key);
     if (body === undefined) {
       const { rows } = await rt.images.list(user, page, per_page);
@@ -32,7 +32,7 @@ export function listImagesRoute(app: GazoApp, rt: Runtime) {
       cache.set(key, body);
     }
     reply.headers({
-      'X-Total-Count': String(user.image_count),
+      'X-Total-Count': String(user.imageCount),
       'X-Current-Page': String(page),
       'X-Per-Page': String(per_page),
       'X-User-Type': USER_TYPE,

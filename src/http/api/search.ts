@@ -26,7 +26,7 @@ const schema = {
 
 export function searchRoute(app: GazoApp, rt: Runtime) {
   app.get('/api/search', { schema }, async (request, reply) => {
-    const user = await requireUser(rt.accounts, request);
+    const user = await requireUser(rt.accounts, request, 'public');
     const { query, page } = request.query;
     const per = request.query.per ?? request.query.per_page ?? 20;
     const { rows, total } = await rt.images.search(user, query, page, per);

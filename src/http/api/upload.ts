@@ -46,7 +46,7 @@ export function uploadRoute(app: GazoApp, rt: Runtime) {
       request,
       maxUploadBytes,
       (bytes) => rt.uploads.assertRoomFor(bytes),
-      async () => (tokenFrom(request) ? requireUser(rt.accounts, request) : undefined),
+      async () => (tokenFrom(request) ? requireUser(rt.accounts, request, 'upload') : undefined),
     );
     const { fields, imagedata } = await readUploadForm(
       request,
@@ -54,9 +54,9 @@ export function uploadRoute(app: GazoApp, rt: Runtime) {
       maxUploadBytes,
     );
     try {
-      const user = early ?? (await requireUser(rt.accounts, request, fields));
+      const user = early ?? (await requireUser(rt.accounts, request, 'upload', fields));
       if (!imagedata || imagedata.size === 0) throw badRequest('imagedata is required');
-      const row = await rt.uploads.upload(user, imagedata, uploadMeta(fields));
+      const row = await rt.uploads.upload(user.userId, imagedata, uploadMeta(fields));
       return rt.urls.toWire(row);
     } finally {
       await imagedata?.discard();

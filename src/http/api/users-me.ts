@@ -17,7 +17,7 @@ const schema = {
 
 export function usersMeRoute(app: GazoApp, rt: Runtime) {
   app.get('/api/users/me', { schema }, async (request) => {
-    const user = await requireUser(rt.accounts, request);
+    const user = await requireUser(rt.accounts, request, 'public');
     return { user: { email: user.email ?? '', name: user.name, profile_image: '', uid: user.uid } };
   });
 }

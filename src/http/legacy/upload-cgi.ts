@@ -72,7 +72,7 @@ export function legacyUploadRoute(app: GazoApp, rt: Runtime) {
       if (!user) return plain(reply, 401, NO_DEVICE);
       if (!imagedata || imagedata.size === 0) throw badRequest('imagedata is required');
       const meta = parseMetadata(form.fields.metadata);
-      const row = await rt.uploads.upload(user, imagedata, {
+      const row = await rt.uploads.upload(user.userId, imagedata, {
         createdAt: parseCreatedAt(form.fields.created_at),
         app: text('app', meta.app),
         title: text('title', meta.title),

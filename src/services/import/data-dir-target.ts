@@ -12,7 +12,7 @@ export function uploadIntoDataDir(
   bytes: Uint8Array,
   item: ImportItem,
 ): Promise<ImageRow> {
-  return uploads.upload(user, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
+  return uploads.upload(user.id, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
     createdAt: item.createdAtMs,
     app: item.app,
     title: item.title,
