@@ -48,6 +48,11 @@ export interface Config {
   };
   /** Serve originals as uploaded, EXIF and all, instead of stripping identifying metadata. */
   keepMetadata: boolean;
+  /** The web side: who may sign up. */
+  web: {
+    /** `closed`: users come from `gazo user create` or an admin's invite link; `open`: anyone may sign up. */
+    registration: 'open' | 'closed';
+  };
   /** Reading the text in images. */
   ocr: {
     enabled: boolean;
@@ -84,6 +89,7 @@ export interface ConfigInput {
   /** False for `--no-ocr`; commander gives true when the flag is absent. */
   ocr?: boolean | string;
   ocrLanguages?: string;
+  registration?: string;
 }
 
 export const DEFAULTS = {
@@ -261,8 +267,15 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
       flags.keepMetadata ?? (env.GAZO_KEEP_METADATA || undefined),
       DEFAULTS.keepMetadata,
     ),
+    web: { registration: registration(pick(flags.registration, 'GAZO_REGISTRATION')) },
     ocr: ocrConfig(flags, env, pick),
   };
+}
+
+function registration(value: string | number | undefined): Config['web']['registration'] {
+  if (value === undefined || value === '') return 'closed';
+  if (value === 'open' || value === 'closed') return value;
+  throw new ConfigError(`registration must be "open" or "closed", got "${value}"`);
 }
 
 function ocrConfig(

@@ -16,6 +16,7 @@ import { AccountsService } from './services/accounts.service.ts';
 import { BlobCollector } from './services/blob-collector.ts';
 import { ImagesService } from './services/images.service.ts';
 import { OcrService } from './services/ocr.service.ts';
+import { SessionsService } from './services/sessions.service.ts';
 import { ThumbnailService } from './services/thumbnails.service.ts';
 import { UploadService } from './services/upload.service.ts';
 import { ImageUrls } from './services/wire.ts';
@@ -42,6 +43,7 @@ export interface Runtime {
   store: MetadataStore;
   blobs: BlobStore;
   accounts: AccountsService;
+  sessions: SessionsService;
   images: ImagesService;
   uploads: UploadService;
   collector: BlobCollector;
@@ -111,6 +113,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     store,
     blobs,
     accounts: new AccountsService(store),
+    sessions: new SessionsService(store),
     images: new ImagesService(store, blobs, thumbnails, config.thumbSize, reserve),
     uploads,
     collector,

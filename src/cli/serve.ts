@@ -56,6 +56,10 @@ export function serveCommand(): Command {
         '--keep-metadata',
         'serve originals with their EXIF, GPS and XMP instead of removing them (env GAZO_KEEP_METADATA)',
       )
+      .option(
+        '--registration <mode>',
+        'who may sign up on the web: closed (gazo user create or an invite link; the default) or open (env GAZO_REGISTRATION)',
+      )
       .option('--no-ocr', 'do not read the text in images (env GAZO_OCR=off)')
       .option(
         '--ocr-languages <codes>',

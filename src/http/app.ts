@@ -12,6 +12,7 @@ import { networkOptions } from './network.ts';
 import { ErrorSchema, WireImageSchema } from './schemas.ts';
 import { serviceRoutes } from './service-routes.ts';
 import { createFastify, type GazoApp } from './types.ts';
+import { sendErrorPage } from './web/errors.ts';
 import { webRoutes } from './web/index.ts';
 
 /** The whole HTTP surface of Gazo on one Fastify instance; listening is the caller's business. */
@@ -25,7 +26,14 @@ export async function buildApp(rt: Runtime, options: { logger?: FastifyServerOpt
   // Past the cap, node closes new connections at once rather than queueing them.
   app.server.maxConnections = rt.config.network.maxConnections;
   app.setErrorHandler(handleError);
-  app.setNotFoundHandler((request, reply) => sendError(request, reply, 404, 'Not Found'));
+  // API clients get the JSON error shape; a browser that asked for a page gets one.
+  app.setNotFoundHandler((request, reply) => {
+    const api = /^\/(api\/|oauth\/token|upload\.cgi)/.test(request.url);
+    if (api || !(request.headers.accept ?? '').includes('text/html')) {
+      return sendError(request, reply, 404, 'Not Found');
+    }
+    return sendErrorPage(rt, reply, 404, 'There is no page at this address.');
+  });
   app.addSchema(WireImageSchema);
   app.addSchema(ErrorSchema);
 

@@ -64,6 +64,9 @@ export class AccountsService {
     if (options.password !== undefined && options.password.length < 8) {
       throw badRequest('A password needs at least 8 characters');
     }
+    if (options.password !== undefined && options.password.length > 1024) {
+      throw badRequest('A password has at most 1024 characters');
+    }
     if (await this.store.users.findByName(name)) throw badRequest(`User ${name} already exists`);
     return this.store.users.create({
       uid: randomBytes(12).toString('hex'),
@@ -71,6 +74,19 @@ export class AccountsService {
       email: options.email ?? null,
       passwordHash: options.password === undefined ? null : await hashPassword(options.password),
     });
+  }
+
+  /** Changes a user's password (8+ characters); the caller ends their other sessions. */
+  async setPassword(userId: number, password: string): Promise<void> {
+    if (password.length < 8) throw badRequest('A password needs at least 8 characters');
+    if (password.length > 1024) throw badRequest('A password has at most 1024 characters');
+    await this.store.users.setPassword(userId, await hashPassword(password));
+  }
+
+  /** Checks a user's current password (to change it, the old one must be given). */
+  async checkPassword(userId: number, password: string): Promise<boolean> {
+    const user = await this.store.users.findById(userId);
+    return !!user?.password_hash && (await verifyPassword(password, user.password_hash));
   }
 
   listUsers(): Promise<UserRow[]> {

@@ -6,6 +6,7 @@ import { KyselyImageRepository } from './images.repository.ts';
 import { KyselyImportSourceRepository } from './import-sources.repository.ts';
 import { KyselyIntegrityRepository } from './integrity.repository.ts';
 import { KyselyJobRepository } from './jobs.repository.ts';
+import { KyselyServerSecrets, KyselySessionRepository } from './sessions.repository.ts';
 import type { MetadataStore } from './types.ts';
 import { KyselyUserRepository } from './users.repository.ts';
 
@@ -25,6 +26,8 @@ export async function openSqliteStore(dataDir: string, file = SQLITE_FILE): Prom
     jobs: new KyselyJobRepository(db),
     integrity: new KyselyIntegrityRepository(db),
     importSources: new KyselyImportSourceRepository(db),
+    sessions: new KyselySessionRepository(db),
+    secrets: new KyselyServerSecrets(db),
     backupTo: async (file) => {
       await sqlite.backup(file);
     },

@@ -5,6 +5,7 @@ import type {
   JobRow,
   ListedImageRow,
   NewImageRow,
+  SessionRow,
   UserRow,
 } from './schema.ts';
 
@@ -21,6 +22,9 @@ export interface MetadataStore {
   jobs: JobRepository;
   integrity: IntegrityRepository;
   importSources: ImportSourceRepository;
+  sessions: SessionRepository;
+  /** Random keys made once per install and shared by every process. */
+  secrets: { getOrCreate(name: string, make: () => string): Promise<string> };
   /** Writes a consistent snapshot of the whole database to `file`, while it stays in use. */
   backupTo(file: string): Promise<void>;
   close(): Promise<void>;
@@ -31,6 +35,8 @@ export interface NewUser {
   name: string;
   email: string | null;
   passwordHash: string | null;
+  /** Unset: the user is an admin exactly when they are the first user. */
+  isAdmin?: boolean;
 }
 
 export interface UserRepository {
@@ -38,6 +44,24 @@ export interface UserRepository {
   findById(id: number): Promise<UserRow | undefined>;
   findByName(name: string): Promise<UserRow | undefined>;
   list(): Promise<UserRow[]>;
+  setPassword(id: number, passwordHash: string): Promise<void>;
+  /** Disables (a time) or enables (null) the user. */
+  setDisabled(id: number, disabledAt: number | null): Promise<void>;
+}
+
+export interface SessionRepository {
+  create(session: {
+    hash: string;
+    userId: number;
+    expiresAt: number;
+    userAgent: string | null;
+  }): Promise<SessionRow>;
+  findByHash(hash: string): Promise<{ session: SessionRow; user: UserRow } | undefined>;
+  touch(id: number, lastSeenAt: number, expiresAt: number): Promise<void>;
+  delete(hash: string): Promise<void>;
+  /** Ends every session of the user (but the one named): after a password change, or disabling. */
+  deleteForUser(userId: number, exceptHash?: string): Promise<number>;
+  deleteExpired(now: number): Promise<number>;
 }
 
 export interface FoundCredential {

@@ -263,7 +263,7 @@ describe('refused requests', () => {
         path: '/api/images',
         method: 'PUT',
       });
-      await refused(() => fetch(`${server.url}/`), 404, { path: '/', method: 'GET' });
+      await refused(() => fetch(`${server.url}/no/such/page`), 404, { path: '/no/such/page', method: 'GET' });
     });
   });
 

@@ -11,8 +11,8 @@ export interface TestServer {
   rt: Runtime;
   config: Config;
   dataDir: string;
-  /** Creates a user and a token for it. */
-  user(name?: string): Promise<{ name: string; token: string; id: number }>;
+  /** Creates a user and a token for it; the user can sign in on the web with `password`. */
+  user(name?: string): Promise<{ name: string; token: string; id: number; password: string }>;
   /** Every file under the blob folder, relative to it (tmp files included), once queued jobs have run. */
   blobFiles(): Promise<string[]>;
   /** Waits until no job is queued (thumbnails made, blobs collected). */
@@ -69,9 +69,10 @@ export async function startServer(
     config,
     dataDir,
     async user(name = `user${++userSeq}`) {
-      const row = await rt.accounts.createUser(name);
+      const password = `pw-${name}-secret`;
+      const row = await rt.accounts.createUser(name, { password });
       const { token } = await rt.accounts.createToken(name);
-      return { name, token, id: row.id };
+      return { name, token, id: row.id, password };
     },
     settle,
     async blobFiles() {

@@ -3,11 +3,12 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { IMAGE_TYPES, type ImageType } from '../../imaging/imaging.ts';
 import type { Runtime } from '../../runtime.ts';
 import type { ImageRow } from '../../store/schema.ts';
-import { optionalUser } from '../auth.ts';
+
 import { sendError } from '../errors.ts';
 import { ImageId } from '../schemas.ts';
 import type { GazoApp } from '../types.ts';
 import { permalinkPage } from './permalink-page.ts';
+import { webViewer } from './viewer.ts';
 
 /** `<image_id>` or `<image_id>.<ext>`; the extension is a hint, the Content-Type comes from the bytes. */
 const FILE = /^([0-9a-f]{32})(?:\.(png|jpg|jpeg|gif|webp))?$/;
@@ -43,7 +44,7 @@ function sendImage(
 }
 
 async function serveOriginal(rt: Runtime, request: FastifyRequest, reply: FastifyReply, imageId: string) {
-  const row = await rt.images.findViewable(imageId, await optionalUser(rt.accounts, request));
+  const row = await rt.images.findViewable(imageId, await webViewer(rt, request));
   const bytes = row && (await rt.images.readOriginal(row));
   if (!row || !bytes) return sendError(request, reply, 404, 'image not found');
   return sendImage(request, reply, row, bytes, `"${row.blob_key}"`);
@@ -58,7 +59,7 @@ export function imageFileRoutes(app: GazoApp, rt: Runtime) {
       const match = FILE.exec(request.params.file);
       if (!match?.[1]) return sendError(request, reply, 404, 'Not Found');
       if (match[2]) return serveOriginal(rt, request, reply, match[1]);
-      const viewer = await optionalUser(rt.accounts, request);
+      const viewer = await webViewer(rt, request);
       const row = await rt.images.findViewable(match[1], viewer);
       reply.header('Cache-Control', 'no-cache');
       if (!row) {
@@ -89,7 +90,7 @@ export function imageFileRoutes(app: GazoApp, rt: Runtime) {
     async (request, reply) => {
       const match = FILE.exec(request.params.file);
       const row = match?.[1]
-        ? await rt.images.findViewable(match[1], await optionalUser(rt.accounts, request))
+        ? await rt.images.findViewable(match[1], await webViewer(rt, request))
         : undefined;
       const thumb = row && (await rt.images.readThumbnail(row, request.params.size));
       if (!row || !thumb) return sendError(request, reply, 404, 'image not found');

@@ -1,8 +1,21 @@
 import type { Runtime } from '../../runtime.ts';
 import type { GazoApp } from '../types.ts';
+import { assetRoutes } from './assets.ts';
+import { webErrorHandler } from './errors.ts';
 import { imageFileRoutes } from './image-files.ts';
+import { homeRoutes } from './pages/home.ts';
+import { signInRoutes } from './pages/sign-in.ts';
+import { registerWebSecurity } from './security.ts';
 
-/** What a browser opens: pages, and the image files and thumbnails they show. */
+/**
+ * What a browser opens: pages, and the image files and thumbnails they show. Signed in by a
+ * session cookie; every state-changing request carries a CSRF token; errors are HTML pages.
+ */
 export async function webRoutes(app: GazoApp, rt: Runtime) {
+  await registerWebSecurity(app, rt);
+  app.setErrorHandler(webErrorHandler(rt));
+  assetRoutes(app);
+  homeRoutes(app, rt);
+  signInRoutes(app, rt);
   imageFileRoutes(app, rt);
 }
