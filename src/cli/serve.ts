@@ -84,6 +84,11 @@ export function serveCommand(): Command {
     await rt.store.jobs.releaseLeases();
     const app = await buildApp(rt, { logger: { level: config.logLevel } });
     rt.worker.start(app.log);
+    // Expired browser sessions are refused when presented; this only keeps the table small.
+    const sweepSessions = () =>
+      rt.sessions.deleteExpired().catch((err) => app.log.warn({ err }, 'could not delete expired sessions'));
+    void sweepSessions();
+    const sessionSweep = setInterval(sweepSessions, 60 * 60 * 1000).unref();
     const address = await app.listen({ port: config.port, host: config.host });
     process.stdout.write(
       `Gazo listening on ${address} (public URL ${config.urls.base}, data in ${config.dataDir})\n`,
@@ -93,6 +98,7 @@ export function serveCommand(): Command {
     const shutdown = async () => {
       if (closing) return;
       closing = true;
+      clearInterval(sessionSweep);
       await app.close();
       await rt.close();
       await releaseLock();
