@@ -5,6 +5,7 @@ import { deleteImageRoute } from './delete-image.ts';
 import { getImageRoute } from './get-image.ts';
 import { listImagesRoute } from './list-images.ts';
 import { oembedRoute } from './oembed.ts';
+import { patchImageRoute } from './patch-image.ts';
 import { searchRoute } from './search.ts';
 import { uploadRoute } from './upload.ts';
 import { usersMeRoute } from './users-me.ts';
@@ -18,6 +19,7 @@ export async function apiRoutes(app: GazoApp, rt: Runtime) {
   for (const route of [
     listImagesRoute,
     getImageRoute,
+    patchImageRoute,
     deleteImageRoute,
     uploadRoute,
     searchRoute,
