@@ -1,6 +1,7 @@
 import type { Runtime } from '../../runtime.ts';
 import { handleError } from '../errors.ts';
 import type { GazoApp } from '../types.ts';
+import { registerApiCors } from './cors.ts';
 import { deleteImageRoute } from './delete-image.ts';
 import { getImageRoute } from './get-image.ts';
 import { listImagesRoute } from './list-images.ts';
@@ -13,9 +14,11 @@ import { usersMeRoute } from './users-me.ts';
 /**
  * The Gyazo API (`/api/*`): authenticated by access tokens only (header, query or body), never
  * by a cookie, so that a cross-site form post can never ride a browser session. Errors are JSON.
+ * Browser apps on any origin may call it with their token (CORS without credentials, cors.ts).
  */
 export async function apiRoutes(app: GazoApp, rt: Runtime) {
   app.setErrorHandler(handleError);
+  await registerApiCors(app);
   for (const route of [
     listImagesRoute,
     getImageRoute,
