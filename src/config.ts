@@ -48,6 +48,11 @@ export interface Config {
   };
   /** Serve originals as uploaded, EXIF and all, instead of stripping identifying metadata. */
   keepMetadata: boolean;
+  /** The legacy desktop-client protocol (upload.cgi). */
+  legacy: {
+    /** An upload with an empty device id makes a device, linked later from a browser (off: 401). */
+    anonymousDevices: boolean;
+  };
   /** The web side: who may sign up. */
   web: {
     /** `closed`: users come from `gazo user create` or an admin's invite link; `open`: anyone may sign up. */
@@ -90,6 +95,7 @@ export interface ConfigInput {
   ocr?: boolean | string;
   ocrLanguages?: string;
   registration?: string;
+  legacyAnonymousDevices?: boolean | string;
 }
 
 export const DEFAULTS = {
@@ -267,6 +273,13 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
       flags.keepMetadata ?? (env.GAZO_KEEP_METADATA || undefined),
       DEFAULTS.keepMetadata,
     ),
+    legacy: {
+      anonymousDevices: yesNo(
+        'legacy anonymous devices',
+        flags.legacyAnonymousDevices ?? (env.GAZO_LEGACY_ANONYMOUS_DEVICES || undefined),
+        false,
+      ),
+    },
     web: { registration: registration(pick(flags.registration, 'GAZO_REGISTRATION')) },
     ocr: ocrConfig(flags, env, pick),
   };

@@ -6,7 +6,7 @@ import { LocalBlobStore } from './blobs/local-blob-store.ts';
 import type { Config } from './config.ts';
 import { makePrivateDir } from './data-dir.ts';
 import { DecodeBudget } from './imaging/decode-budget.ts';
-import { blobCollectJob, ocrJob, thumbnailJob } from './jobs/kinds.ts';
+import { blobCollectJob, heldImageExpiryJob, ocrJob, thumbnailJob } from './jobs/kinds.ts';
 import { JobRegistry } from './jobs/registry.ts';
 import { JobWorker } from './jobs/worker.ts';
 import type { OcrEngine } from './ocr/engine.ts';
@@ -14,7 +14,10 @@ import { parseLanguages } from './ocr/languages.ts';
 import { PreparedPixels } from './ocr/prepared-pixels.ts';
 import { AccountsService } from './services/accounts.service.ts';
 import { BlobCollector } from './services/blob-collector.ts';
+import { type ClientApps, NO_CLIENT_APPS } from './services/client-apps.ts';
+import { EASY_AUTH_TIMES, EasyAuthService, type EasyAuthTimes } from './services/easy-auth.service.ts';
 import { ImagesService } from './services/images.service.ts';
+import { ANONYMOUS_LIMITS, LegacyDevicesService } from './services/legacy-devices.service.ts';
 import { OcrService } from './services/ocr.service.ts';
 import { SessionsService } from './services/sessions.service.ts';
 import { ThumbnailService } from './services/thumbnails.service.ts';
@@ -46,6 +49,10 @@ export interface Runtime {
   sessions: SessionsService;
   images: ImagesService;
   uploads: UploadService;
+  /** easy_auth: uploads held for the browser that opens their link. */
+  easyAuth: EasyAuthService;
+  /** Legacy desktop clients' device ids: the Devices page, and anonymous devices. */
+  devices: LegacyDevicesService;
   collector: BlobCollector;
   urls: ImageUrls;
   worker: JobWorker;
@@ -54,8 +61,18 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+/** What a program embedding Gazo (or a test) may set besides the configuration. */
+export interface RuntimeOptions {
+  /** The applications easy_auth accepts (see ClientApps); none by default. */
+  clientApps?: ClientApps;
+  /** easy_auth's windows; tests shorten them (there is no flag). */
+  easyAuthTimes?: Partial<EasyAuthTimes>;
+  /** Bounds on anonymous legacy devices; tests lower them. */
+  anonymousDeviceLimits?: Partial<typeof ANONYMOUS_LIMITS>;
+}
+
 /** Opens the embedded stores under `config.dataDir` and wires the services. Starts nothing. */
-export async function openRuntime(config: Config): Promise<Runtime> {
+export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const store = await openSqliteStore(config.dataDir);
   await makePrivateDir(path.join(config.dataDir, 'blobs'));
   const blobs = new CachedBlobStore(
@@ -99,8 +116,19 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     ocr && new PreparedPixels(PREPARED_PIXELS_BYTES),
     uploads.activity,
   );
+  const easyAuth = new EasyAuthService(
+    store,
+    uploads,
+    collector,
+    options.clientApps ?? NO_CLIENT_APPS,
+    { ...EASY_AUTH_TIMES, ...options.easyAuthTimes },
+    () => nudge(),
+  );
   // Each kind of background work, with its own slots and timeout (see jobs/kinds.ts).
-  const jobKinds = new JobRegistry().register(blobCollectJob(collector)).register(thumbnailJob(thumbnails));
+  const jobKinds = new JobRegistry()
+    .register(blobCollectJob(collector))
+    .register(thumbnailJob(thumbnails))
+    .register(heldImageExpiryJob(easyAuth));
   if (ocr) {
     // As many OCR slots as OCR workers: a job waiting for a worker never holds another kind's slot.
     const reader = new OcrService(store, thumbnails, ocr, uploads.activity);
@@ -116,6 +144,16 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     sessions: new SessionsService(store),
     images: new ImagesService(store, blobs, thumbnails, config.thumbSize, reserve),
     uploads,
+    easyAuth,
+    devices: new LegacyDevicesService(
+      store,
+      uploads,
+      {
+        anonymous: config.legacy.anonymousDevices,
+        limits: { ...ANONYMOUS_LIMITS, ...options.anonymousDeviceLimits },
+      },
+      () => nudge(),
+    ),
     collector,
     urls: new ImageUrls(config.urls, config.thumbSize),
     worker,

@@ -60,6 +60,10 @@ export function serveCommand(): Command {
         '--registration <mode>',
         'who may sign up on the web: closed (gazo user create or an invite link; the default) or open (env GAZO_REGISTRATION)',
       )
+      .option(
+        '--legacy-anonymous-devices',
+        'legacy clients (upload.cgi) with no device id get one, linked to a user from the browser (env GAZO_LEGACY_ANONYMOUS_DEVICES)',
+      )
       .option('--no-ocr', 'do not read the text in images (env GAZO_OCR=off)')
       .option(
         '--ocr-languages <codes>',

@@ -96,7 +96,10 @@ export async function readUploadForm(
   request: FastifyRequest,
   stage: Stager,
   maxUploadBytes: number,
+  /** The part that streams to `stage` (easy_auth's is `image_url`). */
+  options: { fileField?: string } = {},
 ): Promise<UploadForm> {
+  const fileField = options.fileField ?? 'imagedata';
   if (!/^multipart\/form-data\b/i.test(request.headers['content-type'] ?? ''))
     throw badRequest('Use multipart/form-data');
   const raw = request.raw;
@@ -109,7 +112,7 @@ export async function readUploadForm(
     busboy = Busboy({
       headers: request.headers as BusboyHeaders,
       defCharset: 'utf8',
-      isPartAFile: (name, _type, filename) => name === 'imagedata' || filename !== undefined,
+      isPartAFile: (name, _type, filename) => name === fileField || filename !== undefined,
       limits: {
         fieldNameSize: 100,
         fieldSize: MAX_FIELD_BYTES,
@@ -141,7 +144,7 @@ export async function readUploadForm(
     raw.on('error', () => fail(badRequest('The request was cut off before its end')));
 
     busboy.on('file', (name, stream) => {
-      if (name !== 'imagedata' || staging) {
+      if (name !== fileField || staging) {
         stream.resume();
         return;
       }
@@ -150,7 +153,7 @@ export async function readUploadForm(
       // the same failure reaches us through busboy's own 'error', so this one is only absorbed.
       stream.on('error', () => undefined);
       stream.on('limit', () =>
-        fail(tooLarge(`imagedata is too large: the limit is ${maxUploadBytes} bytes`)),
+        fail(tooLarge(`${fileField} is too large: the limit is ${maxUploadBytes} bytes`)),
       );
       staging = stage(stream, maxUploadBytes);
       // Its failure is reported through `parsed` or awaited below; never unhandled.

@@ -1,7 +1,9 @@
 import Type from 'typebox';
 import type { BlobCollector } from '../services/blob-collector.ts';
+import type { EasyAuthService } from '../services/easy-auth.service.ts';
 import type { OcrService } from '../services/ocr.service.ts';
 import type { ThumbnailService } from '../services/thumbnails.service.ts';
+import { HOLD_EXPIRE_JOB } from '../store/held-images.repository.ts';
 import { BLOB_GC_JOB, OCR_JOB, THUMBNAIL_JOB } from '../store/images.repository.ts';
 import { defineJob } from './registry.ts';
 
@@ -54,4 +56,14 @@ export const ocrJob = (reader: OcrService, workers: number, readTimeoutMs: numbe
     concurrency: workers,
     timeoutMs: readTimeoutMs + 30_000,
     run: (payload, { queuedAt }) => reader.runJob(payload, queuedAt),
+  });
+
+/** A held image (easy_auth) whose time is up: its row, then its bytes; a no-op once claimed. */
+export const heldImageExpiryJob = (easyAuth: EasyAuthService) =>
+  defineJob({
+    kind: HOLD_EXPIRE_JOB,
+    payload: Type.Object({ heldId: Type.Integer({ minimum: 1 }) }),
+    concurrency: 1,
+    timeoutMs: 60_000,
+    run: ({ heldId }) => easyAuth.expire(heldId),
   });

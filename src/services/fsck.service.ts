@@ -197,6 +197,8 @@ export class DataDirCheck {
     if (keys.size === 0) return;
     const pending = new Set(await this.store.blobLedger.pendingKeys());
     const collecting = new Set(await this.store.integrity.blobKeysAwaitingCollection());
+    // Waiting for a browser to claim it (easy_auth): used, though no image row names it yet.
+    const held = new Set(await this.store.heldImages.blobKeys());
     for (const key of [...keys].sort()) {
       const { valid, hash, current } = describeKey(key, this.limits.thumbSize);
       if (!valid) {
@@ -204,7 +206,7 @@ export class DataDirCheck {
         continue;
       }
       if (current) {
-        if (pending.has(hash) || collecting.has(hash)) continue;
+        if (pending.has(hash) || collecting.has(hash) || held.has(hash)) continue;
         if ((await this.store.integrity.imagesUsingBlob(hash)).length > 0) continue;
       }
       let repaired: string | undefined;

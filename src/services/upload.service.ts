@@ -14,11 +14,20 @@ import { type ImageInfo, type ImageType, ImagingError, inspectImage } from '../i
 import { type GeoLocation, readIdentifyingMetadata, stripIdentifyingMetadata } from '../imaging/metadata.ts';
 import { checkStructure } from '../imaging/structure.ts';
 import { BLOB_GC_JOB, OCR_JOB, THUMBNAIL_JOB } from '../store/images.repository.ts';
-import type { ImageRow } from '../store/schema.ts';
-import type { MetadataStore } from '../store/types.ts';
+import type { ImageRow, NewImageRow } from '../store/schema.ts';
+import type { MetadataStore, NewJob } from '../store/types.ts';
 import { BlobCollector } from './blob-collector.ts';
 import { insufficientStorage, tooLarge, unprocessable } from './errors.ts';
 import { UploadActivity } from './upload-activity.ts';
+
+/**
+ * An upload checked, stripped and written: the image row it makes (less its owner), and the
+ * pending ledger entry that the transaction recording it must drop.
+ */
+export interface StoredUpload {
+  image: Omit<NewImageRow, 'user_id' | 'ocr_locale' | 'ocr_text'> & { image_id: string; blob_key: string };
+  pendingId: number;
+}
 
 /** What an upload says about its image, besides the bytes. */
 export interface UploadMeta {
@@ -107,16 +116,55 @@ export class UploadService {
   }
 
   /** Stores an image from a staged file (which it takes over) or from bytes in memory. */
-  async upload(ownerId: number, source: StagedFile | Buffer, meta: UploadMeta = {}): Promise<ImageRow> {
+  upload(ownerId: number, source: StagedFile | Buffer, meta: UploadMeta = {}): Promise<ImageRow> {
+    return this.keep(source, meta, ({ image, pendingId }) =>
+      this.store.images.insert(
+        { ...image, user_id: ownerId, ocr_locale: null, ocr_text: '' },
+        pendingId,
+        this.followUpJobs(image.image_id, image.blob_key),
+      ),
+    );
+  }
+
+  /**
+   * Stores an image that belongs to nobody yet (easy_auth): the same checks and stripping as
+   * `upload`, the bytes written durably, and then `commit` records it (in one transaction that
+   * also drops `pendingId`) instead of an image row. A failure of `commit` collects the bytes.
+   */
+  hold<T>(
+    source: StagedFile | Buffer,
+    meta: UploadMeta,
+    commit: (stored: StoredUpload) => Promise<T>,
+  ): Promise<T> {
+    return this.keep(source, meta, commit);
+  }
+
+  /** The background work every new image gets: its thumbnail, and its text read. */
+  followUpJobs(imageId: string, blobKey: string): NewJob[] {
+    return [
+      { kind: THUMBNAIL_JOB, payload: { blobKey } },
+      ...(this.limits.ocr ? [{ kind: OCR_JOB, payload: { imageId } }] : []),
+    ];
+  }
+
+  private async keep<T>(
+    source: StagedFile | Buffer,
+    meta: UploadMeta,
+    commit: (stored: StoredUpload) => Promise<T>,
+  ): Promise<T> {
     const file = Buffer.isBuffer(source) ? await this.stage(Readable.from([source])) : source;
     try {
-      return await this.storeImage(ownerId, file, meta);
+      return await this.storeImage(file, meta, commit);
     } finally {
       await file.discard();
     }
   }
 
-  private async storeImage(ownerId: number, upload: StagedFile, meta: UploadMeta): Promise<ImageRow> {
+  private async storeImage<T>(
+    upload: StagedFile,
+    meta: UploadMeta,
+    commit: (stored: StoredUpload) => Promise<T>,
+  ): Promise<T> {
     const info = await this.imaging(async () => {
       const header = await inspectImage(upload.path, this.limits.maxPixels);
       await checkStructure(upload.path, header.type);
@@ -124,7 +172,7 @@ export class UploadService {
     });
     const { file, location } = await this.withoutIdentifyingMetadata(upload, info.type);
     try {
-      return await this.commit(ownerId, file, info, meta, location);
+      return await this.commit(file, info, meta, location, commit);
     } finally {
       if (file !== upload) await file.discard();
     }
@@ -162,13 +210,13 @@ export class UploadService {
     }
   }
 
-  private async commit(
-    ownerId: number,
+  private async commit<T>(
     file: StagedFile,
     info: ImageInfo,
     meta: UploadMeta,
     location: GeoLocation | undefined,
-  ): Promise<ImageRow> {
+    record: (stored: StoredUpload) => Promise<T>,
+  ): Promise<T> {
     const hash = file.sha256;
     const pendingId = await this.store.blobLedger.addPending(hash, Date.now());
     let wrote = false;
@@ -176,37 +224,27 @@ export class UploadService {
       wrote = true;
       await this.blobs.putFile(originalKey(hash), file.path);
       const now = Date.now();
-      const imageId = randomBytes(16).toString('hex');
-      const row = await this.store.images.insert(
-        {
-          image_id: imageId,
-          user_id: ownerId,
-          blob_key: hash,
-          type: info.type,
-          byte_size: file.size,
-          width: info.width,
-          height: info.height,
-          created_at: meta.createdAt ?? now,
-          uploaded_at: now,
-          app: meta.app ?? null,
-          title: meta.title ?? null,
-          url: meta.url ?? null,
-          desc: meta.desc ?? '',
-          metadata_is_public: meta.metadataIsPublic ? 1 : 0,
-          access_policy: meta.accessPolicy ?? 'anyone',
-          ocr_locale: null,
-          ocr_text: '',
-          latitude: location?.latitude ?? null,
-          longitude: location?.longitude ?? null,
-        },
-        pendingId,
-        [
-          { kind: THUMBNAIL_JOB, payload: { blobKey: hash } },
-          ...(this.limits.ocr ? [{ kind: OCR_JOB, payload: { imageId } }] : []),
-        ],
-      );
+      const image: StoredUpload['image'] = {
+        image_id: randomBytes(16).toString('hex'),
+        blob_key: hash,
+        type: info.type,
+        byte_size: file.size,
+        width: info.width,
+        height: info.height,
+        created_at: meta.createdAt ?? now,
+        uploaded_at: now,
+        app: meta.app ?? null,
+        title: meta.title ?? null,
+        url: meta.url ?? null,
+        desc: meta.desc ?? '',
+        metadata_is_public: meta.metadataIsPublic ? 1 : 0,
+        access_policy: meta.accessPolicy ?? 'anyone',
+        latitude: location?.latitude ?? null,
+        longitude: location?.longitude ?? null,
+      };
+      const result = await record({ image, pendingId });
       this.onQueued?.();
-      return row;
+      return result;
     } catch (err) {
       await this.abandon(pendingId, hash, wrote);
       throw isDiskFull(err) ? insufficientStorage(OUT_OF_SPACE) : err;

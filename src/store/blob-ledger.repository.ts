@@ -48,6 +48,13 @@ export class KyselyBlobLedger implements BlobLedger {
           .select('id')
           .where('blob_key', '=', blobKey)
           .limit(1)
+          .executeTakeFirst()) ??
+        // An image waiting to be claimed (easy_auth) needs its bytes as much as an image does.
+        (await trx
+          .selectFrom('held_images')
+          .select('id')
+          .where('blob_key', '=', blobKey)
+          .limit(1)
           .executeTakeFirst());
       if (used) return false;
       await remove();

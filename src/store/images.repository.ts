@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { CommittedCache } from './committed-cache.ts';
 import { searchImages } from './image-search.ts';
 import { jobRow } from './jobs.repository.ts';
@@ -29,6 +29,24 @@ export const OCR_JOB = 'ocr.read';
 const ROW_CACHE_ENTRIES = 5000;
 const ROW_CACHE_MAX_AGE_MS = 1000;
 
+/**
+ * Inside a transaction: the image row, its follow-up jobs, and its owner's count and version
+ * (every new image, uploaded or claimed, goes through here).
+ */
+export async function insertImage(trx: Transaction<Database>, row: NewImageRow, jobs: NewJob[]) {
+  const inserted = await trx.insertInto('images').values(row).returningAll().executeTakeFirstOrThrow();
+  if (jobs.length > 0) await trx.insertInto('jobs').values(jobs.map(jobRow)).execute();
+  await trx
+    .updateTable('users')
+    .set((eb) => ({
+      image_count: eb('image_count', '+', 1),
+      images_version: eb('images_version', '+', 1),
+    }))
+    .where('id', '=', row.user_id)
+    .execute();
+  return inserted;
+}
+
 export class KyselyImageRepository implements ImageRepository {
   private readonly bookmarks: PageBookmarks;
 
@@ -41,17 +59,8 @@ export class KyselyImageRepository implements ImageRepository {
 
   async insert(row: NewImageRow, pendingId: number, jobs: NewJob[] = []): Promise<ImageRow> {
     return this.db.transaction().execute(async (trx) => {
-      const inserted = await trx.insertInto('images').values(row).returningAll().executeTakeFirstOrThrow();
-      if (jobs.length > 0) await trx.insertInto('jobs').values(jobs.map(jobRow)).execute();
+      const inserted = await insertImage(trx, row, jobs);
       await trx.deleteFrom('pending_blobs').where('id', '=', pendingId).execute();
-      await trx
-        .updateTable('users')
-        .set((eb) => ({
-          image_count: eb('image_count', '+', 1),
-          images_version: eb('images_version', '+', 1),
-        }))
-        .where('id', '=', row.user_id)
-        .execute();
       return inserted;
     });
   }

@@ -1,7 +1,9 @@
 import path from 'node:path';
+import { KyselyAnonymousDeviceRepository } from './anonymous-devices.repository.ts';
 import { KyselyBlobLedger } from './blob-ledger.repository.ts';
 import { deviceRepository, tokenRepository } from './credentials.repository.ts';
 import { openSqlite } from './database.ts';
+import { KyselyHeldImageRepository } from './held-images.repository.ts';
 import { KyselyImageRepository } from './images.repository.ts';
 import { KyselyImportSourceRepository } from './import-sources.repository.ts';
 import { KyselyIntegrityRepository } from './integrity.repository.ts';
@@ -28,6 +30,8 @@ export async function openSqliteStore(dataDir: string, file = SQLITE_FILE): Prom
     importSources: new KyselyImportSourceRepository(db),
     sessions: new KyselySessionRepository(db),
     secrets: new KyselyServerSecrets(db),
+    heldImages: new KyselyHeldImageRepository(db),
+    anonymousDevices: new KyselyAnonymousDeviceRepository(db),
     backupTo: async (file) => {
       await sqlite.backup(file);
     },

@@ -13,6 +13,8 @@ export interface Database {
   sessions: SessionsTable;
   invites: InvitesTable;
   server_secrets: ServerSecretsTable;
+  held_images: HeldImagesTable;
+  anonymous_devices: AnonymousDevicesTable;
 }
 
 export interface UsersTable {
@@ -162,6 +164,52 @@ export interface ServerSecretsTable {
   created_at: number;
 }
 
+/**
+ * An image stored but nobody's yet (migration 0010): an easy_auth upload waiting for the browser
+ * that opens its link. Its columns are the image row it becomes, less the owner.
+ */
+export interface HeldImagesTable {
+  id: Generated<number>;
+  /** SHA-256 of the token in the claim link; the token itself is never stored. */
+  token_hash: string;
+  /** The id the image will have once claimed. */
+  image_id: string;
+  /** The easy_auth caller's application (its public client_id). */
+  client_id: string | null;
+  blob_key: string;
+  type: string;
+  byte_size: number;
+  width: number;
+  height: number;
+  created_at: number;
+  uploaded_at: number;
+  app: string | null;
+  title: string | null;
+  url: string | null;
+  desc: string;
+  metadata_is_public: number;
+  access_policy: string;
+  latitude: number | null;
+  longitude: number | null;
+  /** Unclaimed at this time (ms), the row and its bytes are deleted. */
+  expires_at: number;
+  /** When a browser that was not signed in first opened the link. */
+  sign_in_started_at: number | null;
+  /** For an upload of a legacy device nobody has linked yet (migration 0011): that device. */
+  device_id: number | null;
+}
+
+/** A legacy client's device id made on its first upload, linked to nobody yet (migration 0011). */
+export interface AnonymousDevicesTable {
+  id: Generated<number>;
+  device_hash: string;
+  device_prefix: string;
+  /** SHA-256 of the client address that made it: how many one address makes is bounded. */
+  address_hash: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
 export type UserRow = Selectable<UsersTable>;
 export type AccessTokenRow = Selectable<AccessTokensTable>;
 export type DeviceRow = Selectable<DevicesTable>;
@@ -170,6 +218,9 @@ export type NewImageRow = Insertable<ImagesTable>;
 export type JobRow = Selectable<JobsTable>;
 export type SessionRow = Selectable<SessionsTable>;
 export type InviteRow = Selectable<InvitesTable>;
+export type HeldImageRow = Selectable<HeldImagesTable>;
+export type AnonymousDeviceRow = Selectable<AnonymousDevicesTable>;
+export type NewHeldImageRow = Insertable<HeldImagesTable>;
 
 /**
  * The columns a listing reads: what the API's image object is made of, and no more (a page

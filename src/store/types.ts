@@ -1,9 +1,12 @@
 import type {
   AccessTokenRow,
+  AnonymousDeviceRow,
   DeviceRow,
+  HeldImageRow,
   ImageRow,
   JobRow,
   ListedImageRow,
+  NewHeldImageRow,
   NewImageRow,
   SessionRow,
   UserRow,
@@ -23,6 +26,8 @@ export interface MetadataStore {
   integrity: IntegrityRepository;
   importSources: ImportSourceRepository;
   sessions: SessionRepository;
+  heldImages: HeldImageRepository;
+  anonymousDevices: AnonymousDeviceRepository;
   /** Random keys made once per install and shared by every process. */
   secrets: { getOrCreate(name: string, make: () => string): Promise<string> };
   /** Writes a consistent snapshot of the whole database to `file`, while it stays in use. */
@@ -160,6 +165,55 @@ export interface ImageRepository {
   allBlobKeys(): Promise<string[]>;
 }
 
+/**
+ * Images stored but nobody's yet (easy_auth uploads waiting for a browser to claim them). A held
+ * image's blob counts as used until its row goes; every change here is one transaction.
+ */
+export interface HeldImageRepository {
+  /** Commits the held image, forgets its pending blob and queues its expiry. */
+  hold(row: NewHeldImageRow, pendingId: number): Promise<HeldImageRow>;
+  findByTokenHash(hash: string): Promise<HeldImageRow | undefined>;
+  /**
+   * Records that a browser not signed in opened the link (the first time only, and only while
+   * the row has not expired) and moves its expiry to `expiresAt`; undefined when nothing changed.
+   */
+  startSignIn(id: number, at: number, expiresAt: number): Promise<HeldImageRow | undefined>;
+  /**
+   * Turns the held image, unless it has expired by `now`, into the user's image (counted, its
+   * `jobs` queued). Undefined when it is gone (claimed already) or expired.
+   */
+  claim(id: number, userId: number, now: number, jobs: NewJob[]): Promise<ImageRow | undefined>;
+  /**
+   * Deletes the held image if it has expired by `now`, queueing its blob's collection in the same
+   * transaction. Undefined when it is gone or not due yet.
+   */
+  expire(id: number, now: number): Promise<{ blobKey: string } | undefined>;
+  /** Every blob key a held image uses. */
+  blobKeys(): Promise<string[]>;
+}
+
+/** Legacy clients' device ids made on their first upload, linked to nobody yet. */
+export interface AnonymousDeviceRepository {
+  create(hash: string, prefix: string, addressHash: string, at: number): Promise<AnonymousDeviceRow>;
+  findByHash(hash: string): Promise<AnonymousDeviceRow | undefined>;
+  /** How many devices the address made since then. */
+  countCreatedSince(addressHash: string, since: number): Promise<number>;
+  /** How many of its uploads wait to be linked. */
+  countHeld(deviceId: number): Promise<number>;
+  touch(id: number, at: number): Promise<void>;
+  /**
+   * In one transaction: the device becomes one of the user's devices (same id), and its held
+   * uploads the user's images (each with `jobsFor` queued); those past their time are collected
+   * instead. Undefined when the device is gone (linked already).
+   */
+  link(
+    deviceId: number,
+    userId: number,
+    now: number,
+    jobsFor: (held: HeldImageRow) => NewJob[],
+  ): Promise<ImageRow[] | undefined>;
+}
+
 /** Bookkeeping that lets blob bytes and metadata rows agree after any crash. */
 export interface BlobLedger {
   addPending(blobKey: string, at: number): Promise<number>;
@@ -167,7 +221,7 @@ export interface BlobLedger {
   /** Removes pending entries created before `before`, returning their blob keys. */
   takeStalePending(before: number): Promise<string[]>;
   /**
-   * Runs `remove` only if no image and no pending upload uses the key, holding the write
+   * Runs `remove` only if no image, held image or pending upload uses the key, holding the write
    * lock meanwhile so that no upload can start to rely on the blob while it is being removed.
    */
   collectIfUnused(blobKey: string, remove: () => Promise<void>): Promise<boolean>;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { FastifyServerOptions } from 'fastify';
 import { type Config, type ConfigInput, loadConfig } from '../../src/config.ts';
 import { buildApp } from '../../src/http/app.ts';
-import { openRuntime, type Runtime } from '../../src/runtime.ts';
+import { openRuntime, type Runtime, type RuntimeOptions } from '../../src/runtime.ts';
 
 export interface TestServer {
   url: string;
@@ -34,14 +34,14 @@ let userSeq = 0;
 export async function startServer(
   overrides: ConfigInput = {},
   existingDataDir?: string,
-  options: { logger?: FastifyServerOptions['logger'] } = {},
+  options: { logger?: FastifyServerOptions['logger']; runtime?: RuntimeOptions } = {},
 ): Promise<TestServer> {
   const dataDir = existingDataDir ?? (await makeDataDir());
   // Port 0 picks a free port; the public URL is fixed up once we know it.
   // OCR costs a second an image: only the tests that read text turn it on (`ocr: true`).
   overrides = { ocr: false, ...overrides };
   const provisional = loadConfig({ host: '127.0.0.1', port: 0, dataDir, ...overrides }, {});
-  const rt = await openRuntime(provisional);
+  const rt = await openRuntime(provisional, options.runtime);
   const app = await buildApp(rt, options);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();

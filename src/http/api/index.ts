@@ -3,6 +3,7 @@ import { handleError } from '../errors.ts';
 import type { GazoApp } from '../types.ts';
 import { registerApiCors } from './cors.ts';
 import { deleteImageRoute } from './delete-image.ts';
+import { easyAuthRoutes } from './easy-auth.ts';
 import { getImageRoute } from './get-image.ts';
 import { listImagesRoute } from './list-images.ts';
 import { oembedRoute } from './oembed.ts';
@@ -31,4 +32,5 @@ export async function apiRoutes(app: GazoApp, rt: Runtime) {
   ]) {
     route(app, rt);
   }
+  await app.register(async (scope) => easyAuthRoutes(scope, rt));
 }

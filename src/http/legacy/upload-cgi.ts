@@ -11,9 +11,11 @@ import type { GazoApp } from '../types.ts';
 const schema = {
   summary: 'Legacy desktop-client upload',
   description:
-    'multipart with `id` (a device id from `gazo device create`), `imagedata` and optional `metadata` ' +
-    '(JSON `{app, title, url, note}`) and `created_at`. Answers the permalink as plain text, with ' +
-    '`X-Gyazo-Id` echoing the device id.',
+    'multipart with `id` (a device id from `gazo device create` or the Devices page), `imagedata` and optional ' +
+    '`metadata` (JSON `{app, title, url, note}`) and `created_at`. Answers the permalink as plain text, with ' +
+    '`X-Gyazo-Id` echoing the device id. With --legacy-anonymous-devices, an empty `id` makes a device ' +
+    '(`X-Gyazo-Id`) whose uploads wait, unlisted, until `<permalink>?token=<X-Gyazo-Session-Token>` is ' +
+    'opened by a signed-in browser that links the device.',
   tags: ['legacy'],
   consumes: ['multipart/form-data'],
 };
@@ -69,16 +71,25 @@ export function legacyUploadRoute(app: GazoApp, rt: Runtime) {
       imagedata = form.imagedata;
       const deviceId = form.fields.id ?? '';
       const user = deviceId ? await deviceUser(rt.accounts, request, deviceId) : undefined;
-      if (!user) return plain(reply, 401, NO_DEVICE);
+      if (!user && !rt.devices.anonymousEnabled) return plain(reply, 401, NO_DEVICE);
       if (!imagedata || imagedata.size === 0) throw badRequest('imagedata is required');
-      const meta = parseMetadata(form.fields.metadata);
-      const row = await rt.uploads.upload(user.userId, imagedata, {
+      const legacy = parseMetadata(form.fields.metadata);
+      const meta = {
         createdAt: parseCreatedAt(form.fields.created_at),
-        app: text('app', meta.app),
-        title: text('title', meta.title),
-        url: text('url', meta.url),
-        desc: text('note', meta.note),
-      });
+        app: text('app', legacy.app),
+        title: text('title', legacy.title),
+        url: text('url', legacy.url),
+        desc: text('note', legacy.note),
+      };
+      if (!user) {
+        // --legacy-anonymous-devices: held for nobody until the person links the device from
+        // the browser the client opens (the permalink with `?token=`).
+        const held = await rt.devices.uploadAnonymous(deviceId, request.ip, imagedata, meta);
+        reply.header('X-Gyazo-Id', held.deviceId);
+        reply.header('X-Gyazo-Session-Token', held.token);
+        return plain(reply, 200, rt.urls.permalink(held.imageId));
+      }
+      const row = await rt.uploads.upload(user.userId, imagedata, meta);
       reply.header('X-Gyazo-Id', deviceId);
       return plain(reply, 200, rt.urls.permalink(row.image_id));
     } catch (err) {

@@ -7,6 +7,7 @@ import type { ImageRow } from '../../store/schema.ts';
 import { sendError } from '../errors.ts';
 import { ImageId } from '../schemas.ts';
 import type { GazoApp } from '../types.ts';
+import { sendDeviceLink } from './pages/device-link.ts';
 import { permalinkPage } from './permalink-page.ts';
 import { webViewer } from './viewer.ts';
 
@@ -59,6 +60,10 @@ export function imageFileRoutes(app: GazoApp, rt: Runtime) {
       const match = FILE.exec(request.params.file);
       if (!match?.[1]) return sendError(request, reply, 404, 'Not Found');
       if (match[2]) return serveOriginal(rt, request, reply, match[1]);
+      // A legacy client opens its upload's permalink with `?token=` to link its device.
+      const { token } = request.query as { token?: unknown };
+      if (typeof token === 'string' && (await sendDeviceLink(rt, request, reply, match[1], token)))
+        return reply;
       const viewer = await webViewer(rt, request);
       const row = await rt.images.findViewable(match[1], viewer);
       reply.header('Cache-Control', 'no-cache');

@@ -3,6 +3,9 @@ import type { GazoApp } from '../types.ts';
 import { assetRoutes } from './assets.ts';
 import { webErrorHandler } from './errors.ts';
 import { imageFileRoutes } from './image-files.ts';
+import { deviceLinkRoutes } from './pages/device-link.ts';
+import { devicesRoutes } from './pages/devices.ts';
+import { easyAuthClaimRoutes } from './pages/easy-auth-claim.ts';
 import { homeRoutes } from './pages/home.ts';
 import { signInRoutes } from './pages/sign-in.ts';
 import { registerWebSecurity } from './security.ts';
@@ -18,4 +21,7 @@ export async function webRoutes(app: GazoApp, rt: Runtime) {
   homeRoutes(app, rt);
   signInRoutes(app, rt);
   imageFileRoutes(app, rt);
+  easyAuthClaimRoutes(app, rt);
+  devicesRoutes(app, rt);
+  deviceLinkRoutes(app, rt);
 }
