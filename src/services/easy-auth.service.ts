@@ -27,7 +27,8 @@ export type ClaimOutcome = { image: ImageRow } | { signIn: true };
 
 export const EXPIRED =
   'This upload link has expired (links last 30 seconds): the image was not kept. Upload it again.';
-const UNKNOWN = 'This upload link is unknown or was used already.';
+const UNKNOWN =
+  'This upload link is unknown, or was used or expired already (links last 30 seconds, and an image not claimed in time is not kept).';
 
 /**
  * A 32-character base64url token, drawn again in the (rare) case it looks like an image id:

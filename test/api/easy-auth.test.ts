@@ -100,7 +100,7 @@ describe('easy_auth: upload now, the browser that opens the link gets the image'
     const again = await open(get_image_url, cookie);
     expect(again.status).toBe(404);
     expect(again.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(await again.text()).toContain('unknown or was used already');
+    expect(await again.text()).toContain('unknown, or was used or expired already');
     // Its thumbnail is made like any upload's.
     await expect.poll(() => fetch(mine.thumb_url).then((r) => r.status), { timeout: 10_000 }).toBe(200);
   });
