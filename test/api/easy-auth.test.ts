@@ -302,3 +302,78 @@ describe('easy_auth: limits and expiry', () => {
     expect(await server.blobFiles()).toEqual([]);
   });
 });
+
+describe('easy_auth: bodies in pieces, and expiry across a restart', () => {
+  it('reads a url-encoded body that arrives a few bytes at a time (escapes cut in two)', async () => {
+    const server = await startServer({}, undefined, { runtime });
+    try {
+      const png = await solidPng(11, 7, '#456789');
+      const body = new URLSearchParams({
+        title: 'piece by piece ✓',
+        client_id: CLIENT_ID,
+        image_url: dataUri(png),
+        referer_url: 'https://example.com/?a=1&b=%2F',
+      }).toString();
+      const { port } = new URL(server.url);
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = http.request(
+          {
+            host: '127.0.0.1',
+            port,
+            path: '/api/upload/easy_auth',
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length },
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (c) => {
+              text += c;
+            });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+          },
+        );
+        req.on('error', reject);
+        const bytes = Buffer.from(body);
+        let at = 0;
+        const next = () => {
+          if (at >= bytes.length) return req.end();
+          req.write(bytes.subarray(at, at + 5));
+          at += 5;
+          setImmediate(next);
+        };
+        next();
+      });
+      expect(answer.status, answer.body).toBe(200);
+      const { get_image_url } = JSON.parse(answer.body);
+      const user = await server.user();
+      const link = await open(get_image_url, await signedInCookie(server, user.name, user.password));
+      const imageId = /[a-f0-9]{32}/.exec(link.headers.get('location') ?? '')?.[0];
+      const image = await jsonOf(
+        await fetch(`${server.url}/api/images/${imageId}?access_token=${user.token}`),
+      );
+      expect(image.metadata).toMatchObject({
+        title: 'piece by piece ✓',
+        url: 'https://example.com/?a=1&b=%2F',
+      });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('deletes an unclaimed image whose time ran out while the server was stopped', async () => {
+    const options = { runtime: { ...runtime, easyAuthTimes: { claimWindowMs: 1000 } } };
+    const first = await startServer({}, undefined, options);
+    const { held } = await started(first, { image_url: dataUri(await solidPng(12, 12, '#abcdef')) });
+    const blobKey = held?.blob_key ?? '';
+    expect(await hasOriginal(first, blobKey)).toBe(true);
+    await first.close();
+    await new Promise((r) => setTimeout(r, 1200));
+    const again = await startServer({}, first.dataDir, options);
+    try {
+      await expect.poll(() => hasOriginal(again, blobKey), { timeout: 10_000, interval: 200 }).toBe(false);
+      expect(await again.rt.store.heldImages.blobKeys()).toEqual([]);
+    } finally {
+      await again.close();
+    }
+  });
+});
