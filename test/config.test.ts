@@ -3,6 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.ts';
 
 describe('loadConfig', () => {
+  it('keeps anonymous legacy devices off unless --legacy-anonymous-devices or GAZO_LEGACY_ANONYMOUS_DEVICES says so', () => {
+    expect(loadConfig({}, {}).legacy.anonymousDevices).toBe(false);
+    expect(loadConfig({ legacyAnonymousDevices: true }, {}).legacy.anonymousDevices).toBe(true);
+    expect(loadConfig({}, { GAZO_LEGACY_ANONYMOUS_DEVICES: 'on' }).legacy.anonymousDevices).toBe(true);
+    expect(() => loadConfig({}, { GAZO_LEGACY_ANONYMOUS_DEVICES: 'maybe' })).toThrow(ConfigError);
+  });
+
   it('has embedded defaults: ./data, port 3000, every origin the base URL', () => {
     const config = loadConfig({}, {});
     expect(config.dataDir).toBe(path.resolve('data'));
