@@ -6,6 +6,7 @@ import { hashSecret } from './accounts.service.ts';
 import type { BlobCollector } from './blob-collector.ts';
 import type { ClientApps } from './client-apps.ts';
 import { badRequest, notFound, unauthorized } from './errors.ts';
+import { holdUpload } from './held-upload.ts';
 import type { Principal } from './principal.ts';
 import type { UploadMeta, UploadService } from './upload.service.ts';
 
@@ -73,17 +74,11 @@ export class EasyAuthService {
     meta: Pick<UploadMeta, 'title' | 'desc' | 'url' | 'metadataIsPublic'>,
   ): Promise<{ token: string; expiresAt: number }> {
     const token = newClaimToken();
-    const held = await this.uploads.hold(image, meta, ({ image: row, pendingId }) =>
-      this.store.heldImages.hold(
-        {
-          ...row,
-          token_hash: hashSecret(token),
-          client_id: clientId,
-          expires_at: row.uploaded_at + this.times.claimWindowMs,
-        },
-        pendingId,
-      ),
-    );
+    const held = await holdUpload(this.store, this.uploads, image, meta, {
+      token,
+      lifetimeMs: this.times.claimWindowMs,
+      clientId,
+    });
     return { token, expiresAt: held.expires_at };
   }
 

@@ -4,6 +4,7 @@ import type { DeviceRow } from '../store/schema.ts';
 import type { MetadataStore } from '../store/types.ts';
 import { hashSecret } from './accounts.service.ts';
 import { notFound, ServiceError, unauthorized } from './errors.ts';
+import { holdUpload } from './held-upload.ts';
 import type { Principal } from './principal.ts';
 import type { UploadMeta, UploadService } from './upload.service.ts';
 
@@ -88,18 +89,11 @@ export class LegacyDevicesService {
       device = await this.store.anonymousDevices.create(hashSecret(id), id.slice(0, 6), addressHash, now);
     }
     const token = newLinkToken();
-    const deviceRowId = device.id;
-    const held = await this.uploads.hold(image, meta, ({ image: row, pendingId }) =>
-      this.store.heldImages.hold(
-        {
-          ...row,
-          token_hash: hashSecret(token),
-          device_id: deviceRowId,
-          expires_at: row.uploaded_at + this.limits.holdMs,
-        },
-        pendingId,
-      ),
-    );
+    const held = await holdUpload(this.store, this.uploads, image, meta, {
+      token,
+      lifetimeMs: this.limits.holdMs,
+      deviceId: device.id,
+    });
     return { deviceId: id, token, imageId: held.image_id };
   }
 
