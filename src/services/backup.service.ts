@@ -130,6 +130,17 @@ async function copyBlobs(source: BackupSource, snapshot: MetadataStore, target: 
       keys.delete(hash);
     }
   }
+  // An upload held for a claim (easy_auth, an unlinked device) has its original and no thumbnail
+  // yet. One collected since the snapshot had expired: the restored copy's job removes its row.
+  for (const hash of await snapshot.heldImages.blobKeys()) {
+    const key = originalKey(hash);
+    const bytes = (await target.exists(key)) ? undefined : await source.blobs.read(key);
+    if (bytes) {
+      await target.put(key, bytes);
+      blobsCopied++;
+    }
+    keys.add(hash);
+  }
   return { keys, blobsCopied, missing };
 }
 
