@@ -81,7 +81,7 @@ export class LocalBlobStore implements BlobStore {
     this.madeDirs.add(dir);
   }
 
-  read(key: string): Promise<Buffer | undefined> {
+  async read(key: string): Promise<Buffer | undefined> {
     return fs.readFile(this.pathOf(key)).catch(undefinedIfMissing);
   }
 
