@@ -56,6 +56,10 @@ export function serveCommand(): Command {
         '--keep-metadata',
         'serve originals with their EXIF, GPS and XMP instead of removing them (env GAZO_KEEP_METADATA)',
       )
+      .option(
+        '--blobs <url>',
+        'keep image bytes in an S3-compatible bucket: s3://bucket?endpoint=…&region=…[&presign=1] (env GAZO_BLOBS, default the data dir)',
+      )
       .option('--no-ocr', 'do not read the text in images (env GAZO_OCR=off)')
       .option(
         '--ocr-languages <codes>',
