@@ -72,11 +72,15 @@ async function serveOriginal(rt: Runtime, request: FastifyRequest, reply: Fastif
   if (!row) return imageNotFound(request, reply);
   const etag = `"${row.blob_key}"`;
   if (notModified(request, etag)) return imageHeaders(reply, row, etag).code(304).send();
-  const direct = await rt.images.directOriginalUrl(row, {
-    contentType: contentType(row.type),
-    cacheControl: cacheControl(row),
-    contentDisposition: 'inline',
-  });
+  // Checked from the configuration first: the hot path of a folder store makes no extra call.
+  const direct =
+    rt.config.blobs.kind === 's3' && rt.config.blobs.presignSeconds
+      ? await rt.images.directOriginalUrl(row, {
+          contentType: contentType(row.type),
+          cacheControl: cacheControl(row),
+          contentDisposition: 'inline',
+        })
+      : undefined;
   // The URL is a capability that expires: never cached, by the browser or anyone between.
   if (direct) return reply.header('Cache-Control', 'private, no-store').redirect(direct, 302);
   if (!request.headers.range && row.byte_size <= READ_WHOLE_UP_TO) {
