@@ -16,6 +16,9 @@ export const PRESIGN_SECONDS = 15 * 60;
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const OPTIONS = new Set(['endpoint', 'region', 'presign']);
 
+/** Whatever sits before an `@` may be a key pair pasted in by mistake: never echo it. */
+const redacted = (value: string) => value.replace(/^([^:]*:\/\/)[^@/]*@/, '$1…@');
+
 /**
  * `--blobs` / GAZO_BLOBS: nothing for the folder, or `s3://bucket[/prefix]?endpoint=…&region=…
  * [&presign=1]`. Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
@@ -32,7 +35,7 @@ export function parseBlobsUrl(value: string | undefined, env: NodeJS.ProcessEnv)
   }
   if (url.protocol !== 's3:') {
     throw new Error(
-      `blobs must be an s3://bucket?endpoint=…&region=… URL (or unset, for the data dir), got "${value}"`,
+      `blobs must be an s3://bucket?endpoint=…&region=… URL (or unset, for the data dir), got "${redacted(value)}"`,
     );
   }
   if (url.username || url.password) {
@@ -46,7 +49,7 @@ export function parseBlobsUrl(value: string | undefined, env: NodeJS.ProcessEnv)
   }
   const endpoint = url.searchParams.get('endpoint') ?? undefined;
   if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) {
-    throw new Error(`blobs URL: endpoint must be an http(s) URL, got "${endpoint}"`);
+    throw new Error(`blobs URL: endpoint must be an http(s) URL, got "${redacted(endpoint)}"`);
   }
   const presign = url.searchParams.get('presign');
   if (presign !== null && presign !== '0' && presign !== '1') {

@@ -41,6 +41,17 @@ describe('--blobs / GAZO_BLOBS', () => {
     });
   });
 
+  it('never repeats a secret written into a wrong URL', () => {
+    for (const value of [
+      'https://AKID:hunter2secret@s3.example.com/bucket',
+      'minio://AKID:hunter2secret@host',
+      's3://bucket?endpoint=minio://AKID:hunter2secret@host',
+    ]) {
+      expect(() => loadConfig({ blobs: value }, {})).toThrow(ConfigError);
+      expect(() => loadConfig({ blobs: value }, {})).not.toThrow('hunter2secret');
+    }
+  });
+
   it.each([
     ['/var/lib/gazo', 's3://'],
     ['s3://Bad_Bucket', 'not an S3 bucket name'],
