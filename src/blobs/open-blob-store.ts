@@ -5,7 +5,7 @@ import { LocalBlobStore } from './local-blob-store.ts';
 import { StagingDir } from './staging-dir.ts';
 
 /** The blob folder (and, with S3, the staging folder) under a data dir. */
-export const blobsDir = (dataDir: string) => path.join(dataDir, 'blobs');
+const blobsDir = (dataDir: string) => path.join(dataDir, 'blobs');
 
 /** The configured backend. Uploads are staged under `<data dir>/blobs/tmp` either way. */
 export async function openBlobStore(dataDir: string, config: BlobsConfig): Promise<BlobStore> {
