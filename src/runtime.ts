@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { BlobStore } from './blobs/blob-store.ts';
 import { CachedBlobStore } from './blobs/cached-blob-store.ts';
 import { DiskReserve } from './blobs/disk-reserve.ts';
-import { LocalBlobStore } from './blobs/local-blob-store.ts';
+import { openBlobStore } from './blobs/open-blob-store.ts';
 import type { Config } from './config.ts';
 import { makePrivateDir } from './data-dir.ts';
 import { DecodeBudget } from './imaging/decode-budget.ts';
@@ -59,7 +59,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   const store = await openSqliteStore(config.dataDir);
   await makePrivateDir(path.join(config.dataDir, 'blobs'));
   const blobs = new CachedBlobStore(
-    new LocalBlobStore(path.join(config.dataDir, 'blobs')),
+    await openBlobStore(config.dataDir, config.blobs),
     config.imageCacheBytes,
   );
   const collector = new BlobCollector(store, blobs, config.thumbSize);

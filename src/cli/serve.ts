@@ -60,6 +60,10 @@ export function serveCommand(): Command {
         '--registration <mode>',
         'who may sign up on the web: closed (gazo user create or an invite link; the default) or open (env GAZO_REGISTRATION)',
       )
+      .option(
+        '--blobs <url>',
+        'keep image bytes in an S3-compatible bucket: s3://bucket?endpoint=…&region=…[&presign=1] (env GAZO_BLOBS, default the data dir)',
+      )
       .option('--no-ocr', 'do not read the text in images (env GAZO_OCR=off)')
       .option(
         '--ocr-languages <codes>',
