@@ -18,6 +18,13 @@ async function tokenParams(request: FastifyRequest): Promise<Record<string, stri
     const noFiles = () => Promise.reject(badRequest('A token request carries no files'));
     body = (await readUploadForm(request, noFiles, 1)).fields;
   }
+  if (body !== undefined && body !== null && typeof body !== 'object') {
+    throw new OAuthProblem(
+      'invalid_request',
+      'Send the parameters url-encoded, as JSON or multipart/form-data (or in the query string)',
+      400,
+    );
+  }
   const params: Record<string, string> = {};
   for (const source of [request.query, body]) {
     if (!source || typeof source !== 'object') continue;
