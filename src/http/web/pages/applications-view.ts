@@ -35,18 +35,34 @@ function revealedPanel(revealed: Revealed): SafeHtml {
 </section>`;
 }
 
+/** One app or token: a card with its name, its facts and its buttons (readable at any width). */
+function entry(
+  title: SafeHtml | string,
+  facts: Array<[string, SafeHtml | string]>,
+  actions: SafeHtml,
+): SafeHtml {
+  return html`<li class="card entry">
+<h3 dir="auto">${title}</h3>
+<dl class="facts">${facts.map(([label, value]) => html`<div><dt>${label}</dt><dd>${value}</dd></div>`)}</dl>
+<div class="row">${actions}</div>
+</li>`;
+}
+
 function appsSection(view: ApplicationsView): SafeHtml {
-  const rows = view.apps.map(
-    (app) => html`<tr>
-<th scope="row" dir="auto">${app.name}</th>
-<td><code>${app.client_id}</code></td>
-<td><ul class="plain">${app.redirect_uris.split('\n').map((uri) => html`<li><code>${uri}</code></li>`)}</ul></td>
-<td>${when(app.created_at)}</td>
-<td><div class="row">
-<form method="post" action="/applications/apps/${String(app.id)}/secret">${csrfField(view.csrf)}<button type="submit" class="secondary" aria-label="New secret for ${app.name}">New secret</button></form>
-<form method="post" action="/applications/apps/${String(app.id)}/delete" data-confirm="Delete ${app.name}? Every token granted to it stops working.">${csrfField(view.csrf)}<button type="submit" class="danger" aria-label="Delete ${app.name}">Delete</button></form>
-</div></td>
-</tr>`,
+  const items = view.apps.map((app) =>
+    entry(
+      app.name,
+      [
+        ['Client ID', html`<code>${app.client_id}</code>`],
+        [
+          'Redirect URIs',
+          html`<ul class="plain">${app.redirect_uris.split('\n').map((uri) => html`<li><code>${uri}</code></li>`)}</ul>`,
+        ],
+        ['Registered', when(app.created_at)],
+      ],
+      html`<form method="post" action="/applications/apps/${String(app.id)}/secret">${csrfField(view.csrf)}<button type="submit" class="secondary" aria-label="New secret for ${app.name}">New secret</button></form>
+<form method="post" action="/applications/apps/${String(app.id)}/delete" data-confirm="Delete ${app.name}? Every token granted to it stops working.">${csrfField(view.csrf)}<button type="submit" class="danger" aria-label="Delete ${app.name}">Delete</button></form>`,
+    ),
   );
   return html`<section class="stack" aria-labelledby="apps-title">
 <h2 id="apps-title">Your OAuth applications</h2>
@@ -54,9 +70,7 @@ function appsSection(view: ApplicationsView): SafeHtml {
 ${
   view.apps.length === 0
     ? html`<p class="muted">You have registered no applications.</p>`
-    : html`<div class="table-wrap"><table>
-<thead><tr><th scope="col">Name</th><th scope="col">Client ID</th><th scope="col">Redirect URIs</th><th scope="col">Registered</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
-<tbody>${rows}</tbody></table></div>`
+    : html`<ul class="entries" aria-label="Your applications">${items}</ul>`
 }
 <form method="post" action="/applications/apps" class="card" aria-labelledby="new-app-title">
 <h3 id="new-app-title">Register an application</h3>
@@ -71,17 +85,22 @@ ${csrfField(view.csrf)}
 }
 
 function tokensSection(view: ApplicationsView): SafeHtml {
-  const rows = view.tokens.map((t) => {
+  const items = view.tokens.map((t) => {
     const label = t.app_name ?? t.name ?? 'Personal access token';
-    return html`<tr>
-<th scope="row" dir="auto">${label}</th>
-<td>${t.app_id === null ? 'Personal' : html`App <span dir="auto">${t.app_name ?? '(deleted)'}</span>`}</td>
-<td>${t.scopes}</td>
-<td><code>${t.token_prefix}…</code></td>
-<td>${when(t.created_at)}</td>
-<td>${when(t.last_used_at)}</td>
-<td><form method="post" action="/applications/tokens/${String(t.id)}/revoke" data-confirm="Revoke ${label}? Whatever uses it stops working.">${csrfField(view.csrf)}<button type="submit" class="danger" aria-label="Revoke ${label} (${t.token_prefix}…)">Revoke</button></form></td>
-</tr>`;
+    return entry(
+      label,
+      [
+        [
+          'Kind',
+          t.app_id === null ? 'Personal' : html`App <span dir="auto">${t.app_name ?? '(deleted)'}</span>`,
+        ],
+        ['Scopes', t.scopes],
+        ['Token', html`<code>${t.token_prefix}…</code>`],
+        ['Created', when(t.created_at)],
+        ['Last used', when(t.last_used_at)],
+      ],
+      html`<form method="post" action="/applications/tokens/${String(t.id)}/revoke" data-confirm="Revoke ${label}? Whatever uses it stops working.">${csrfField(view.csrf)}<button type="submit" class="danger" aria-label="Revoke ${label} (${t.token_prefix}…)">Revoke</button></form>`,
+    );
   });
   return html`<section class="stack" aria-labelledby="tokens-title">
 <h2 id="tokens-title">Access tokens</h2>
@@ -89,9 +108,7 @@ function tokensSection(view: ApplicationsView): SafeHtml {
 ${
   view.tokens.length === 0
     ? html`<p class="muted">You have no access tokens.</p>`
-    : html`<div class="table-wrap"><table>
-<thead><tr><th scope="col">Name</th><th scope="col">Kind</th><th scope="col">Scopes</th><th scope="col">Token</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
-<tbody>${rows}</tbody></table></div>`
+    : html`<ul class="entries" aria-label="Your access tokens">${items}</ul>`
 }
 <form method="post" action="/applications/tokens" class="card" aria-labelledby="new-token-title">
 <h3 id="new-token-title">Create a personal access token</h3>
