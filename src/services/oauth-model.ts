@@ -39,10 +39,7 @@ const sameHash = (a: string, b: string) =>
  * The storage model @node-oauth/oauth2-server runs the authorization-code grant on: apps,
  * codes (hashed, single-use) and tokens (hashed, with their app and scopes) in our store.
  */
-export function oauthModel(
-  store: MetadataStore,
-  onCodeReused: (appId: number, revoked: boolean) => void,
-): OAuth2Server.AuthorizationCodeModel {
+export function oauthModel(store: MetadataStore): OAuth2Server.AuthorizationCodeModel {
   return {
     // The authorize step asks with a null secret (it only identifies the app); the token step
     // with what the client sent, which must be the app's secret (no public clients here).
@@ -82,7 +79,7 @@ export function oauthModel(
       if (!row) return false;
       if (row.used_at !== null) {
         // RFC 6749 §4.1.2: a code presented twice may have been stolen; what it gave is taken back.
-        onCodeReused(row.app_id, await store.oauth.revokeTokenOfCode(hash));
+        await store.oauth.revokeTokenOfCode(hash);
         return false;
       }
       const [app, user] = await Promise.all([

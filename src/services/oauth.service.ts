@@ -51,13 +51,8 @@ export class OAuthService {
   constructor(
     private readonly store: MetadataStore,
     private readonly accounts: AccountsService,
-    private readonly log: (message: string) => void = () => {},
   ) {
-    const model = oauthModel(store, (appId, revoked) =>
-      this.log(
-        `an authorization code of app ${appId} was used twice${revoked ? ': its token is revoked' : ''}`,
-      ),
-    );
+    const model = oauthModel(store);
     this.server = new OAuth2Server({
       model,
       allowEmptyState: true,

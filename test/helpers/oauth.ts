@@ -4,7 +4,7 @@ import type { TestServer } from './server.ts';
 /** Cookie pairs (`name=value`) a response sets. */
 export const cookiesOf = (res: Response) => res.headers.getSetCookie().map((c) => c.split(';')[0] as string);
 
-const unescape = (s: string) =>
+const unescapeHtml = (s: string) =>
   s
     .replace(/&quot;/g, '"')
     .replace(/&#39;/g, "'")
@@ -19,7 +19,7 @@ export function hiddenFields(page: string, action: string): Record<string, strin
   const form = page.slice(start, page.indexOf('</form>', start));
   const fields: Record<string, string> = {};
   for (const m of form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
-    fields[m[1] as string] = unescape(m[2] as string);
+    fields[m[1] as string] = unescapeHtml(m[2] as string);
   }
   return fields;
 }
