@@ -64,7 +64,8 @@ export function oauthModel(store: MetadataStore): OAuth2Server.AuthorizationCode
         hash: hashSecret(code.authorizationCode),
         appId: (client as OAuthClient).appId,
         userId: user.id as number,
-        redirectUri: code.redirectUri,
+        // '' when the request named none: the token request need not name it either.
+        redirectUri: user.redirectUriGiven === false ? '' : code.redirectUri,
         scopes: (code.scope ?? ['public']).join(' '),
         codeChallenge: code.codeChallenge ?? null,
         codeChallengeMethod: code.codeChallengeMethod ?? null,

@@ -26,6 +26,8 @@ export class OAuthProblem extends Error {
 export interface AuthorizationRequest {
   app: { id: number; name: string; clientId: string; ownerName: string };
   redirectUri: string;
+  /** Whether the request named it: only then must the token request repeat it (RFC 6749 §4.1.3). */
+  redirectUriGiven: boolean;
   scopes: Scope[];
   state: string | undefined;
   codeChallenge: string | undefined;
@@ -185,6 +187,7 @@ export class OAuthService {
       request: {
         app: { id: app.id, name: app.name, clientId: app.client_id, ownerName: owner?.name ?? '' },
         redirectUri,
+        redirectUriGiven: given !== undefined,
         scopes,
         state,
         codeChallenge: challenge ?? undefined,
@@ -217,7 +220,10 @@ export class OAuthService {
     }
     try {
       const code = await this.server.authorize(libraryRequest(body), new OAuth2Server.Response(), {
-        authenticateHandler: { handle: async () => ({ id: user.userId }) },
+        // The library records the redirect URI it defaulted to as if given: the model is told.
+        authenticateHandler: {
+          handle: async () => ({ id: user.userId, redirectUriGiven: request.redirectUriGiven }),
+        },
       });
       return withQuery(request.redirectUri, { code: code.authorizationCode, state: request.state });
     } catch (err) {

@@ -206,6 +206,33 @@ describe('POST /oauth/token', () => {
     await expectOAuthError(res, 400, 'invalid_request');
   });
 
+  it('needs redirect_uri at the token step exactly when the authorization named it (RFC 6749 §4.1.3)', async () => {
+    const { code, verifier } = await newCode();
+    const { redirect_uri: _r, ...unnamed } = grant(code, verifier);
+    await expectOAuthError(await tokenPost(new URLSearchParams(unnamed)), 400, 'invalid_request');
+
+    const owner = await server.user('single-uri-owner');
+    const single = await server.rt.oauth.createApp(owner.id, 'One URI', ['https://one.example/cb']);
+    const back = await consent(server, cookie, { client_id: single.app.client_id, response_type: 'code' });
+    expect(back.origin + back.pathname).toBe('https://one.example/cb');
+    const res = await tokenPost(
+      new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: back.searchParams.get('code') as string,
+        client_id: single.app.client_id,
+        client_secret: single.clientSecret,
+      }),
+    );
+    await expectToken(res, 'public');
+    // An app with several redirect URIs must be told which one.
+    const page = await fetch(`${server.url}/oauth/authorize?client_id=${clientId}&response_type=code`, {
+      redirect: 'manual',
+      headers: { cookie },
+    });
+    expect(page.status).toBe(400);
+    expect(page.headers.get('location')).toBeNull();
+  });
+
   it('refuses another grant type, a missing code, repeated parameters and a body of a type it cannot read', async () => {
     await expectOAuthError(
       await tokenPost(

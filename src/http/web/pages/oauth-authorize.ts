@@ -19,7 +19,7 @@ export const SCOPE_TEXT: Record<Scope, string> = {
 function requestFields(request: AuthorizationRequest) {
   const fields: Record<string, string | undefined> = {
     client_id: request.app.clientId,
-    redirect_uri: request.redirectUri,
+    redirect_uri: request.redirectUriGiven ? request.redirectUri : undefined,
     response_type: 'code',
     scope: request.scopes.join(' '),
     state: request.state,
