@@ -250,7 +250,8 @@ export class OAuthService {
       return { accessToken: token.accessToken, scope: (token.scope ?? []).join(' ') };
     } catch (err) {
       if (!(err instanceof OAuth2Server.OAuthError)) throw err;
-      if (err.name === 'server_error') throw (err as { inner?: Error }).inner ?? err;
+      // A fault of ours (the model threw, a bad argument): the log gets it, the client a 500.
+      if (err.code >= 500) throw (err as { inner?: Error }).inner ?? err;
       // RFC 6749 §5.2: a client that failed to authenticate gets 401.
       const status = err.name === 'invalid_client' ? 401 : err.code;
       throw new OAuthProblem(err.name, err.message, status);

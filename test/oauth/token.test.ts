@@ -270,6 +270,34 @@ describe('POST /oauth/token', () => {
   });
 });
 
+describe('POST /oauth/token, limited', () => {
+  it('counts wrong client secrets against the address, like wrong tokens, then answers 429', async () => {
+    const limited = await startServer({ maxAuthFailuresPerMinute: 2 });
+    try {
+      const owner = await limited.user('limited-owner');
+      const { app, clientSecret: secret } = await limited.rt.oauth.createApp(owner.id, 'L', [REDIRECT]);
+      const attempt = (clientSecretTried: string) =>
+        fetch(`${limited.url}/oauth/token`, {
+          method: 'POST',
+          body: new URLSearchParams({
+            grant_type: 'authorization_code',
+            code: 'whatever',
+            redirect_uri: REDIRECT,
+            client_id: app.client_id,
+            client_secret: clientSecretTried,
+          }),
+        });
+      await expectOAuthError(await attempt('wrong-1'), 401, 'invalid_client');
+      await expectOAuthError(await attempt('wrong-2'), 401, 'invalid_client');
+      const refused = await attempt(secret);
+      expect(refused.headers.get('retry-after')).toBeTruthy();
+      await expectOAuthError(refused, 429, 'invalid_request');
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
 describe('GET /oauth/authorize', () => {
   const authorize = (params: Record<string, string>) =>
     fetch(`${server.url}/oauth/authorize?${new URLSearchParams(params)}`, {
