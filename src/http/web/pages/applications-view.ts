@@ -15,6 +15,7 @@ export interface ApplicationsView {
   tokens: TokenWithApp[];
   revealed?: Revealed;
   notice?: string;
+  /** Why the registration form was refused (shown in the form). */
   error?: string;
   /** What the registration form held when it was refused, to fill it in again. */
   draft?: { name: string; redirectUris: string };
@@ -74,6 +75,7 @@ ${
 }
 <form method="post" action="/applications/apps" class="card" aria-labelledby="new-app-title">
 <h3 id="new-app-title">Register an application</h3>
+${view.error ? html`<p class="error" role="alert">${view.error}</p>` : ''}
 ${csrfField(view.csrf)}
 <div class="field"><label for="app-name">Name</label>
 <input type="text" id="app-name" name="name" required maxlength="100" value="${view.draft?.name ?? ''}"></div>
@@ -131,7 +133,6 @@ function sharexSection(view: ApplicationsView): SafeHtml {
 export function applicationsBody(view: ApplicationsView): SafeHtml {
   return html`<h1>Applications</h1>
 ${view.notice ? html`<p class="notice" role="status">${view.notice}</p>` : ''}
-${view.error ? html`<p class="error" role="alert">${view.error}</p>` : ''}
 ${view.revealed ? revealedPanel(view.revealed) : ''}
 <div class="applications stack">
 ${appsSection(view)}
