@@ -15,6 +15,7 @@ import { PreparedPixels } from './ocr/prepared-pixels.ts';
 import { AccountsService } from './services/accounts.service.ts';
 import { BlobCollector } from './services/blob-collector.ts';
 import { ImagesService } from './services/images.service.ts';
+import { OAuthService } from './services/oauth.service.ts';
 import { OcrService } from './services/ocr.service.ts';
 import { SessionsService } from './services/sessions.service.ts';
 import { ThumbnailService } from './services/thumbnails.service.ts';
@@ -44,6 +45,8 @@ export interface Runtime {
   blobs: BlobStore;
   accounts: AccountsService;
   sessions: SessionsService;
+  /** OAuth applications, and the provider (authorize, token) on them. */
+  oauth: OAuthService;
   images: ImagesService;
   uploads: UploadService;
   collector: BlobCollector;
@@ -108,11 +111,13 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   }
   const worker = new JobWorker(store.jobs, jobKinds);
   nudge = () => worker.nudge();
+  const accounts = new AccountsService(store);
   return {
     config,
     store,
     blobs,
-    accounts: new AccountsService(store),
+    accounts,
+    oauth: new OAuthService(store, accounts),
     sessions: new SessionsService(store),
     images: new ImagesService(store, blobs, thumbnails, config.thumbSize, reserve),
     uploads,

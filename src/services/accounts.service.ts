@@ -19,7 +19,7 @@ export const hashSecret = (secret: string) => createHash('sha256').update(secret
  * line reads such an argument as an option. Refusing 1 first character of 64 costs 0.02 of
  * 256 bits. (Device ids are hex, which never starts with "-".)
  */
-function newToken(): string {
+export function newToken(): string {
   for (;;) {
     const token = randomBytes(32).toString('base64url');
     if (!token.startsWith('-')) return token;

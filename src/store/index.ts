@@ -6,6 +6,7 @@ import { KyselyImageRepository } from './images.repository.ts';
 import { KyselyImportSourceRepository } from './import-sources.repository.ts';
 import { KyselyIntegrityRepository } from './integrity.repository.ts';
 import { KyselyJobRepository } from './jobs.repository.ts';
+import { KyselyOAuthRepository } from './oauth.repository.ts';
 import { KyselyServerSecrets, KyselySessionRepository } from './sessions.repository.ts';
 import type { MetadataStore } from './types.ts';
 import { KyselyUserRepository } from './users.repository.ts';
@@ -28,6 +29,7 @@ export async function openSqliteStore(dataDir: string, file = SQLITE_FILE): Prom
     importSources: new KyselyImportSourceRepository(db),
     sessions: new KyselySessionRepository(db),
     secrets: new KyselyServerSecrets(db),
+    oauth: new KyselyOAuthRepository(db),
     backupTo: async (file) => {
       await sqlite.backup(file);
     },

@@ -5,6 +5,8 @@ import type {
   JobRow,
   ListedImageRow,
   NewImageRow,
+  OAuthAppRow,
+  OAuthCodeRow,
   SessionRow,
   UserRow,
 } from './schema.ts';
@@ -23,6 +25,7 @@ export interface MetadataStore {
   integrity: IntegrityRepository;
   importSources: ImportSourceRepository;
   sessions: SessionRepository;
+  oauth: OAuthRepository;
   /** Random keys made once per install and shared by every process. */
   secrets: { getOrCreate(name: string, make: () => string): Promise<string> };
   /** Writes a consistent snapshot of the whole database to `file`, while it stays in use. */
@@ -62,6 +65,61 @@ export interface SessionRepository {
   /** Ends every session of the user (but the one named): after a password change, or disabling. */
   deleteForUser(userId: number, exceptHash?: string): Promise<number>;
   deleteExpired(now: number): Promise<number>;
+}
+
+export interface NewOAuthApp {
+  userId: number;
+  name: string;
+  clientId: string;
+  clientSecretHash: string;
+  redirectUris: string[];
+}
+
+export interface NewOAuthCode {
+  hash: string;
+  appId: number;
+  userId: number;
+  redirectUri: string;
+  scopes: string;
+  codeChallenge: string | null;
+  codeChallengeMethod: string | null;
+  expiresAt: number;
+}
+
+export interface NewOAuthToken {
+  userId: number;
+  hash: string;
+  prefix: string;
+  name: string | null;
+  appId: number;
+  scopes: string;
+}
+
+/** An access token as its user's list shows it: with the name of the app it was granted to. */
+export type TokenWithApp = AccessTokenRow & { app_name: string | null };
+
+/** OAuth applications, authorization codes, and the tokens granted through them. */
+export interface OAuthRepository {
+  createApp(app: NewOAuthApp): Promise<OAuthAppRow>;
+  findAppByClientId(clientId: string): Promise<OAuthAppRow | undefined>;
+  findAppById(id: number): Promise<OAuthAppRow | undefined>;
+  /** Every app (with its owner's name), or one user's. */
+  listApps(userId?: number): Promise<Array<OAuthAppRow & { user_name: string }>>;
+  setSecretHash(appId: number, hash: string): Promise<boolean>;
+  /** Deletes the app with its codes and every token granted to it; false when there was none. */
+  deleteApp(appId: number): Promise<boolean>;
+  createCode(code: NewOAuthCode): Promise<void>;
+  findCode(hash: string): Promise<OAuthCodeRow | undefined>;
+  /** Marks the code used; false when it already was (or does not exist): a code is used once. */
+  useCode(hash: string, at: number): Promise<boolean>;
+  /** Stores the token a code was exchanged for, and records it on the code, in one transaction. */
+  issueToken(codeHash: string, token: NewOAuthToken): Promise<AccessTokenRow>;
+  /** Revokes the token the code was exchanged for (the code came back); false when none. */
+  revokeTokenOfCode(codeHash: string): Promise<boolean>;
+  /** The user's access tokens, newest first, with the app each was granted to. */
+  listTokens(userId: number): Promise<TokenWithApp[]>;
+  /** Revokes one of the user's own tokens; false when they have no such token. */
+  revokeToken(userId: number, tokenId: number): Promise<boolean>;
 }
 
 export interface FoundCredential {

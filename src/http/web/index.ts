@@ -3,7 +3,9 @@ import type { GazoApp } from '../types.ts';
 import { assetRoutes } from './assets.ts';
 import { webErrorHandler } from './errors.ts';
 import { imageFileRoutes } from './image-files.ts';
+import { applicationsRoutes } from './pages/applications.ts';
 import { homeRoutes } from './pages/home.ts';
+import { oauthAuthorizeRoutes } from './pages/oauth-authorize.ts';
 import { signInRoutes } from './pages/sign-in.ts';
 import { registerWebSecurity } from './security.ts';
 
@@ -17,5 +19,7 @@ export async function webRoutes(app: GazoApp, rt: Runtime) {
   assetRoutes(app);
   homeRoutes(app, rt);
   signInRoutes(app, rt);
+  oauthAuthorizeRoutes(app, rt);
+  applicationsRoutes(app, rt);
   imageFileRoutes(app, rt);
 }
