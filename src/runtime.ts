@@ -16,9 +16,11 @@ import { AccountsService } from './services/accounts.service.ts';
 import { BlobCollector } from './services/blob-collector.ts';
 import { ImagesService } from './services/images.service.ts';
 import { OcrService } from './services/ocr.service.ts';
+import { RegistrationService } from './services/registration.service.ts';
 import { SessionsService } from './services/sessions.service.ts';
 import { ThumbnailService } from './services/thumbnails.service.ts';
 import { UploadService } from './services/upload.service.ts';
+import { UsersService } from './services/users.service.ts';
 import { ImageUrls } from './services/wire.ts';
 import { openSqliteStore } from './store/index.ts';
 import type { MetadataStore } from './store/types.ts';
@@ -44,6 +46,10 @@ export interface Runtime {
   blobs: BlobStore;
   accounts: AccountsService;
   sessions: SessionsService;
+  /** Passwords, disabling users, admin rights. */
+  users: UsersService;
+  /** Sign-up (open registration) and invites. */
+  registration: RegistrationService;
   images: ImagesService;
   uploads: UploadService;
   collector: BlobCollector;
@@ -108,12 +114,16 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   }
   const worker = new JobWorker(store.jobs, jobKinds);
   nudge = () => worker.nudge();
+  const accounts = new AccountsService(store);
+  const sessions = new SessionsService(store);
   return {
     config,
     store,
     blobs,
-    accounts: new AccountsService(store),
-    sessions: new SessionsService(store),
+    accounts,
+    sessions,
+    users: new UsersService(store, sessions),
+    registration: new RegistrationService(store, accounts, sessions, config.web.registration),
     images: new ImagesService(store, blobs, thumbnails, config.thumbSize, reserve),
     uploads,
     collector,

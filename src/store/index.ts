@@ -5,6 +5,7 @@ import { openSqlite } from './database.ts';
 import { KyselyImageRepository } from './images.repository.ts';
 import { KyselyImportSourceRepository } from './import-sources.repository.ts';
 import { KyselyIntegrityRepository } from './integrity.repository.ts';
+import { KyselyInviteRepository } from './invites.repository.ts';
 import { KyselyJobRepository } from './jobs.repository.ts';
 import { KyselyServerSecrets, KyselySessionRepository } from './sessions.repository.ts';
 import type { MetadataStore } from './types.ts';
@@ -27,6 +28,7 @@ export async function openSqliteStore(dataDir: string, file = SQLITE_FILE): Prom
     integrity: new KyselyIntegrityRepository(db),
     importSources: new KyselyImportSourceRepository(db),
     sessions: new KyselySessionRepository(db),
+    invites: new KyselyInviteRepository(db),
     secrets: new KyselyServerSecrets(db),
     backupTo: async (file) => {
       await sqlite.backup(file);
