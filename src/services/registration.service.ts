@@ -68,10 +68,13 @@ export class RegistrationService {
     if (!(await this.store.invites.revoke(inviteId))) throw notFound('No such unused invite');
   }
 
-  /** The invite behind a link's token, if it can still be used. */
-  findInvite(token: string): Promise<InviteRow | undefined> {
-    if (token.length === 0 || token.length > 128) return Promise.resolve(undefined);
-    return this.store.invites.findUsable(hashSecret(token), Date.now());
+  /** The invite behind a link's token, if it can still be used, and who made it. */
+  async findInvite(token: string): Promise<{ invite: InviteRow; invitedBy: string } | undefined> {
+    if (token.length === 0 || token.length > 128) return undefined;
+    const invite = await this.store.invites.findUsable(hashSecret(token), Date.now());
+    if (!invite) return undefined;
+    const by = await this.store.users.findById(invite.created_by);
+    return { invite, invitedBy: by?.name ?? 'an admin' };
   }
 
   /**

@@ -87,16 +87,18 @@ export class SessionsService {
     );
   }
 
-  /** The user's sessions, most recently used first; `current` marks the one of `currentSessionId`. */
+  /** The user's sessions, the asking one (`current`) first, then the most recently used. */
   async list(userId: number, currentSessionId?: string): Promise<ListedSession[]> {
     const current = currentSessionId === undefined ? undefined : hashSecret(currentSessionId);
     const rows = await this.store.sessions.listForUser(userId, Date.now());
-    return rows.map((row) => ({
-      userAgent: row.user_agent,
-      createdAt: row.created_at,
-      lastSeenAt: row.last_seen_at,
-      current: row.session_hash === current,
-    }));
+    return rows
+      .map((row) => ({
+        userAgent: row.user_agent,
+        createdAt: row.created_at,
+        lastSeenAt: row.last_seen_at,
+        current: row.session_hash === current,
+      }))
+      .sort((a, b) => Number(b.current) - Number(a.current));
   }
 
   deleteExpired(): Promise<number> {

@@ -3,8 +3,11 @@ import type { GazoApp } from '../types.ts';
 import { assetRoutes } from './assets.ts';
 import { webErrorHandler } from './errors.ts';
 import { imageFileRoutes } from './image-files.ts';
+import { accountRoutes } from './pages/account.ts';
+import { adminRoutes } from './pages/admin.ts';
 import { homeRoutes } from './pages/home.ts';
 import { signInRoutes } from './pages/sign-in.ts';
+import { signUpRoutes } from './pages/sign-up.ts';
 import { registerWebSecurity } from './security.ts';
 
 /**
@@ -17,5 +20,8 @@ export async function webRoutes(app: GazoApp, rt: Runtime) {
   assetRoutes(app);
   homeRoutes(app, rt);
   signInRoutes(app, rt);
+  signUpRoutes(app, rt);
+  accountRoutes(app, rt);
+  adminRoutes(app, rt);
   imageFileRoutes(app, rt);
 }
