@@ -101,7 +101,10 @@ describe('disabling users and admin rights', () => {
     const bob = await principal('bob');
     expect(bob.isAdmin).toBe(true);
     // Two admins disabling each other at the same moment: one of them must stay.
-    const results = await Promise.allSettled([users.disable(root, bob.userId), users.disable(bob, root.userId)]);
+    const results = await Promise.allSettled([
+      users.disable(root, bob.userId),
+      users.disable(bob, root.userId),
+    ]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     expect(await store.users.hasActiveAdmin()).toBe(true);
     const active = (await store.users.list()).filter((u) => u.disabled_at === null);
@@ -217,9 +220,9 @@ describe('registration', () => {
     // Seen from the table itself: used_by and used_at were written with the user.
     const { token: expiring, invite: old } = await closed.createInvite(root);
     expect(await store.invites.findUsable(old.invite_hash, old.expires_at)).toBeUndefined();
-    expect(await store.invites.redeem(old.invite_hash, old.expires_at, await accounts.prepareUser('hal'))).toBe(
-      undefined,
-    );
+    expect(
+      await store.invites.redeem(old.invite_hash, old.expires_at, await accounts.prepareUser('hal')),
+    ).toBe(undefined);
     expect(await store.users.findByName('hal')).toBeUndefined();
     await closed.revokeInvite(root, old.id);
     expect(await closed.signUpWithInvite(expiring, { name: 'ivan', password: PASSWORD })).toBeUndefined();
