@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -317,6 +319,37 @@ describe('the admin page', () => {
 });
 
 describe('CSRF', () => {
+  it("refuses a form another site posts with the admin's own cookies (a real browser, same site, other port)", async () => {
+    const target = await server.user();
+    const root = await signedInPage(admin);
+    // Another port on 127.0.0.1 is the same *site*: SameSite=Lax cookies go along, so only the token stops it.
+    const evil = http.createServer((_req, res) => {
+      res.setHeader('content-type', 'text/html');
+      res.end(`<!doctype html><form id="f" method="post" action="${server.url}/admin/users/${target.id}/disable"></form>
+<form id="g" method="post" action="${server.url}/admin/invites"></form>
+<script>document.getElementById(location.hash === '#g' ? 'g' : 'f').submit()</script>`);
+    });
+    await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = evil.address() as AddressInfo;
+      const invites = await server.rt.store.invites.listUsable(Date.now());
+      for (const hash of ['#f', '#g']) {
+        const answer = root.page.waitForResponse(
+          (r) => r.url().startsWith(server.url) && r.request().method() === 'POST',
+        );
+        await root.page.goto(`http://127.0.0.1:${port}/${hash}`);
+        const res = await answer;
+        expect(res.status(), hash).toBe(403);
+        expect((await res.request().allHeaders()).cookie).toContain('gazo_session=');
+      }
+      expect(await server.rt.store.users.findById(target.id)).toMatchObject({ disabled_at: null });
+      expect(await server.rt.store.invites.listUsable(Date.now())).toEqual(invites);
+    } finally {
+      evil.close();
+      await root.context.close();
+    }
+  });
+
   it('refuses every account and admin form posted without its token, changing nothing', async () => {
     const user = await server.user();
     const forms = await new FormClient(server.url).signIn(user.name, user.password);
