@@ -40,6 +40,8 @@ const Done = Type.Object({
 
 interface Message {
   notice?: string;
+  /** A change just made to a user, said by the page with that user's name. */
+  changed?: { action: UserAction; userId: number };
   error?: string;
   /** A link just made: shown this once. */
   inviteUrl?: string;
@@ -86,6 +88,11 @@ export function adminRoutes(app: GazoApp, rt: Runtime) {
   const render = async (reply: FastifyReply, viewer: Principal, message: Message, status = 200) => {
     const [users, invites] = await Promise.all([rt.users.list(viewer), rt.registration.listInvites(viewer)]);
     const csrf = csrfToken(reply);
+    const changed = message.changed && users.find((u) => u.id === message.changed?.userId);
+    const notice =
+      changed && message.changed
+        ? `${changed.name} ${USER_ACTIONS[message.changed.action].done}.`
+        : message.notice;
     const days = INVITE_LIFETIME_MS / (24 * 60 * 60 * 1000);
     return sendPage(
       rt,
@@ -97,7 +104,7 @@ export function adminRoutes(app: GazoApp, rt: Runtime) {
         section: 'admin',
         body: html`<div class="admin stack">
 <h1>Admin</h1>
-${message.notice ? html`<p class="notice" role="status">${message.notice}</p>` : ''}
+${notice ? html`<p class="notice" role="status">${notice}</p>` : ''}
 ${message.error ? html`<p class="error" role="alert">${message.error}</p>` : ''}
 <section class="card" aria-labelledby="users-title">
 <h2 id="users-title">Users</h2>
@@ -154,13 +161,10 @@ ${
     const viewer = await adminOf(request, reply);
     if (!viewer) return reply;
     const { done, user } = request.query;
-    let notice: string | undefined;
-    if (done === 'revoked') notice = 'The invite was revoked: its link no longer works.';
-    else if (done && user !== undefined) {
-      const row = await rt.store.users.findById(user);
-      if (row) notice = `${row.name} ${USER_ACTIONS[done as UserAction].done}.`;
-    }
-    return render(reply, viewer, { notice });
+    if (done === 'revoked')
+      return render(reply, viewer, { notice: 'The invite was revoked: its link no longer works.' });
+    const changed = done && user !== undefined ? { action: done as UserAction, userId: user } : undefined;
+    return render(reply, viewer, { changed });
   });
 
   app.post(
