@@ -146,7 +146,7 @@ export function signUpRoutes(app: GazoApp, rt: Runtime) {
       await request.server.authLimits.failed(request);
       throw deadInvite();
     }
-    const intro = html`<p>${found.invitedBy} invited you to this Gazo server. The link makes one account, until ${timeTag(found.invite.expires_at)}.</p>`;
+    const intro = html`<p class="intro">${found.invitedBy} invited you to this Gazo server. The link makes one account, until ${timeTag(found.invite.expires_at)}.</p>`;
     return render(reply, `/invite/${request.params.token}`, {}, undefined, 200, intro);
   });
 
