@@ -17,9 +17,11 @@ import { BlobCollector } from './services/blob-collector.ts';
 import { ImagesService } from './services/images.service.ts';
 import { OAuthService } from './services/oauth.service.ts';
 import { OcrService } from './services/ocr.service.ts';
+import { RegistrationService } from './services/registration.service.ts';
 import { SessionsService } from './services/sessions.service.ts';
 import { ThumbnailService } from './services/thumbnails.service.ts';
 import { UploadService } from './services/upload.service.ts';
+import { UsersService } from './services/users.service.ts';
 import { ImageUrls } from './services/wire.ts';
 import { openSqliteStore } from './store/index.ts';
 import type { MetadataStore } from './store/types.ts';
@@ -47,6 +49,10 @@ export interface Runtime {
   sessions: SessionsService;
   /** OAuth applications, and the provider (authorize, token) on them. */
   oauth: OAuthService;
+  /** Passwords, disabling users, admin rights. */
+  users: UsersService;
+  /** Sign-up (open registration) and invites. */
+  registration: RegistrationService;
   images: ImagesService;
   uploads: UploadService;
   collector: BlobCollector;
@@ -112,13 +118,16 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   const worker = new JobWorker(store.jobs, jobKinds);
   nudge = () => worker.nudge();
   const accounts = new AccountsService(store);
+  const sessions = new SessionsService(store);
   return {
     config,
     store,
     blobs,
     accounts,
     oauth: new OAuthService(store, accounts),
-    sessions: new SessionsService(store),
+    sessions,
+    users: new UsersService(store, sessions),
+    registration: new RegistrationService(store, accounts, sessions, config.web.registration),
     images: new ImagesService(store, blobs, thumbnails, config.thumbSize, reserve),
     uploads,
     collector,

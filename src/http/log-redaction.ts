@@ -4,11 +4,13 @@ import type { FastifyRequest, FastifyServerOptions } from 'fastify';
 const SECRET_PARAMETER = /token|secret|password|passwd|^code$|^api_?key$|^key$|^sig(nature)?$/i;
 
 /**
- * The URL with the value of every token-like query parameter replaced by `[REDACTED]`. Names
- * are decoded as Fastify's query parser decodes them (`access%5Ftoken` is `access_token`), so
- * a parameter the server reads as a token is never written in clear.
+ * The URL with the value of every token-like query parameter (and an invite link's token, which
+ * is its path) replaced by `[REDACTED]`. Names are decoded as Fastify's query parser decodes
+ * them (`access%5Ftoken` is `access_token`), so a parameter the server reads as a token is
+ * never written in clear.
  */
-export function redactUrl(url: string): string {
+export function redactUrl(requested: string): string {
+  const url = requested.replace(/^\/invite\/[^/?#]+/, '/invite/[REDACTED]');
   const start = url.indexOf('?');
   if (start === -1) return url;
   const pairs = url

@@ -5,6 +5,7 @@ import { openSqlite } from './database.ts';
 import { KyselyImageRepository } from './images.repository.ts';
 import { KyselyImportSourceRepository } from './import-sources.repository.ts';
 import { KyselyIntegrityRepository } from './integrity.repository.ts';
+import { KyselyInviteRepository } from './invites.repository.ts';
 import { KyselyJobRepository } from './jobs.repository.ts';
 import { KyselyOAuthRepository } from './oauth.repository.ts';
 import { KyselyServerSecrets, KyselySessionRepository } from './sessions.repository.ts';
@@ -28,6 +29,7 @@ export async function openSqliteStore(dataDir: string, file = SQLITE_FILE): Prom
     integrity: new KyselyIntegrityRepository(db),
     importSources: new KyselyImportSourceRepository(db),
     sessions: new KyselySessionRepository(db),
+    invites: new KyselyInviteRepository(db),
     secrets: new KyselyServerSecrets(db),
     oauth: new KyselyOAuthRepository(db),
     backupTo: async (file) => {

@@ -2,6 +2,7 @@ import type {
   AccessTokenRow,
   DeviceRow,
   ImageRow,
+  InviteRow,
   JobRow,
   ListedImageRow,
   NewImageRow,
@@ -26,6 +27,7 @@ export interface MetadataStore {
   importSources: ImportSourceRepository;
   sessions: SessionRepository;
   oauth: OAuthRepository;
+  invites: InviteRepository;
   /** Random keys made once per install and shared by every process. */
   secrets: { getOrCreate(name: string, make: () => string): Promise<string> };
   /** Writes a consistent snapshot of the whole database to `file`, while it stays in use. */
@@ -46,10 +48,39 @@ export interface UserRepository {
   create(user: NewUser): Promise<UserRow>;
   findById(id: number): Promise<UserRow | undefined>;
   findByName(name: string): Promise<UserRow | undefined>;
+  /** A user whose name is `name` in any case (ASCII: the only letters a name may have). */
+  findByNameIgnoringCase(name: string): Promise<UserRow | undefined>;
+  /** Whether some admin is not disabled. */
+  hasActiveAdmin(): Promise<boolean>;
   list(): Promise<UserRow[]>;
   setPassword(id: number, passwordHash: string): Promise<void>;
   /** Disables (a time) or enables (null) the user. */
   setDisabled(id: number, disabledAt: number | null): Promise<void>;
+  /**
+   * Disables the user (at `at`) or takes their admin rights, unless that would leave no admin
+   * who is not disabled: false, and nothing changed, then (or when there is no such user).
+   */
+  takeAway(id: number, change: 'disable' | 'unadmin', at: number): Promise<boolean>;
+  setAdmin(id: number): Promise<void>;
+}
+
+/** An unused invite as an admin's list shows it: who made it. */
+export type ListedInvite = InviteRow & { created_by_name: string };
+
+/** Single-use sign-up links, by the SHA-256 of the link's random token. */
+export interface InviteRepository {
+  create(invite: { hash: string; createdBy: number; expiresAt: number }): Promise<InviteRow>;
+  /** The invite if it is unused and has not expired by `now`. */
+  findUsable(hash: string, now: number): Promise<InviteRow | undefined>;
+  /** Unused, unexpired invites, newest first. */
+  listUsable(now: number): Promise<ListedInvite[]>;
+  /** Deletes an unused invite; false when there is none by that id (or it was used). */
+  revoke(id: number): Promise<boolean>;
+  /**
+   * Creates the user and marks the invite used by them, in one transaction; undefined (and no
+   * user made) when the invite is used, expired or unknown. Throws as users.create does.
+   */
+  redeem(hash: string, now: number, user: NewUser): Promise<UserRow | undefined>;
 }
 
 export interface SessionRepository {
@@ -65,6 +96,8 @@ export interface SessionRepository {
   /** Ends every session of the user (but the one named): after a password change, or disabling. */
   deleteForUser(userId: number, exceptHash?: string): Promise<number>;
   deleteExpired(now: number): Promise<number>;
+  /** The user's sessions that have not expired by `now`, most recently seen first. */
+  listForUser(userId: number, now: number): Promise<SessionRow[]>;
 }
 
 export interface NewOAuthApp {

@@ -3,10 +3,13 @@ import type { GazoApp } from '../types.ts';
 import { assetRoutes } from './assets.ts';
 import { webErrorHandler } from './errors.ts';
 import { imageFileRoutes } from './image-files.ts';
+import { accountRoutes } from './pages/account.ts';
+import { adminRoutes } from './pages/admin.ts';
 import { applicationsRoutes } from './pages/applications.ts';
 import { homeRoutes } from './pages/home.ts';
 import { oauthAuthorizeRoutes } from './pages/oauth-authorize.ts';
 import { signInRoutes } from './pages/sign-in.ts';
+import { signUpRoutes } from './pages/sign-up.ts';
 import { registerWebSecurity } from './security.ts';
 
 /**
@@ -21,5 +24,8 @@ export async function webRoutes(app: GazoApp, rt: Runtime) {
   signInRoutes(app, rt);
   oauthAuthorizeRoutes(app, rt);
   applicationsRoutes(app, rt);
+  signUpRoutes(app, rt);
+  accountRoutes(app, rt);
+  adminRoutes(app, rt);
   imageFileRoutes(app, rt);
 }
