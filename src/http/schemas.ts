@@ -23,6 +23,9 @@ export const WireImageSchema = Type.Object(
       description: Type.String(),
     }),
     access_policy: Type.Union([Type.Literal('anyone'), Type.Literal('only_me')]),
+    alt_text: Type.String({
+      description: 'A text alternative for people who cannot see the image; "" when none',
+    }),
     exif_normalized: Type.Optional(
       Type.Object(
         { latitude: Type.Number(), longitude: Type.Number() },

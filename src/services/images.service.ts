@@ -1,13 +1,33 @@
 import { type BlobStore, originalKey } from '../blobs/blob-store.ts';
 import type { DiskReserve } from '../blobs/disk-reserve.ts';
 import type { ImageRow, ListedImageRow } from '../store/schema.ts';
-import type { ImagePage, MetadataStore, SearchCriteria } from '../store/types.ts';
+import type { ImageChanges, ImagePage, MetadataStore, SearchCriteria } from '../store/types.ts';
 import { badRequest, notFound } from './errors.ts';
 import { imageOwner, type Principal } from './principal.ts';
 import { parseSearchQuery, SearchQueryError } from './search-query.ts';
 import type { ThumbnailService } from './thumbnails.service.ts';
+import { checkedText } from './upload-fields.ts';
 
 export const MAX_SEARCH_QUERY = 200;
+
+/** Who may see an image and its metadata. */
+export interface ImageSettings {
+  accessPolicy?: 'anyone' | 'only_me';
+  /** Whether the title and description show on the public permalink page (and in oEmbed). */
+  metadataIsPublic?: boolean;
+}
+
+/**
+ * What the owner may change after the upload; absent fields are left as they are, and an empty
+ * string clears one (a title becomes null, as if never given).
+ */
+export interface ImageEdit extends ImageSettings {
+  title?: string;
+  desc?: string;
+  altText?: string;
+}
+
+const ACCESS_POLICIES: ReadonlySet<string> = new Set(['anyone', 'only_me']);
 
 /** Reading, listing, searching and deleting images, with the rule of who may see what. */
 export class ImagesService {
@@ -29,6 +49,36 @@ export class ImagesService {
     const row = await this.store.images.findByImageId(imageId);
     if (!row || row.user_id !== user.userId) throw notFound('image not found');
     return row;
+  }
+
+  /**
+   * Changes the caller's own image (anyone else's is "not found", as for getOwn). Text is checked
+   * as an upload's is; the owner's images_version moves in the same transaction, so cached list
+   * pages never show the old text, and the search index follows.
+   */
+  async edit(user: Principal, imageId: string, edit: ImageEdit): Promise<ImageRow> {
+    const changes: ImageChanges = {};
+    if (edit.title !== undefined) changes.title = checkedText('title', edit.title) || null;
+    if (edit.desc !== undefined) changes.desc = checkedText('desc', edit.desc);
+    if (edit.altText !== undefined) changes.alt_text = checkedText('alt_text', edit.altText);
+    if (edit.accessPolicy !== undefined) {
+      if (!ACCESS_POLICIES.has(edit.accessPolicy))
+        throw badRequest(`access_policy must be "anyone" or "only_me", got "${edit.accessPolicy}"`);
+      changes.access_policy = edit.accessPolicy;
+    }
+    if (edit.metadataIsPublic !== undefined) changes.metadata_is_public = edit.metadataIsPublic ? 1 : 0;
+    if (Object.keys(changes).length === 0) {
+      throw badRequest('Nothing to change: send title, desc, alt_text, access_policy or metadata_is_public');
+    }
+    const row = await this.store.images.update(imageId, user.userId, changes);
+    if (!row) throw notFound('image not found');
+    return row;
+  }
+
+  /** Who may see the caller's own image and its metadata (the image page's switches). */
+  updateSettings(user: Principal, imageId: string, settings: ImageSettings): Promise<ImageRow> {
+    const { accessPolicy, metadataIsPublic } = settings;
+    return this.edit(user, imageId, { accessPolicy, metadataIsPublic });
   }
 
   async delete(user: Principal, imageId: string): Promise<ImageRow> {

@@ -3,11 +3,11 @@ import type { SearchCriteria, SearchField, SearchTerm } from '../store/types.ts'
 /**
  * Gyazo's search language, parsed into what the store matches:
  *
- * - `word` — a substring of the title, description, app, URL or text of the image; every word
- *   must match.
+ * - `word` — a substring of the title, description, app, URL, alt text or text of the image;
+ *   every word must match.
  * - `"some words"` — the phrase as one substring, spaces included.
- * - `title:word`, `desc:word`, `app:word`, `url:word` — in that field only; the value may be
- *   quoted: `app:"Google Chrome"`.
+ * - `title:word`, `desc:word`, `app:word`, `url:word`, `alt:word` (alt text) — in that field
+ *   only; the value may be quoted: `app:"Google Chrome"`.
  * - `since:2024-01-01`, `until:2024-12-31`, `date:2024-05-21` — created on or after, on or
  *   before, or on that day. Days are UTC.
  *
@@ -17,7 +17,13 @@ import type { SearchCriteria, SearchField, SearchTerm } from '../store/types.ts'
  */
 export class SearchQueryError extends Error {}
 
-const TEXT_FIELDS: Record<string, SearchField> = { title: 'title', desc: 'desc', app: 'app', url: 'url' };
+const TEXT_FIELDS: Record<string, SearchField> = {
+  title: 'title',
+  desc: 'desc',
+  app: 'app',
+  url: 'url',
+  alt: 'alt_text',
+};
 const DATE_QUALIFIERS = new Set(['since', 'until', 'date']);
 const DAY_MS = 86_400_000;
 const QUALIFIER = /^([A-Za-z]+):/;

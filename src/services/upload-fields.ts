@@ -34,9 +34,21 @@ export function parseAccessPolicy(value: string | undefined): 'anyone' | 'only_m
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/;
 
+/** The longest text field (title, desc, app, URL, alt text), in UTF-16 code units. */
+export const MAX_TEXT_FIELD = 10_000;
+
 /** Optional text: absent when empty, refused when absurdly long or carrying control characters. */
-export function optionalText(name: string, value: string | undefined, max = 10_000): string | undefined {
+export function optionalText(
+  name: string,
+  value: string | undefined,
+  max = MAX_TEXT_FIELD,
+): string | undefined {
   if (value === undefined || value === '') return undefined;
+  return checkedText(name, value, max);
+}
+
+/** The text as given, refused (400) when absurdly long or carrying control characters. */
+export function checkedText(name: string, value: string, max = MAX_TEXT_FIELD): string {
   if (value.length > max) throw badRequest(`${name} is longer than ${max} characters`);
   const control = CONTROL.exec(value)?.[0];
   if (control !== undefined) {

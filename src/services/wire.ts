@@ -12,6 +12,8 @@ export interface WireImage {
   metadata: { app: string | null; title: string | null; url: string | null; desc: string };
   ocr: { locale: string | null; description: string };
   access_policy: 'anyone' | 'only_me';
+  /** The owner's text alternative for people who cannot see the image; "" when none. */
+  alt_text: string;
   /**
    * Where the photo was taken, as Gyazo names it; absent when the upload had no GPS position
    * (Gyazo's own client types it as optional, with both numbers always there).
@@ -59,6 +61,7 @@ export class ImageUrls {
       // Unread, and read with no text, look the same: no locale, empty description.
       ocr: { locale: row.ocr_text === '' ? null : row.ocr_locale, description: row.ocr_text },
       access_policy: row.access_policy === 'only_me' ? 'only_me' : 'anyone',
+      alt_text: row.alt_text,
     };
     if (row.latitude !== null && row.longitude !== null) {
       wire.exif_normalized = { latitude: row.latitude, longitude: row.longitude };

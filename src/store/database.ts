@@ -17,6 +17,7 @@ import * as dataDirIdentity from './migrations/0004-data-dir-identity.ts';
 import * as decodeErrors from './migrations/0005-decode-errors.ts';
 import * as jobLeases from './migrations/0006-job-leases.ts';
 import * as webAccounts from './migrations/0007-web-accounts.ts';
+import * as imageAltText from './migrations/0008-image-alt-text.ts';
 import { kyselyReader, type ReadRunner } from './reusable-query.ts';
 import type { Database } from './schema.ts';
 
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003-import-sources': importSources,
   '0006-job-leases': jobLeases,
   '0007-web-accounts': webAccounts,
+  '0008-image-alt-text': imageAltText,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

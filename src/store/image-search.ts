@@ -6,7 +6,7 @@ import type { ImagePage, SearchCriteria, SearchTerm } from './types.ts';
 const TRIGRAM = 3;
 
 /** The columns a term without a field is looked for in (all of them are in `images_fts`). */
-const SEARCHED = ['title', 'desc', 'app', 'url', 'ocr_text'] as const;
+const SEARCHED = ['title', 'desc', 'app', 'url', 'alt_text', 'ocr_text'] as const;
 
 /**
  * An FTS5 query that means exactly the terms: each is a quoted string (so `*`, `-`, `^`, `:`,

@@ -11,7 +11,14 @@ import {
   type ListedImageRow,
   type NewImageRow,
 } from './schema.ts';
-import type { ImageOwner, ImagePage, ImageRepository, NewJob, SearchCriteria } from './types.ts';
+import type {
+  ImageChanges,
+  ImageOwner,
+  ImagePage,
+  ImageRepository,
+  NewJob,
+  SearchCriteria,
+} from './types.ts';
 
 export const BLOB_GC_JOB = 'blob.collect';
 export const THUMBNAIL_JOB = 'image.thumbnail';
@@ -135,6 +142,27 @@ export class KyselyImageRepository implements ImageRepository {
 
   search(userId: number, criteria: SearchCriteria, offset: number, limit: number): Promise<ImagePage> {
     return searchImages(this.db, userId, criteria, offset, limit);
+  }
+
+  async update(imageId: string, userId: number, changes: ImageChanges): Promise<ImageRow | undefined> {
+    if (Object.keys(changes).length === 0) throw new Error('an image update needs something to change');
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .updateTable('images')
+        .set(changes)
+        .where('image_id', '=', imageId)
+        .where('user_id', '=', userId)
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return undefined;
+      // Every change shows in the listed objects, one to nothing searched (the policy) too.
+      await trx
+        .updateTable('users')
+        .set((eb) => ({ images_version: eb('images_version', '+', 1) }))
+        .where('id', '=', userId)
+        .execute();
+      return row;
+    });
   }
 
   async delete(imageId: string, userId: number): Promise<ImageRow | undefined> {

@@ -78,6 +78,8 @@ export interface ImagesTable {
   title: string | null;
   url: string | null;
   desc: string;
+  /** The owner's text alternative for people who cannot see the image; "" when none. */
+  alt_text: Generated<string>;
   metadata_is_public: number;
   access_policy: string;
   ocr_locale: string | null;
@@ -181,6 +183,7 @@ export const LISTED_IMAGE_COLUMNS = [
   'title',
   'url',
   'desc',
+  'alt_text',
   'access_policy',
   'ocr_locale',
   'ocr_text',

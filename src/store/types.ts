@@ -88,7 +88,7 @@ export interface CredentialRepository<Row> {
 export type ImageOwner = Pick<UserRow, 'id' | 'image_count' | 'images_version'>;
 
 /** The searchable text fields; a term without one matches any of them or the OCR text. */
-export type SearchField = 'title' | 'desc' | 'app' | 'url';
+export type SearchField = 'title' | 'desc' | 'app' | 'url' | 'alt_text';
 
 export interface SearchTerm {
   text: string;
@@ -102,6 +102,11 @@ export interface SearchCriteria {
   /** created_at before this (ms). */
   before?: number;
 }
+
+/** What an owner may change about an image after its upload (absent: left as it is). */
+export type ImageChanges = Partial<
+  Pick<ImageRow, 'title' | 'desc' | 'alt_text' | 'access_policy' | 'metadata_is_public'>
+>;
 
 export interface ImagePage<Row = ImageRow> {
   rows: Row[];
@@ -137,9 +142,14 @@ export interface ImageRepository {
   listByUser(owner: ImageOwner, offset: number, limit: number): Promise<ImagePage<ListedImageRow>>;
   /**
    * The user's images that match every term (a substring, case-insensitive, of the term's field,
-   * or of any of title, desc, app, url and OCR text) and lie within the time bounds; newest first.
+   * or of any of title, desc, app, url, alt text and OCR text) and lie within the time bounds; newest first.
    */
   search(userId: number, criteria: SearchCriteria, offset: number, limit: number): Promise<ImagePage>;
+  /**
+   * Changes the user's image as `changes` says and bumps the user's images_version, in one
+   * transaction (the search index follows by trigger). Undefined when the user has no such image.
+   */
+  update(imageId: string, userId: number, changes: ImageChanges): Promise<ImageRow | undefined>;
   /**
    * Deletes the image and, in the same transaction, queues collection of its blob when no
    * other image uses it. Undefined when there is no such image of that user.

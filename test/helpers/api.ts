@@ -84,6 +84,7 @@ export function expectImageObject(image: WireImage, server: TestServer) {
   expect(Object.keys(rest).sort()).toEqual(
     [
       'access_policy',
+      'alt_text',
       'created_at',
       'image_id',
       'metadata',
@@ -108,6 +109,7 @@ export function expectImageObject(image: WireImage, server: TestServer) {
   }
   expect(image.ocr).toEqual({ locale: null, description: '' });
   expect(['anyone', 'only_me']).toContain(image.access_policy);
+  expect(typeof image.alt_text).toBe('string');
 }
 
 /** A multipart part written by hand: header lines exactly as given (case, order, omissions). */

@@ -29,6 +29,8 @@ describe('parseSearchQuery', () => {
     ['url:https://example.com/a?b=c', { text: 'https://example.com/a?b=c', field: 'url' }],
     ['TITLE:Report', { text: 'Report', field: 'title' }],
     ['title:"東京 タワー"', { text: '東京 タワー', field: 'title' }],
+    ['alt:"red door"', { text: 'red door', field: 'alt_text' }],
+    ['ALT:door', { text: 'door', field: 'alt_text' }],
   ])('%s is a field term', (query, term) => {
     expect(parseSearchQuery(query)).toEqual({ terms: [term] });
   });

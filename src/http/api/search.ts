@@ -11,7 +11,7 @@ const PerPage = Type.Integer({ minimum: 1, maximum: 100 });
 const schema = {
   summary: 'Search your images',
   description:
-    'Gyazo\'s query language: words (all must appear in the title, description, app, URL or text of the image), "quoted phrases", title:, desc:, app:, url:, and since:/until:/date: with YYYY-MM-DD UTC days. Newest first.',
+    'Gyazo\'s query language: words (all must appear in the title, description, app, URL, alt text or text of the image), "quoted phrases", title:, desc:, app:, url:, alt:, and since:/until:/date: with YYYY-MM-DD UTC days. Newest first.',
   tags: ['images'],
   security,
   querystring: Type.Object({
