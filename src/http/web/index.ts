@@ -4,7 +4,10 @@ import { assetRoutes } from './assets.ts';
 import { webErrorHandler } from './errors.ts';
 import { imageFileRoutes } from './image-files.ts';
 import { homeRoutes } from './pages/home.ts';
+import { imageActionRoutes } from './pages/image-actions.ts';
+import { myImagesRoutes } from './pages/my-images.ts';
 import { signInRoutes } from './pages/sign-in.ts';
+import { uploadRoutes } from './pages/upload.ts';
 import { registerWebSecurity } from './security.ts';
 
 /**
@@ -16,6 +19,9 @@ export async function webRoutes(app: GazoApp, rt: Runtime) {
   app.setErrorHandler(webErrorHandler(rt));
   assetRoutes(app);
   homeRoutes(app, rt);
+  myImagesRoutes(app, rt);
   signInRoutes(app, rt);
+  uploadRoutes(app, rt);
   imageFileRoutes(app, rt);
+  imageActionRoutes(app, rt);
 }
