@@ -72,6 +72,25 @@ describe('the image page for its owner', () => {
     await context.close();
   });
 
+  it('deletes the image from its page after the dialog confirms it', async () => {
+    const { user, id } = await ownedImage();
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    const errors = watchPageErrors(page);
+    await signIn(page, server.url, user.name, user.password);
+    await page.goto(`${server.url}/${id}`);
+    await page.getByRole('button', { name: 'Delete this image' }).click();
+    await page
+      .getByRole('dialog', { name: 'Delete this image?' })
+      .getByRole('button', { name: 'Delete' })
+      .click();
+    await page.waitForURL(`${server.url}/?done=deleted`);
+    await expect.poll(() => page.getByText('The image was deleted.').isVisible()).toBe(true);
+    expect((await fetch(`${server.url}/api/images/${id}?access_token=${user.token}`)).status).toBe(404);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
   it('shows an only_me image to its owner alone: 404 for another signed-in user and for a visitor', async () => {
     const { user, id } = await ownedImage({ accessPolicy: 'only_me' });
     const stranger = await server.user();

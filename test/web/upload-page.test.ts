@@ -125,6 +125,24 @@ describe('the upload page', () => {
     }
   });
 
+  it('says why a file was not uploaded, and stores nothing', async () => {
+    const user = await server.user();
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    await signIn(page, server.url, user.name, user.password);
+    await page.goto(`${server.url}/upload`);
+    await page.getByLabel('Choose images').setInputFiles({
+      name: 'notes.png',
+      mimeType: 'image/png',
+      buffer: Buffer.from('these are not the pixels you are looking for'),
+    });
+    const failed = page.locator('#upload-results li.failed');
+    await expect.poll(() => failed.count()).toBe(1);
+    expect(await failed.textContent()).toMatch(/Not uploaded: .+/);
+    expect(await apiImages(user.token)).toEqual([]);
+    await context.close();
+  });
+
   it('works without script: the plain form posts the file and lands on its page', async () => {
     const user = await server.user();
     const context = await browser.newContext({ javaScriptEnabled: false });
@@ -231,5 +249,9 @@ describe('POST /upload', () => {
     });
     expect(res.status).toBe(401);
     expect(await storedState(server)).toEqual(before);
+    // The page itself asks a visitor to sign in first, and comes back to it.
+    const visit = await fetch(`${server.url}/upload`, { redirect: 'manual' });
+    expect(visit.status).toBe(303);
+    expect(visit.headers.get('location')).toBe('/signin?next=%2Fupload');
   });
 });

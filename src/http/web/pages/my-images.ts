@@ -33,9 +33,9 @@ function item(rt: Runtime, row: ListedImageRow, csrf: string): SafeHtml {
 <div class="meta">${row.title ? html`<span class="title" dir="auto">${row.title}</span>` : ''}
 <span class="muted"><time datetime="${new Date(Number(row.created_at)).toISOString()}">${when}</time>${row.access_policy === 'only_me' ? html` · <span class="badge">Only me</span>` : ''}</span></div>
 <div class="actions">
-${copyButtons(rt, row, about)}
-<a href="/${row.image_id}">Open<span class="visually-hidden"> ${about}</span></a>
-${deleteForm(row, csrf, html`Delete<span class="visually-hidden"> ${about}</span>`)}
+<div class="copy">${copyButtons(rt, row, about)}</div>
+<div class="open-delete"><a href="/${row.image_id}">Open<span class="visually-hidden"> ${about}</span></a>
+${deleteForm(row, csrf, html`Delete<span class="visually-hidden"> ${about}</span>`)}</div>
 </div></li>`;
 }
 
