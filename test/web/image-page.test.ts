@@ -116,8 +116,11 @@ describe('the image page for its owner', () => {
   });
 
   it('leaves visitors and other users the public permalink page, without forms or script', async () => {
-    const { id } = await ownedImage({ metadataIsPublic: true });
+    const { user, id } = await ownedImage({ metadataIsPublic: true });
     const stranger = await server.user();
+    const principal = await server.rt.accounts.authenticateToken(user.token);
+    if (!principal) throw new Error('no principal');
+    await server.rt.images.edit(principal, id, { altText: 'A chart of the quarter' });
     const other = await webSession(server, stranger.name, stranger.password);
     for (const res of [await fetch(`${server.url}/${id}`), await other.fetch(`/${id}`)]) {
       expect(res.status).toBe(200);
@@ -126,6 +129,8 @@ describe('the image page for its owner', () => {
       expect(html).toContain('property="og:image"');
       expect(html).not.toContain('<form');
       expect(html).not.toContain('<script');
+      // The owner's alt text is the image's alt there too.
+      expect(html).toMatch(/<img [^>]*alt="A chart of the quarter"/);
       expect(res.headers.get('content-security-policy')).toContain("form-action 'none'");
     }
   });

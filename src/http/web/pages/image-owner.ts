@@ -1,6 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import type { Runtime } from '../../../runtime.ts';
 import type { Principal } from '../../../services/principal.ts';
+import { MAX_TEXT_FIELD } from '../../../services/upload-fields.ts';
 import type { ImageRow } from '../../../store/schema.ts';
 import { html } from '../html.ts';
 import { sendPage } from '../layout.ts';
@@ -44,11 +45,11 @@ ${notice(done)}
 <h2 id="details-title">Details</h2>
 <input type="hidden" name="_csrf" value="${csrf}">
 <div class="field"><label for="edit-title">Title</label>
-<input type="text" id="edit-title" name="title" value="${row.title ?? ''}" dir="auto"></div>
+<input type="text" id="edit-title" name="title" value="${row.title ?? ''}" dir="auto" maxlength="${MAX_TEXT_FIELD}"></div>
 <div class="field"><label for="edit-desc">Description</label>
-<textarea id="edit-desc" name="desc" dir="auto">${row.desc}</textarea></div>
+<textarea id="edit-desc" name="desc" dir="auto" maxlength="${MAX_TEXT_FIELD}">${row.desc}</textarea></div>
 <div class="field"><label for="edit-alt">Alt text</label>
-<textarea id="edit-alt" name="alt_text" dir="auto" aria-describedby="edit-alt-hint">${row.alt_text}</textarea>
+<textarea id="edit-alt" name="alt_text" dir="auto" maxlength="${MAX_TEXT_FIELD}" aria-describedby="edit-alt-hint">${row.alt_text}</textarea>
 <p class="hint" id="edit-alt-hint">What the image shows, for people who cannot see it. Screen readers read it out.</p></div>
 <button type="submit">Save details</button>
 </form>

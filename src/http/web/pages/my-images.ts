@@ -89,7 +89,7 @@ export async function sendMyImages(
 </div>
 <p id="search-help" class="muted search-help">${error ? html`<span class="error">${error}</span>` : html`Words, "phrases", title:, desc:, app:, url:, alt:, since:YYYY-MM-DD, until:YYYY-MM-DD.`}</p>
 ${notice(params.done)}
-${error ? '' : html`<p class="muted">${summary}${page > 1 ? html` · page ${page}` : ''}${q ? html` · <a href="/">Clear the search</a>` : ''}</p>`}
+${error || (total === 0 && !q) ? '' : html`<p class="muted">${summary}${page > 1 ? html` · page ${page}` : ''}${q ? html` · <a href="/">Clear the search</a>` : ''}</p>`}
 ${rows.length === 0 ? (error ? '' : page === 1 ? empty : html`<p>No more images. <a href="${base}page=1">Back to the first page</a>.</p>`) : html`<ul class="gallery" id="gallery">${rows.map((row) => item(rt, row, csrf))}</ul>`}
 ${more ? html`<div class="pager"><a class="button secondary more" rel="next" href="${more}">More</a></div>` : ''}
 ${deleteDialog}`,
