@@ -9,7 +9,9 @@ import type { ImageRow } from '../../store/schema.ts';
 import { sendError } from '../errors.ts';
 import { ImageId } from '../schemas.ts';
 import type { GazoApp } from '../types.ts';
+import { sendOwnerImagePage } from './pages/image-owner.ts';
 import { permalinkPage } from './permalink-page.ts';
+import { sessionViewer } from './session.ts';
 import { webViewer } from './viewer.ts';
 
 /** `<image_id>` or `<image_id>.<ext>`; the extension is a hint, the Content-Type comes from the bytes. */
@@ -123,6 +125,12 @@ export function imageFileRoutes(app: GazoApp, rt: Runtime) {
       reply.header('Cache-Control', 'no-cache');
       if (!row) {
         return reply.code(404).type('text/html; charset=utf-8').send(permalinkPage.notFound());
+      }
+      // Its owner, signed in, gets the page that edits it; everyone else the public permalink page.
+      const session = await sessionViewer(rt.sessions, request);
+      if (session && session.userId === row.user_id) {
+        const { done } = request.query as { done?: unknown };
+        return sendOwnerImagePage(rt, reply, session, row, typeof done === 'string' ? done : undefined);
       }
       reply.header('Content-Security-Policy', permalinkPage.csp(rt));
       return reply.type('text/html; charset=utf-8').send(permalinkPage.render(rt, row));

@@ -7,9 +7,12 @@ import { accountRoutes } from './pages/account.ts';
 import { adminRoutes } from './pages/admin.ts';
 import { applicationsRoutes } from './pages/applications.ts';
 import { homeRoutes } from './pages/home.ts';
+import { imageActionRoutes } from './pages/image-actions.ts';
+import { myImagesRoutes } from './pages/my-images.ts';
 import { oauthAuthorizeRoutes } from './pages/oauth-authorize.ts';
 import { signInRoutes } from './pages/sign-in.ts';
 import { signUpRoutes } from './pages/sign-up.ts';
+import { uploadRoutes } from './pages/upload.ts';
 import { registerWebSecurity } from './security.ts';
 
 /**
@@ -21,11 +24,14 @@ export async function webRoutes(app: GazoApp, rt: Runtime) {
   app.setErrorHandler(webErrorHandler(rt));
   assetRoutes(app);
   homeRoutes(app, rt);
+  myImagesRoutes(app, rt);
   signInRoutes(app, rt);
   oauthAuthorizeRoutes(app, rt);
   applicationsRoutes(app, rt);
   signUpRoutes(app, rt);
   accountRoutes(app, rt);
   adminRoutes(app, rt);
+  uploadRoutes(app, rt);
   imageFileRoutes(app, rt);
+  imageActionRoutes(app, rt);
 }
