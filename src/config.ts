@@ -1,5 +1,6 @@
 import net from 'node:net';
 import path from 'node:path';
+import { type BlobsConfig, parseBlobsUrl } from './blobs/blobs-url.ts';
 import { parseLanguages } from './ocr/languages.ts';
 
 /** Everything Gazo can be told, read once at start from flags, `GAZO_*` environment and defaults. */
@@ -7,6 +8,8 @@ export interface Config {
   host: string;
   port: number;
   dataDir: string;
+  /** Where image bytes live: the folder `<dataDir>/blobs` (default) or an S3 bucket. */
+  blobs: BlobsConfig;
   /** The four public origins of COMPAT.md; each defaults to `baseUrl`. */
   urls: {
     base: string;
@@ -74,6 +77,8 @@ export interface ConfigInput {
   host?: string;
   port?: string | number;
   dataDir?: string;
+  /** `s3://bucket?endpoint=…&region=…`; unset for the folder under the data dir. */
+  blobs?: string;
   baseUrl?: string;
   apiUrl?: string;
   uploadUrl?: string;
@@ -227,10 +232,18 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
     return v === undefined ? base : origin(label, String(v));
   };
 
+  let blobs: BlobsConfig;
+  try {
+    blobs = parseBlobsUrl(pick(flags.blobs, 'GAZO_BLOBS') as string | undefined, env);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+
   return {
     host,
     port,
     dataDir,
+    blobs,
     urls: {
       base,
       api: each(flags.apiUrl, 'GAZO_API_URL', 'API URL'),

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { BlobStore } from './blobs/blob-store.ts';
 import { CachedBlobStore } from './blobs/cached-blob-store.ts';
 import { DiskReserve } from './blobs/disk-reserve.ts';
-import { LocalBlobStore } from './blobs/local-blob-store.ts';
+import { openBlobStore } from './blobs/open-blob-store.ts';
 import type { Config } from './config.ts';
 import { makePrivateDir } from './data-dir.ts';
 import { DecodeBudget } from './imaging/decode-budget.ts';
@@ -14,14 +14,17 @@ import { parseLanguages } from './ocr/languages.ts';
 import { PreparedPixels } from './ocr/prepared-pixels.ts';
 import { AccountsService } from './services/accounts.service.ts';
 import { BlobCollector } from './services/blob-collector.ts';
-import { type ClientApps, NO_CLIENT_APPS } from './services/client-apps.ts';
+import { type ClientApps, registeredClientApps } from './services/client-apps.ts';
 import { EASY_AUTH_TIMES, EasyAuthService, type EasyAuthTimes } from './services/easy-auth.service.ts';
 import { ImagesService } from './services/images.service.ts';
 import { ANONYMOUS_LIMITS, LegacyDevicesService } from './services/legacy-devices.service.ts';
+import { OAuthService } from './services/oauth.service.ts';
 import { OcrService } from './services/ocr.service.ts';
+import { RegistrationService } from './services/registration.service.ts';
 import { SessionsService } from './services/sessions.service.ts';
 import { ThumbnailService } from './services/thumbnails.service.ts';
 import { UploadService } from './services/upload.service.ts';
+import { UsersService } from './services/users.service.ts';
 import { ImageUrls } from './services/wire.ts';
 import { openSqliteStore } from './store/index.ts';
 import type { MetadataStore } from './store/types.ts';
@@ -47,6 +50,12 @@ export interface Runtime {
   blobs: BlobStore;
   accounts: AccountsService;
   sessions: SessionsService;
+  /** OAuth applications, and the provider (authorize, token) on them. */
+  oauth: OAuthService;
+  /** Passwords, disabling users, admin rights. */
+  users: UsersService;
+  /** Sign-up (open registration) and invites. */
+  registration: RegistrationService;
   images: ImagesService;
   uploads: UploadService;
   /** easy_auth: uploads held for the browser that opens their link. */
@@ -63,7 +72,7 @@ export interface Runtime {
 
 /** What a program embedding Gazo (or a test) may set besides the configuration. */
 export interface RuntimeOptions {
-  /** The applications easy_auth accepts (see ClientApps); none by default. */
+  /** The applications easy_auth accepts (see ClientApps); by default, the registered OAuth apps. */
   clientApps?: ClientApps;
   /** easy_auth's windows; tests shorten them (there is no flag). */
   easyAuthTimes?: Partial<EasyAuthTimes>;
@@ -76,7 +85,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   const store = await openSqliteStore(config.dataDir);
   await makePrivateDir(path.join(config.dataDir, 'blobs'));
   const blobs = new CachedBlobStore(
-    new LocalBlobStore(path.join(config.dataDir, 'blobs')),
+    await openBlobStore(config.dataDir, config.blobs),
     config.imageCacheBytes,
   );
   const collector = new BlobCollector(store, blobs, config.thumbSize);
@@ -120,7 +129,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     store,
     uploads,
     collector,
-    options.clientApps ?? NO_CLIENT_APPS,
+    options.clientApps ?? registeredClientApps(store),
     { ...EASY_AUTH_TIMES, ...options.easyAuthTimes },
     () => nudge(),
   );
@@ -136,12 +145,17 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   }
   const worker = new JobWorker(store.jobs, jobKinds);
   nudge = () => worker.nudge();
+  const accounts = new AccountsService(store);
+  const sessions = new SessionsService(store);
   return {
     config,
     store,
     blobs,
-    accounts: new AccountsService(store),
-    sessions: new SessionsService(store),
+    accounts,
+    oauth: new OAuthService(store, accounts),
+    sessions,
+    users: new UsersService(store, sessions),
+    registration: new RegistrationService(store, accounts, sessions, config.web.registration),
     images: new ImagesService(store, blobs, thumbnails, config.thumbSize, reserve),
     uploads,
     easyAuth,

@@ -88,7 +88,7 @@ describe('gazo CLI', { timeout: 120_000 }, () => {
     const list = await runCli(['user', 'list'], { env: { GAZO_DATA_DIR: dataDir } });
     expectOk(list);
     const lines = list.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^ID\s+NAME\s+EMAIL\s+IMAGES\s+CREATED$/);
+    expect(lines[0]).toMatch(/^ID\s+NAME\s+EMAIL\s+IMAGES\s+CREATED\s+ADMIN\s+DISABLED$/);
     // Other tests add users of their own: look for these two rows, once each.
     expect(lines.filter((l) => /^\d+\s+alice\s+alice@example\.com\s+0\s/.test(l))).toHaveLength(1);
     expect(lines.filter((l) => /^\d+\s+bob\s+-\s+0\s/.test(l))).toHaveLength(1);

@@ -1,4 +1,5 @@
-import type { BlobStore } from './blob-store.ts';
+import { Readable } from 'node:stream';
+import type { BlobStat, BlobStore, ByteRange, DirectUrlHeaders } from './blob-store.ts';
 
 /**
  * Keeps recently read blobs in memory, up to a byte budget (least recently used dropped
@@ -27,6 +28,13 @@ export class CachedBlobStore implements BlobStore {
     return data;
   }
 
+  /** From memory when the blob is there; otherwise the inner stream (which does not fill the cache). */
+  stream(key: string, range?: ByteRange): Promise<Readable | undefined> {
+    const hit = this.entries.get(key);
+    if (!hit) return this.inner.stream(key, range);
+    return Promise.resolve(Readable.from([range ? hit.subarray(range.start, range.end + 1) : hit]));
+  }
+
   private remember(key: string, data: Buffer): void {
     this.entries.set(key, data);
     this.bytes += data.length;
@@ -43,14 +51,23 @@ export class CachedBlobStore implements BlobStore {
   putFile(key: string, file: string): Promise<void> {
     return this.inner.putFile(key, file);
   }
+  putStream(key: string, source: Readable): Promise<void> {
+    return this.inner.putStream(key, source);
+  }
+  stat(key: string): Promise<BlobStat | undefined> {
+    return this.inner.stat(key);
+  }
+  withLocalFile<T>(key: string, use: (file: string) => Promise<T>): Promise<T | undefined> {
+    return this.inner.withLocalFile(key, use);
+  }
+  directUrl(key: string, headers: DirectUrlHeaders): Promise<string | undefined> {
+    return this.inner.directUrl(key, headers);
+  }
   stagingPath(): Promise<string> {
     return this.inner.stagingPath();
   }
   freeBytes(): Promise<number | undefined> {
     return this.inner.freeBytes();
-  }
-  localFile(key: string): Promise<string | undefined> {
-    return this.inner.localFile(key);
   }
   exists(key: string): Promise<boolean> {
     return this.entries.has(key) ? Promise.resolve(true) : this.inner.exists(key);

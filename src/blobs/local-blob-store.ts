@@ -1,8 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { assertBlobKey, type BlobStore } from './blob-store.ts';
-import { DiskFullError, isDiskFull } from './staged-file.ts';
+import type { Readable } from 'node:stream';
+import { assertBlobKey, type BlobStat, type BlobStore, type ByteRange } from './blob-store.ts';
+import { DiskFullError, isDiskFull, writeStagedFile } from './staged-file.ts';
+import { StagingDir } from './staging-dir.ts';
 
 /**
  * Blobs as files under one folder: `orig/ab/<hash>`, `thumb/500/ab/<hash>`. A write goes to
@@ -10,12 +11,12 @@ import { DiskFullError, isDiskFull } from './staged-file.ts';
  * fsynced, so a file either exists whole or not at all.
  */
 export class LocalBlobStore implements BlobStore {
-  private readonly tmpDir: string;
+  private readonly staging: StagingDir;
   /** Folders known to exist: a put is on the upload path, and mkdir is a system call each time. */
   private readonly madeDirs = new Set<string>();
 
   constructor(private readonly root: string) {
-    this.tmpDir = path.join(root, 'tmp');
+    this.staging = new StagingDir(path.join(root, 'tmp'));
   }
 
   private pathOf(key: string): string {
@@ -34,6 +35,12 @@ export class LocalBlobStore implements BlobStore {
       throw isDiskFull(err) ? new DiskFullError() : err;
     }
     await this.putFile(key, tmp);
+  }
+
+  async putStream(key: string, source: Readable): Promise<void> {
+    // writeStagedFile removes its partial file when the stream fails.
+    const staged = await writeStagedFile(source, await this.stagingPath(), Number.MAX_SAFE_INTEGER);
+    await this.putFile(key, staged.path);
   }
 
   async putFile(key: string, file: string): Promise<void> {
@@ -55,9 +62,8 @@ export class LocalBlobStore implements BlobStore {
     await syncDir(dir);
   }
 
-  async stagingPath(): Promise<string> {
-    await this.ensureDir(this.tmpDir);
-    return path.join(this.tmpDir, `${randomBytes(8).toString('hex')}.part`);
+  stagingPath(): Promise<string> {
+    return this.staging.path();
   }
 
   async freeBytes(): Promise<number> {
@@ -76,16 +82,23 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async read(key: string): Promise<Buffer | undefined> {
-    try {
-      return await fs.readFile(this.pathOf(key));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
+    return fs.readFile(this.pathOf(key)).catch(undefinedIfMissing);
   }
 
-  async localFile(key: string): Promise<string | undefined> {
-    return (await this.exists(key)) ? this.pathOf(key) : undefined;
+  async stream(key: string, range?: ByteRange): Promise<Readable | undefined> {
+    // Opened here, not lazily by the stream, so that a missing file is "undefined", not a stream error.
+    const handle = await fs.open(this.pathOf(key), 'r').catch(undefinedIfMissing);
+    return handle?.createReadStream(range ? { start: range.start, end: range.end } : {});
+  }
+
+  async stat(key: string): Promise<BlobStat | undefined> {
+    const stat = await fs.stat(this.pathOf(key)).catch(undefinedIfMissing);
+    // The file's name is its content hash: the strongest validator there is.
+    return stat && { size: stat.size, etag: `"${key.slice(key.lastIndexOf('/') + 1)}"` };
+  }
+
+  async withLocalFile<T>(key: string, use: (file: string) => Promise<T>): Promise<T | undefined> {
+    return (await this.exists(key)) ? use(this.pathOf(key)) : undefined;
   }
 
   async exists(key: string): Promise<boolean> {
@@ -120,9 +133,18 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async sweepIncomplete(): Promise<void> {
-    this.madeDirs.delete(this.tmpDir);
-    await fs.rm(this.tmpDir, { recursive: true, force: true });
+    await this.staging.sweep();
   }
+
+  /** Files are served by this process; a proxy in front can use X-Accel-Redirect instead. */
+  directUrl(): Promise<undefined> {
+    return Promise.resolve(undefined);
+  }
+}
+
+function undefinedIfMissing(err: unknown): undefined {
+  if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+  throw err;
 }
 
 async function readdirOrEmpty(dir: string): Promise<string[]> {

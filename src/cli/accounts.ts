@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { notFound } from '../services/errors.ts';
-import { iso, printTable, withAccounts, withDataDir } from './options.ts';
+import { promptHidden, readAll } from './client/login.ts';
+import { UsageError } from './client/usage.ts';
+import { iso, printTable, withAccounts, withDataDir, withUsers } from './options.ts';
 
 interface DataDirOptions {
   dataDir?: string;
@@ -62,8 +64,53 @@ function userCommand(): Command {
     await withAccounts(options, async (accounts) => {
       const users = await accounts.listUsers();
       printTable(
-        ['ID', 'NAME', 'EMAIL', 'IMAGES', 'CREATED'],
-        users.map((u) => [u.id, u.name, u.email, u.image_count, iso(u.created_at)]),
+        ['ID', 'NAME', 'EMAIL', 'IMAGES', 'CREATED', 'ADMIN', 'DISABLED'],
+        users.map((u) => [
+          u.id,
+          u.name,
+          u.email,
+          u.image_count,
+          iso(u.created_at),
+          u.is_admin === 1 ? 'yes' : 'no',
+          u.disabled_at === null ? 'no' : iso(u.disabled_at),
+        ]),
+      );
+    });
+  });
+  withDataDir(
+    user
+      .command('disable <name>')
+      .description('disable a user: their sessions end, and their tokens and devices stop working'),
+  ).action(async (name: string, options: DataDirOptions) => {
+    await withUsers(options, async (users) => {
+      await users.disable('operator', (await users.byName(name)).id);
+      process.stdout.write(`disabled user ${name}\n`);
+    });
+  });
+  withDataDir(user.command('enable <name>').description('enable a disabled user again')).action(
+    async (name: string, options: DataDirOptions) => {
+      await withUsers(options, async (users) => {
+        await users.enable('operator', (await users.byName(name)).id);
+        process.stdout.write(`enabled user ${name}\n`);
+      });
+    },
+  );
+  withDataDir(
+    user
+      .command('password <name>')
+      .description("set a user's web password (asked for, or read from stdin); their sessions all end")
+      .option('--password <password>', 'the new password (8+ characters)'),
+  ).action(async (name: string, options: DataDirOptions & { password?: string }) => {
+    const password =
+      options.password ??
+      (process.stdin.isTTY
+        ? await promptHidden('New password: ')
+        : (await readAll(process.stdin)).replace(/\r?\n$/, ''));
+    if (!password) throw new UsageError('no password given (--password, or on stdin)');
+    await withUsers(options, async (users) => {
+      const { endedSessions } = await users.resetPassword(name, password);
+      process.stdout.write(
+        `password of ${name} changed; ${endedSessions} session${endedSessions === 1 ? '' : 's'} ended\n`,
       );
     });
   });

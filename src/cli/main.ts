@@ -3,6 +3,7 @@ import { GazoApiError } from '../client/errors.ts';
 import { ConfigError } from '../config.ts';
 import { ServiceError } from '../services/errors.ts';
 import { accountCommands } from './accounts.ts';
+import { appCommand } from './apps.ts';
 import { backupCommand } from './backup.ts';
 import { imageCommands } from './client/images.ts';
 import { importCommand } from './client/import.ts';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
     .exitOverride();
   program.addCommand(serveCommand());
   for (const command of accountCommands()) program.addCommand(command);
+  program.addCommand(appCommand());
   program.addCommand(backupCommand());
   program.addCommand(fsckCommand());
   program.addCommand(loginCommand());

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { type Config, type ConfigInput, loadConfig } from '../config.ts';
 import type { Runtime } from '../runtime.ts';
 import type { AccountsService } from '../services/accounts.service.ts';
+import type { UsersService } from '../services/users.service.ts';
 
 /** Every command takes --data-dir (env GAZO_DATA_DIR). */
 export const withDataDir = (command: Command) =>
@@ -66,6 +67,21 @@ export async function withAccounts<T>(options: ConfigInput, work: (accounts: Acc
   const store = await openSqliteStore(configFrom(options).dataDir);
   try {
     return await work(new AccountsService(store));
+  } finally {
+    await store.close();
+  }
+}
+
+/** Opens only the metadata store, for the commands that change a user's standing. */
+export async function withUsers<T>(options: ConfigInput, work: (users: UsersService) => Promise<T>) {
+  const [{ openSqliteStore }, { SessionsService }, { UsersService }] = await Promise.all([
+    import('../store/index.ts'),
+    import('../services/sessions.service.ts'),
+    import('../services/users.service.ts'),
+  ]);
+  const store = await openSqliteStore(configFrom(options).dataDir);
+  try {
+    return await work(new UsersService(store, new SessionsService(store)));
   } finally {
     await store.close();
   }

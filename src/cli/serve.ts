@@ -64,6 +64,10 @@ export function serveCommand(): Command {
         '--legacy-anonymous-devices',
         'legacy clients (upload.cgi) with no device id get one, linked to a user from the browser (env GAZO_LEGACY_ANONYMOUS_DEVICES)',
       )
+      .option(
+        '--blobs <url>',
+        'keep image bytes in an S3-compatible bucket: s3://bucket?endpoint=…&region=…[&presign=1] (env GAZO_BLOBS, default the data dir)',
+      )
       .option('--no-ocr', 'do not read the text in images (env GAZO_OCR=off)')
       .option(
         '--ocr-languages <codes>',

@@ -9,6 +9,7 @@ import { handleError, sendError } from './errors.ts';
 import { legacyRoutes } from './legacy/index.ts';
 import { redactingLogger } from './log-redaction.ts';
 import { networkOptions } from './network.ts';
+import { oauthRoutes } from './oauth/index.ts';
 import { ErrorSchema, WireImageSchema } from './schemas.ts';
 import { serviceRoutes } from './service-routes.ts';
 import { createFastify, type GazoApp } from './types.ts';
@@ -76,6 +77,7 @@ export async function buildApp(rt: Runtime, options: { logger?: FastifyServerOpt
   await app.register(async (api) => apiRoutes(api, rt));
   await app.register(async (legacy) => legacyRoutes(legacy, rt));
   await app.register(async (web) => webRoutes(web, rt));
+  await app.register(async (oauth) => oauthRoutes(oauth, rt));
   serviceRoutes(app, rt);
   return app as unknown as FastifyInstance & GazoApp;
 }

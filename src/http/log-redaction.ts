@@ -6,13 +6,16 @@ const SECRET_PARAMETER = /token|secret|password|passwd|^code$|^api_?key$|^key$|^
 const CLAIM_TOKEN = /(\/api\/upload\/|%2Fapi%2Fupload%2F)(?!easy_auth\b)[A-Za-z0-9_-]+/gi;
 
 /**
- * The URL with the value of every token-like query parameter replaced by `[REDACTED]`. Names
- * are decoded as Fastify's query parser decodes them (`access%5Ftoken` is `access_token`), so
- * a parameter the server reads as a token is never written in clear.
+ * The URL with the value of every token-like query parameter (and an invite or easy_auth link's
+ * token, which is in its path) replaced by `[REDACTED]`. Names are decoded as Fastify's query parser decodes
+ * them (`access%5Ftoken` is `access_token`), so a parameter the server reads as a token is
+ * never written in clear.
  */
-export function redactUrl(url: string): string {
-  // An easy_auth claim link's token is in its path (and in the sign-in page's `next`).
-  url = url.replace(CLAIM_TOKEN, '$1[REDACTED]');
+export function redactUrl(requested: string): string {
+  const url = requested
+    .replace(/^\/invite\/[^/?#]+/, '/invite/[REDACTED]')
+    // An easy_auth claim link's token is in its path (and in the sign-in page's `next`).
+    .replace(CLAIM_TOKEN, '$1[REDACTED]');
   const start = url.indexOf('?');
   if (start === -1) return url;
   const pairs = url

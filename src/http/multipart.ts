@@ -96,6 +96,8 @@ export async function readUploadForm(
   request: FastifyRequest,
   stage: Stager,
   maxUploadBytes: number,
+  /** Called as `imagedata` begins, with the fields before it; a throw refuses the form unstaged. */
+  beforeImage?: (fields: Record<string, string>) => void,
   /** The part that streams to `stage` (easy_auth's is `image_url`). */
   options: { fileField?: string } = {},
 ): Promise<UploadForm> {
@@ -152,6 +154,11 @@ export async function readUploadForm(
       // The parser reports a broken part on the part too, possibly after staging let go of it:
       // the same failure reaches us through busboy's own 'error', so this one is only absorbed.
       stream.on('error', () => undefined);
+      try {
+        beforeImage?.(fields);
+      } catch (err) {
+        return fail(err as Error);
+      }
       stream.on('limit', () =>
         fail(tooLarge(`${fileField} is too large: the limit is ${maxUploadBytes} bytes`)),
       );

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { AccessTokenRow, DeviceRow, UserRow } from '../store/schema.ts';
-import type { MetadataStore } from '../store/types.ts';
+import type { MetadataStore, NewUser } from '../store/types.ts';
 import { badRequest, notFound } from './errors.ts';
 import { type Principal, principalOf } from './principal.ts';
 
@@ -19,7 +19,7 @@ export const hashSecret = (secret: string) => createHash('sha256').update(secret
  * line reads such an argument as an option. Refusing 1 first character of 64 costs 0.02 of
  * 256 bits. (Device ids are hex, which never starts with "-".)
  */
-function newToken(): string {
+export function newToken(): string {
   for (;;) {
     const token = randomBytes(32).toString('base64url');
     if (!token.startsWith('-')) return token;
@@ -41,6 +41,12 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return timingSafeEqual(actual, expected);
 }
 
+/** The rule for a new password: 8 to 1024 characters. */
+export function checkNewPassword(password: string): void {
+  if (password.length < 8) throw badRequest('A password needs at least 8 characters');
+  if (password.length > 1024) throw badRequest('A password has at most 1024 characters');
+}
+
 /** A credential that checked out: whom it acts for, and a key naming it that is not the secret. */
 export interface Credential {
   principal: Principal;
@@ -54,6 +60,19 @@ export class AccountsService {
   constructor(private readonly store: MetadataStore) {}
 
   async createUser(name: string, options: { email?: string; password?: string } = {}): Promise<UserRow> {
+    return this.insertUser(name, await this.prepareUser(name, options), (user) =>
+      this.store.users.create(user),
+    );
+  }
+
+  /**
+   * A new user's row, checked against the rules (name, email, password) and with the password
+   * hashed, for the caller to insert (a sign-up with an invite inserts it with the invite).
+   */
+  async prepareUser(
+    name: string,
+    options: { email?: string; password?: string; isAdmin?: boolean } = {},
+  ): Promise<NewUser> {
     if (!USER_NAME.test(name)) {
       throw badRequest(
         'A user name is 1 to 64 letters, digits, "_", "." or "-", starting with a letter or digit',
@@ -61,25 +80,40 @@ export class AccountsService {
     }
     if (options.email !== undefined && !EMAIL.test(options.email))
       throw badRequest(`Not an email address: ${options.email}`);
-    if (options.password !== undefined && options.password.length < 8) {
-      throw badRequest('A password needs at least 8 characters');
-    }
-    if (options.password !== undefined && options.password.length > 1024) {
-      throw badRequest('A password has at most 1024 characters');
-    }
-    if (await this.store.users.findByName(name)) throw badRequest(`User ${name} already exists`);
-    return this.store.users.create({
+    if (options.password !== undefined) checkNewPassword(options.password);
+    await this.requireFreeName(name);
+    return {
       uid: randomBytes(12).toString('hex'),
       name,
       email: options.email ?? null,
       passwordHash: options.password === undefined ? null : await hashPassword(options.password),
-    });
+      ...(options.isAdmin === undefined ? {} : { isAdmin: options.isAdmin }),
+    };
+  }
+
+  /**
+   * Runs an insert of a prepared user; one that lost a race for its name (the unique index
+   * refused it) is answered as a taken name, not a server error.
+   */
+  async insertUser<T>(name: string, user: NewUser, insert: (user: NewUser) => Promise<T>): Promise<T> {
+    try {
+      return await insert(user);
+    } catch (err) {
+      await this.requireFreeName(name);
+      throw err;
+    }
+  }
+
+  /** Names differing only in case would pass for one another, so they count as the same name. */
+  private async requireFreeName(name: string): Promise<void> {
+    const taken = await this.store.users.findByNameIgnoringCase(name);
+    if (taken)
+      throw badRequest(`User ${taken.name === name ? name : `${name} (or ${taken.name})`} already exists`);
   }
 
   /** Changes a user's password (8+ characters); the caller ends their other sessions. */
   async setPassword(userId: number, password: string): Promise<void> {
-    if (password.length < 8) throw badRequest('A password needs at least 8 characters');
-    if (password.length > 1024) throw badRequest('A password has at most 1024 characters');
+    checkNewPassword(password);
     await this.store.users.setPassword(userId, await hashPassword(password));
   }
 

@@ -1,3 +1,5 @@
+import type { MetadataStore } from '../store/types.ts';
+
 /** An OAuth application as easy_auth sees it: its public id and its name. */
 export interface ClientApp {
   clientId: string;
@@ -5,16 +7,22 @@ export interface ClientApp {
 }
 
 /**
- * Finds registered applications by their public `client_id`. The OAuth applications (their table,
- * migration 0009) come with the OAuth provider; easy_auth needs only this lookup, so that either
- * can be built without the other. Until it is wired to that table, `NO_CLIENT_APPS` is used.
+ * Finds registered applications by their public `client_id`: easy_auth needs only this of the
+ * OAuth applications (migration 0009), so that a test or an embedding program can give its own.
  */
 export interface ClientApps {
   findByClientId(clientId: string): Promise<ClientApp | undefined>;
 }
 
-/** No applications are registered: every easy_auth upload is refused with 401. */
-export const NO_CLIENT_APPS: ClientApps = { findByClientId: async () => undefined };
+/** The applications users registered (the Applications page, `gazo app create`). */
+export function registeredClientApps(store: MetadataStore): ClientApps {
+  return {
+    async findByClientId(clientId) {
+      const app = await store.oauth.findAppByClientId(clientId);
+      return app && { clientId: app.client_id, name: app.name };
+    },
+  };
+}
 
 /** Applications known by a fixed list (tests, and a server embedding Gazo). */
 export function fixedClientApps(apps: ClientApp[]): ClientApps {

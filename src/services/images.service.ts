@@ -1,4 +1,11 @@
-import { type BlobStore, originalKey } from '../blobs/blob-store.ts';
+import type { Readable } from 'node:stream';
+import {
+  type BlobStat,
+  type BlobStore,
+  type ByteRange,
+  type DirectUrlHeaders,
+  originalKey,
+} from '../blobs/blob-store.ts';
 import type { DiskReserve } from '../blobs/disk-reserve.ts';
 import type { ImageRow, ListedImageRow } from '../store/schema.ts';
 import type { ImageChanges, ImagePage, MetadataStore, SearchCriteria } from '../store/types.ts';
@@ -123,6 +130,21 @@ export class ImagesService {
 
   readOriginal(row: ImageRow): Promise<Buffer | undefined> {
     return this.blobs.read(originalKey(row.blob_key));
+  }
+
+  /** The original's size as stored, without its bytes; undefined when they are gone. */
+  statOriginal(row: ImageRow): Promise<BlobStat | undefined> {
+    return this.blobs.stat(originalKey(row.blob_key));
+  }
+
+  /** The original, or a range of it, as a stream: for files too large to hold in memory. */
+  streamOriginal(row: ImageRow, range?: ByteRange): Promise<Readable | undefined> {
+    return this.blobs.stream(originalKey(row.blob_key), range);
+  }
+
+  /** A URL the client may fetch the original from directly (presigned S3), when so configured. */
+  directOriginalUrl(row: ImageRow, headers: DirectUrlHeaders): Promise<string | undefined> {
+    return this.blobs.directUrl(originalKey(row.blob_key), headers);
   }
 
   /** The thumbnail, made now if its job has not run yet; a placeholder for undecodable pixels. */

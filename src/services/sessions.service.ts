@@ -15,6 +15,15 @@ export interface SignedIn {
   principal: Principal;
 }
 
+/** A session as its user sees it in their account: never its id or hash. */
+export interface ListedSession {
+  userAgent: string | null;
+  createdAt: number;
+  lastSeenAt: number;
+  /** The session of the browser asking. */
+  current: boolean;
+}
+
 // Verified against when the user does not exist, so that the answer takes as long either way.
 let decoyHash: Promise<string> | undefined;
 
@@ -76,6 +85,20 @@ export class SessionsService {
       userId,
       keepSessionId === undefined ? undefined : hashSecret(keepSessionId),
     );
+  }
+
+  /** The user's sessions, the asking one (`current`) first, then the most recently used. */
+  async list(userId: number, currentSessionId?: string): Promise<ListedSession[]> {
+    const current = currentSessionId === undefined ? undefined : hashSecret(currentSessionId);
+    const rows = await this.store.sessions.listForUser(userId, Date.now());
+    return rows
+      .map((row) => ({
+        userAgent: row.user_agent,
+        createdAt: row.created_at,
+        lastSeenAt: row.last_seen_at,
+        current: row.session_hash === current,
+      }))
+      .sort((a, b) => Number(b.current) - Number(a.current));
   }
 
   deleteExpired(): Promise<number> {

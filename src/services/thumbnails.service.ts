@@ -111,11 +111,12 @@ export class ThumbnailService {
     row: ImageRow,
     use: (pixels: Pixels) => Promise<T>,
   ): Promise<T | undefined> {
-    const file = await this.blobs.localFile(originalKey(row.blob_key));
-    if (!file) return undefined;
     try {
-      return await this.budget.run(DecodeBudget.costOf(row.width, row.height), async () =>
-        use(await decodePixels(file, this.limits.maxPixels, this.decodedPixels())),
+      // Under the budget first: with S3, the local copy is made only once the decode may start.
+      return await this.budget.run(DecodeBudget.costOf(row.width, row.height), () =>
+        this.blobs.withLocalFile(originalKey(row.blob_key), async (file) =>
+          use(await decodePixels(file, this.limits.maxPixels, this.decodedPixels())),
+        ),
       );
     } catch (err) {
       if (!(err instanceof ImagingError)) throw err;

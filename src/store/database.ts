@@ -18,6 +18,7 @@ import * as decodeErrors from './migrations/0005-decode-errors.ts';
 import * as jobLeases from './migrations/0006-job-leases.ts';
 import * as webAccounts from './migrations/0007-web-accounts.ts';
 import * as imageAltText from './migrations/0008-image-alt-text.ts';
+import * as oauth from './migrations/0009-oauth.ts';
 import * as easyAuth from './migrations/0010-easy-auth.ts';
 import * as legacyDevices from './migrations/0011-legacy-devices.ts';
 import { kyselyReader, type ReadRunner } from './reusable-query.ts';
@@ -35,6 +36,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0008-image-alt-text': imageAltText,
   '0010-easy-auth': easyAuth,
   '0011-legacy-devices': legacyDevices,
+  '0009-oauth': oauth,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -7,7 +7,9 @@ import { KyselyHeldImageRepository } from './held-images.repository.ts';
 import { KyselyImageRepository } from './images.repository.ts';
 import { KyselyImportSourceRepository } from './import-sources.repository.ts';
 import { KyselyIntegrityRepository } from './integrity.repository.ts';
+import { KyselyInviteRepository } from './invites.repository.ts';
 import { KyselyJobRepository } from './jobs.repository.ts';
+import { KyselyOAuthRepository } from './oauth.repository.ts';
 import { KyselyServerSecrets, KyselySessionRepository } from './sessions.repository.ts';
 import type { MetadataStore } from './types.ts';
 import { KyselyUserRepository } from './users.repository.ts';
@@ -29,9 +31,11 @@ export async function openSqliteStore(dataDir: string, file = SQLITE_FILE): Prom
     integrity: new KyselyIntegrityRepository(db),
     importSources: new KyselyImportSourceRepository(db),
     sessions: new KyselySessionRepository(db),
+    invites: new KyselyInviteRepository(db),
     secrets: new KyselyServerSecrets(db),
     heldImages: new KyselyHeldImageRepository(db),
     anonymousDevices: new KyselyAnonymousDeviceRepository(db),
+    oauth: new KyselyOAuthRepository(db),
     backupTo: async (file) => {
       await sqlite.backup(file);
     },

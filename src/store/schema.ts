@@ -15,6 +15,8 @@ export interface Database {
   server_secrets: ServerSecretsTable;
   held_images: HeldImagesTable;
   anonymous_devices: AnonymousDevicesTable;
+  oauth_apps: OAuthAppsTable;
+  oauth_codes: OAuthCodesTable;
 }
 
 export interface UsersTable {
@@ -210,6 +212,41 @@ export interface AnonymousDevicesTable {
   last_used_at: number | null;
 }
 
+/** An OAuth application a user registered (migration 0009). */
+export interface OAuthAppsTable {
+  id: Generated<number>;
+  /** The user who registered it (and may see and delete it). */
+  user_id: number;
+  name: string;
+  /** Public: in every authorization link. */
+  client_id: string;
+  /** SHA-256 of the client secret; the secret is shown once. */
+  client_secret_hash: string;
+  /** The registered redirect URIs, one a line; a request's must equal one exactly. */
+  redirect_uris: string;
+  created_at: number;
+}
+
+/** An authorization code: single-use, short-lived, stored as its SHA-256. */
+export interface OAuthCodesTable {
+  id: Generated<number>;
+  code_hash: string;
+  app_id: number;
+  user_id: number;
+  redirect_uri: string;
+  /** Space-separated scopes the user granted. */
+  scopes: string;
+  /** PKCE (RFC 7636): the S256 challenge, when the client sent one. */
+  code_challenge: string | null;
+  code_challenge_method: string | null;
+  expires_at: number;
+  /** Set by the one exchange that may use it. */
+  used_at: number | null;
+  /** The access token it was exchanged for: revoked if the code comes back. */
+  token_id: number | null;
+  created_at: number;
+}
+
 export type UserRow = Selectable<UsersTable>;
 export type AccessTokenRow = Selectable<AccessTokensTable>;
 export type DeviceRow = Selectable<DevicesTable>;
@@ -221,6 +258,8 @@ export type InviteRow = Selectable<InvitesTable>;
 export type HeldImageRow = Selectable<HeldImagesTable>;
 export type AnonymousDeviceRow = Selectable<AnonymousDevicesTable>;
 export type NewHeldImageRow = Insertable<HeldImagesTable>;
+export type OAuthAppRow = Selectable<OAuthAppsTable>;
+export type OAuthCodeRow = Selectable<OAuthCodesTable>;
 
 /**
  * The columns a listing reads: what the API's image object is made of, and no more (a page

@@ -82,6 +82,17 @@ export class KyselySessionRepository implements SessionRepository {
     const result = await this.db.deleteFrom('sessions').where('expires_at', '<=', now).executeTakeFirst();
     return Number(result.numDeletedRows);
   }
+
+  listForUser(userId: number, now: number): Promise<SessionRow[]> {
+    return this.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('expires_at', '>', now)
+      .orderBy('last_seen_at', 'desc')
+      .orderBy('id', 'desc')
+      .execute();
+  }
 }
 
 /** Per-install random keys, made by whichever process asks first and then shared by all. */

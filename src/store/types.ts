@@ -4,10 +4,13 @@ import type {
   DeviceRow,
   HeldImageRow,
   ImageRow,
+  InviteRow,
   JobRow,
   ListedImageRow,
   NewHeldImageRow,
   NewImageRow,
+  OAuthAppRow,
+  OAuthCodeRow,
   SessionRow,
   UserRow,
 } from './schema.ts';
@@ -28,6 +31,8 @@ export interface MetadataStore {
   sessions: SessionRepository;
   heldImages: HeldImageRepository;
   anonymousDevices: AnonymousDeviceRepository;
+  oauth: OAuthRepository;
+  invites: InviteRepository;
   /** Random keys made once per install and shared by every process. */
   secrets: { getOrCreate(name: string, make: () => string): Promise<string> };
   /** Writes a consistent snapshot of the whole database to `file`, while it stays in use. */
@@ -48,10 +53,39 @@ export interface UserRepository {
   create(user: NewUser): Promise<UserRow>;
   findById(id: number): Promise<UserRow | undefined>;
   findByName(name: string): Promise<UserRow | undefined>;
+  /** A user whose name is `name` in any case (ASCII: the only letters a name may have). */
+  findByNameIgnoringCase(name: string): Promise<UserRow | undefined>;
+  /** Whether some admin is not disabled. */
+  hasActiveAdmin(): Promise<boolean>;
   list(): Promise<UserRow[]>;
   setPassword(id: number, passwordHash: string): Promise<void>;
   /** Disables (a time) or enables (null) the user. */
   setDisabled(id: number, disabledAt: number | null): Promise<void>;
+  /**
+   * Disables the user (at `at`) or takes their admin rights, unless that would leave no admin
+   * who is not disabled: false, and nothing changed, then (or when there is no such user).
+   */
+  takeAway(id: number, change: 'disable' | 'unadmin', at: number): Promise<boolean>;
+  setAdmin(id: number): Promise<void>;
+}
+
+/** An unused invite as an admin's list shows it: who made it. */
+export type ListedInvite = InviteRow & { created_by_name: string };
+
+/** Single-use sign-up links, by the SHA-256 of the link's random token. */
+export interface InviteRepository {
+  create(invite: { hash: string; createdBy: number; expiresAt: number }): Promise<InviteRow>;
+  /** The invite if it is unused and has not expired by `now`. */
+  findUsable(hash: string, now: number): Promise<InviteRow | undefined>;
+  /** Unused, unexpired invites, newest first. */
+  listUsable(now: number): Promise<ListedInvite[]>;
+  /** Deletes an unused invite; false when there is none by that id (or it was used). */
+  revoke(id: number): Promise<boolean>;
+  /**
+   * Creates the user and marks the invite used by them, in one transaction; undefined (and no
+   * user made) when the invite is used, expired or unknown. Throws as users.create does.
+   */
+  redeem(hash: string, now: number, user: NewUser): Promise<UserRow | undefined>;
 }
 
 export interface SessionRepository {
@@ -67,6 +101,63 @@ export interface SessionRepository {
   /** Ends every session of the user (but the one named): after a password change, or disabling. */
   deleteForUser(userId: number, exceptHash?: string): Promise<number>;
   deleteExpired(now: number): Promise<number>;
+  /** The user's sessions that have not expired by `now`, most recently seen first. */
+  listForUser(userId: number, now: number): Promise<SessionRow[]>;
+}
+
+export interface NewOAuthApp {
+  userId: number;
+  name: string;
+  clientId: string;
+  clientSecretHash: string;
+  redirectUris: string[];
+}
+
+export interface NewOAuthCode {
+  hash: string;
+  appId: number;
+  userId: number;
+  redirectUri: string;
+  scopes: string;
+  codeChallenge: string | null;
+  codeChallengeMethod: string | null;
+  expiresAt: number;
+}
+
+export interface NewOAuthToken {
+  userId: number;
+  hash: string;
+  prefix: string;
+  name: string | null;
+  appId: number;
+  scopes: string;
+}
+
+/** An access token as its user's list shows it: with the name of the app it was granted to. */
+export type TokenWithApp = AccessTokenRow & { app_name: string | null };
+
+/** OAuth applications, authorization codes, and the tokens granted through them. */
+export interface OAuthRepository {
+  createApp(app: NewOAuthApp): Promise<OAuthAppRow>;
+  findAppByClientId(clientId: string): Promise<OAuthAppRow | undefined>;
+  findAppById(id: number): Promise<OAuthAppRow | undefined>;
+  /** Every app (with its owner's name), or one user's. */
+  listApps(userId?: number): Promise<Array<OAuthAppRow & { user_name: string }>>;
+  setSecretHash(appId: number, hash: string): Promise<boolean>;
+  /** Deletes the app with its codes and every token granted to it; false when there was none. */
+  deleteApp(appId: number): Promise<boolean>;
+  createCode(code: NewOAuthCode): Promise<void>;
+  findCode(hash: string): Promise<OAuthCodeRow | undefined>;
+  /** Marks the code used; false when it already was (or does not exist): a code is used once. */
+  useCode(hash: string, at: number): Promise<boolean>;
+  /** Stores the token a code was exchanged for, and records it on the code, in one transaction. */
+  issueToken(codeHash: string, token: NewOAuthToken): Promise<AccessTokenRow>;
+  /** Revokes the token the code was exchanged for (the code came back); false when none. */
+  revokeTokenOfCode(codeHash: string): Promise<boolean>;
+  /** The user's access tokens, newest first, with the app each was granted to. */
+  listTokens(userId: number): Promise<TokenWithApp[]>;
+  /** Revokes one of the user's own tokens; false when they have no such token. */
+  revokeToken(userId: number, tokenId: number): Promise<boolean>;
 }
 
 export interface FoundCredential {

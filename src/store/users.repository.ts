@@ -33,12 +33,59 @@ export class KyselyUserRepository implements UserRepository {
     await this.db.updateTable('users').set({ disabled_at: disabledAt }).where('id', '=', id).execute();
   }
 
+  async takeAway(id: number, change: 'disable' | 'unadmin', at: number): Promise<boolean> {
+    // One statement, so that two admins disabling each other at once cannot both succeed.
+    const result = await this.db
+      .updateTable('users')
+      .set(change === 'disable' ? { disabled_at: at } : { is_admin: 0 })
+      .where('id', '=', id)
+      .where((eb) =>
+        eb.or([
+          eb('is_admin', '=', 0),
+          eb('disabled_at', 'is not', null),
+          eb.exists(
+            eb
+              .selectFrom('users as other')
+              .select('other.id')
+              .where('other.id', '!=', id)
+              .where('other.is_admin', '=', 1)
+              .where('other.disabled_at', 'is', null),
+          ),
+        ]),
+      )
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async setAdmin(id: number): Promise<void> {
+    await this.db.updateTable('users').set({ is_admin: 1 }).where('id', '=', id).execute();
+  }
+
   findById(id: number): Promise<UserRow | undefined> {
     return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
   findByName(name: string): Promise<UserRow | undefined> {
     return this.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
+  }
+
+  findByNameIgnoringCase(name: string): Promise<UserRow | undefined> {
+    return this.db
+      .selectFrom('users')
+      .selectAll()
+      .where((eb) => eb(eb.fn('lower', ['name']), '=', name.toLowerCase()))
+      .executeTakeFirst();
+  }
+
+  async hasActiveAdmin(): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('users')
+      .select('id')
+      .where('is_admin', '=', 1)
+      .where('disabled_at', 'is', null)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   list(): Promise<UserRow[]> {

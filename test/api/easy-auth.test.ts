@@ -377,3 +377,23 @@ describe('easy_auth: bodies in pieces, and expiry across a restart', () => {
     }
   });
 });
+
+describe('easy_auth with the applications users registered', () => {
+  it('takes the client_id of an app registered on the Applications page, and refuses it once the app is deleted', async () => {
+    const server = await startServer();
+    try {
+      const owner = await server.user();
+      const { app } = await server.rt.oauth.createApp(owner.id, 'A blog', [
+        'https://blog.example.com/callback',
+      ]);
+      const image_url = dataUri(await solidPng(4, 4, '#0f0f0f'));
+      const ok = await post(server, { client_id: app.client_id, image_url });
+      expect(ok.status).toBe(200);
+      await server.rt.store.oauth.deleteApp(app.id);
+      const gone = await post(server, { client_id: app.client_id, image_url });
+      expect(gone.status).toBe(401);
+    } finally {
+      await server.close();
+    }
+  });
+});

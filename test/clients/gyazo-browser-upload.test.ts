@@ -1,6 +1,5 @@
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixedClientApps } from '../../src/services/client-apps.ts';
 import { jsonOf } from '../helpers/api.ts';
 import { solidPng } from '../helpers/images.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
@@ -21,16 +20,18 @@ interface SuperagentRequest {
   set(name: string, value: string): SuperagentRequest;
 }
 
-const CLIENT_ID = 'gyazo-browser-upload-test';
-
 describe('the npm gyazo-browser-upload package against Gazo', () => {
   let server: TestServer;
   let restore: () => void;
+  let clientId: string;
 
   beforeAll(async () => {
-    server = await startServer({}, undefined, {
-      runtime: { clientApps: fixedClientApps([{ clientId: CLIENT_ID, name: 'gyazo-browser-upload' }]) },
-    });
+    server = await startServer();
+    // An application registered as on the Applications page: its public client_id is what the page sends.
+    const owner = await server.user();
+    ({ client_id: clientId } = (
+      await server.rt.oauth.createApp(owner.id, 'My blog', ['https://blog.example.com/cb'])
+    ).app);
   });
   afterAll(async () => {
     restore?.();
@@ -54,7 +55,7 @@ describe('the npm gyazo-browser-upload package against Gazo', () => {
 
     const png = await solidPng(30, 20, '#5a2d82');
     const result = await gyazoBrowserUpload(`data:image/png;base64,${png.toString('base64')}`, {
-      clientId: CLIENT_ID,
+      clientId,
       reqUrl: `${server.url}/api/upload/easy_auth`,
       referer: encodeURIComponent('https://blog.example.com/post?id=7'),
       title: 'Sent by gyazo-browser-upload',

@@ -28,10 +28,10 @@ describe('OCR input from the thumbnail decode', () => {
     store = await openSqliteStore(dir);
     blobs = new LocalBlobStore(path.join(dir, 'blobs'));
     originalsRead = 0;
-    const localFile = blobs.localFile.bind(blobs);
-    blobs.localFile = async (key) => {
+    const withLocalFile = blobs.withLocalFile.bind(blobs);
+    blobs.withLocalFile = (key, use) => {
       originalsRead++;
-      return localFile(key);
+      return withLocalFile(key, use);
     };
     user = await store.users.create({ uid: 'u', name: 'u', email: null, passwordHash: null });
   });

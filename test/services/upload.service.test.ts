@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BlobStore } from '../../src/blobs/blob-store.ts';
+import type { BlobStore, ByteRange, DirectUrlHeaders } from '../../src/blobs/blob-store.ts';
 import { LocalBlobStore } from '../../src/blobs/local-blob-store.ts';
 import { BlobCollector } from '../../src/services/blob-collector.ts';
 import { ServiceError } from '../../src/services/errors.ts';
@@ -33,7 +34,14 @@ class FailingBlobStore implements BlobStore {
     return this.inner.putFile(key, file);
   }
   stagingPath = () => this.inner.stagingPath();
-  localFile = (key: string) => this.inner.localFile(key);
+  async putStream(key: string, source: Readable) {
+    this.check(`putStream ${key.split('/')[0]}`);
+    return this.inner.putStream(key, source);
+  }
+  withLocalFile = <T>(key: string, use: (file: string) => Promise<T>) => this.inner.withLocalFile(key, use);
+  stream = (key: string, range?: ByteRange) => this.inner.stream(key, range);
+  stat = (key: string) => this.inner.stat(key);
+  directUrl = (key: string, headers: DirectUrlHeaders) => this.inner.directUrl(key, headers);
   freeBytes = () => this.inner.freeBytes();
   read = (key: string) => this.inner.read(key);
   exists = (key: string) => this.inner.exists(key);
@@ -173,12 +181,16 @@ describe('BlobCollector.sweepAfterCrash', () => {
       // A crashed upload of bytes another image already uses.
       await store.blobLedger.addPending(kept.blob_key, Date.now() - 1000);
       await fs.mkdir(path.join(dir, 'blobs', 'tmp'), { recursive: true });
-      await fs.writeFile(path.join(dir, 'blobs', 'tmp', 'half.part'), 'torn');
+      // A temp file of no known writer, untouched for two hours (see staging-sweep.test.ts for the rest).
+      const half = path.join(dir, 'blobs', 'tmp', 'half.part');
+      await fs.writeFile(half, 'torn');
+      const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+      await fs.utimes(half, twoHoursAgo, twoHoursAgo);
 
       const result = await new BlobCollector(store, blobs, 500).sweepAfterCrash(Date.now());
       expect(result.collected).toBe(1);
       expect(await listBlobs(blobs)).toEqual([`orig/${kept.blob_key}`]);
-      await expect(fs.access(path.join(dir, 'blobs', 'tmp'))).rejects.toThrow();
+      await expect(fs.access(half)).rejects.toThrow();
       expect(await store.blobLedger.pendingKeys()).toEqual([]);
     } finally {
       await store.close();

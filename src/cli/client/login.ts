@@ -3,7 +3,7 @@ import { clientFor, type Profile, saveProfile } from './profile.ts';
 import { httpUrl, UsageError } from './usage.ts';
 
 /** Reads a line from the terminal without echoing it. */
-function promptHidden(question: string): Promise<string> {
+export function promptHidden(question: string): Promise<string> {
   const stdin = process.stdin;
   // Echo off before the question shows, or what is typed right after it could still be echoed.
   stdin.setRawMode(true);
@@ -31,7 +31,7 @@ function promptHidden(question: string): Promise<string> {
   });
 }
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+export async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   let text = '';
   for await (const chunk of stream) text += chunk.toString();
   return text;

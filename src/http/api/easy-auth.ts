@@ -109,7 +109,7 @@ function readForm(
     return readUrlEncodedForm(request, stage, maxImageUrl, 'image_url');
   }
   if (/^multipart\/form-data\b/i.test(type)) {
-    return readUploadForm(request, stage, maxImageUrl, { fileField: 'image_url' });
+    return readUploadForm(request, stage, maxImageUrl, undefined, { fileField: 'image_url' });
   }
   throw badRequest('Use application/x-www-form-urlencoded or multipart/form-data');
 }

@@ -1,5 +1,7 @@
 import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import parseRange from 'range-parser';
+import type { ByteRange } from '../../blobs/blob-store.ts';
 import { IMAGE_TYPES, type ImageType } from '../../imaging/imaging.ts';
 import type { Runtime } from '../../runtime.ts';
 import type { ImageRow } from '../../store/schema.ts';
@@ -8,7 +10,9 @@ import { sendError } from '../errors.ts';
 import { ImageId } from '../schemas.ts';
 import type { GazoApp } from '../types.ts';
 import { sendDeviceLink } from './pages/device-link.ts';
+import { sendOwnerImagePage } from './pages/image-owner.ts';
 import { permalinkPage } from './permalink-page.ts';
+import { sessionViewer } from './session.ts';
 import { webViewer } from './viewer.ts';
 
 /** `<image_id>` or `<image_id>.<ext>`; the extension is a hint, the Content-Type comes from the bytes. */
@@ -16,39 +20,96 @@ const FILE = /^([0-9a-f]{32})(?:\.(png|jpg|jpeg|gif|webp))?$/;
 
 const hidden = { hide: true };
 
+/** Originals up to this size are read whole (from the in-memory cache when hot); larger ones stream. */
+const READ_WHOLE_UP_TO = 1024 * 1024;
+
+const contentType = (type: string) => IMAGE_TYPES[type as ImageType] ?? 'application/octet-stream';
+
+const cacheControl = (row: ImageRow) =>
+  row.access_policy === 'anyone' && !row.decode_error
+    ? 'public, max-age=31536000, immutable'
+    : 'private, no-cache';
+
 /**
- * Sends stored image bytes: exact bytes, a strong ETag (content hash), immutable caching for
- * public images, and headers that stop a browser from ever treating them as anything but an image.
+ * The headers of stored image bytes: a strong ETag (content hash), immutable caching for public
+ * images, and headers that stop a browser from ever treating them as anything but an image.
  */
-function sendImage(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  row: ImageRow,
-  bytes: Buffer,
-  etag: string,
-  type = row.type as ImageType,
-) {
-  reply.headers({
-    'Content-Type': IMAGE_TYPES[type] ?? 'application/octet-stream',
+function imageHeaders(reply: FastifyReply, row: ImageRow, etag: string, type: string = row.type) {
+  return reply.headers({
+    'Content-Type': contentType(type),
     ETag: etag,
-    'Cache-Control':
-      row.access_policy === 'anyone' && !row.decode_error
-        ? 'public, max-age=31536000, immutable'
-        : 'private, no-cache',
+    'Cache-Control': cacheControl(row),
     'Content-Security-Policy': "default-src 'none'; sandbox",
     'Cross-Origin-Resource-Policy': 'cross-origin',
     'Content-Disposition': 'inline',
   });
-  const inm = request.headers['if-none-match'];
-  if (inm?.split(',').some((t) => t.trim() === etag)) return reply.code(304).send();
-  return reply.send(bytes);
 }
+
+/** True when the client holds these bytes already: answered 304 before any byte is fetched. */
+function notModified(request: FastifyRequest, etag: string): boolean {
+  return request.headers['if-none-match']?.split(',').some((t) => t.trim() === etag) ?? false;
+}
+
+/** The one byte range to send, `unsatisfiable`, or undefined for the whole file (RFC 9110 §14). */
+function askedRange(
+  request: FastifyRequest,
+  etag: string,
+  size: number,
+): ByteRange | 'unsatisfiable' | undefined {
+  const header = request.headers.range;
+  if (!header) return undefined;
+  // If-Range with another validator: the client's partial copy is stale, so send it all.
+  const ifRange = request.headers['if-range'];
+  if (ifRange !== undefined && ifRange !== etag) return undefined;
+  const ranges = parseRange(size, header, { combine: true });
+  if (ranges === -1) return 'unsatisfiable';
+  // Malformed, another unit, or several ranges (multipart/byteranges, which no image viewer needs).
+  if (ranges === -2 || ranges.type !== 'bytes' || ranges.length !== 1) return undefined;
+  return ranges[0];
+}
+
+const imageNotFound = (request: FastifyRequest, reply: FastifyReply) =>
+  sendError(request, reply, 404, 'image not found');
 
 async function serveOriginal(rt: Runtime, request: FastifyRequest, reply: FastifyReply, imageId: string) {
   const row = await rt.images.findViewable(imageId, await webViewer(rt, request));
-  const bytes = row && (await rt.images.readOriginal(row));
-  if (!row || !bytes) return sendError(request, reply, 404, 'image not found');
-  return sendImage(request, reply, row, bytes, `"${row.blob_key}"`);
+  if (!row) return imageNotFound(request, reply);
+  const etag = `"${row.blob_key}"`;
+  if (notModified(request, etag)) return imageHeaders(reply, row, etag).code(304).send();
+  // Checked from the configuration first: the hot path of a folder store makes no extra call.
+  const direct =
+    rt.config.blobs.kind === 's3' && rt.config.blobs.presignSeconds
+      ? await rt.images.directOriginalUrl(row, {
+          contentType: contentType(row.type),
+          cacheControl: cacheControl(row),
+          contentDisposition: 'inline',
+        })
+      : undefined;
+  // The URL is a capability that expires: never cached, by the browser or anyone between.
+  if (direct) return reply.header('Cache-Control', 'private, no-store').redirect(direct, 302);
+  if (!request.headers.range && row.byte_size <= READ_WHOLE_UP_TO) {
+    const bytes = await rt.images.readOriginal(row);
+    if (!bytes) return imageNotFound(request, reply);
+    return imageHeaders(reply, row, etag).header('Accept-Ranges', 'bytes').send(bytes);
+  }
+  const stat = await rt.images.statOriginal(row);
+  if (!stat) return imageNotFound(request, reply);
+  const range = askedRange(request, etag, stat.size);
+  if (range === 'unsatisfiable') {
+    reply.header('Content-Range', `bytes */${stat.size}`);
+    return sendError(request, reply, 416, 'range not satisfiable');
+  }
+  const body = await rt.images.streamOriginal(row, range);
+  if (!body) return imageNotFound(request, reply);
+  imageHeaders(reply, row, etag).header('Accept-Ranges', 'bytes');
+  if (!range) return reply.header('Content-Length', stat.size).send(body);
+  return reply
+    .code(206)
+    .headers({
+      'Content-Range': `bytes ${range.start}-${range.end}/${stat.size}`,
+      'Content-Length': range.end - range.start + 1,
+    })
+    .send(body);
 }
 
 export function imageFileRoutes(app: GazoApp, rt: Runtime) {
@@ -69,6 +130,12 @@ export function imageFileRoutes(app: GazoApp, rt: Runtime) {
       reply.header('Cache-Control', 'no-cache');
       if (!row) {
         return reply.code(404).type('text/html; charset=utf-8').send(permalinkPage.notFound());
+      }
+      // Its owner, signed in, gets the page that edits it; everyone else the public permalink page.
+      const session = await sessionViewer(rt.sessions, request);
+      if (session && session.userId === row.user_id) {
+        const { done } = request.query as { done?: unknown };
+        return sendOwnerImagePage(rt, reply, session, row, typeof done === 'string' ? done : undefined);
       }
       reply.header('Content-Security-Policy', permalinkPage.csp(rt));
       return reply.type('text/html; charset=utf-8').send(permalinkPage.render(rt, row));
@@ -94,14 +161,21 @@ export function imageFileRoutes(app: GazoApp, rt: Runtime) {
     },
     async (request, reply) => {
       const match = FILE.exec(request.params.file);
+      const { size } = request.params;
       const row = match?.[1]
         ? await rt.images.findViewable(match[1], await webViewer(rt, request))
         : undefined;
-      const thumb = row && (await rt.images.readThumbnail(row, request.params.size));
-      if (!row || !thumb) return sendError(request, reply, 404, 'image not found');
+      if (!row) return imageNotFound(request, reply);
       // An image whose pixels would not decode gets a placeholder (always PNG), never cached for long.
-      if (thumb.placeholder) return sendImage(request, reply, row, thumb.bytes, '"placeholder"', 'png');
-      return sendImage(request, reply, row, thumb.bytes, `"${row.blob_key}-t${request.params.size}"`);
+      const thumbEtag = `"${row.blob_key}-t${size}"`;
+      if (size === rt.config.thumbSize) {
+        const etag = row.decode_error ? '"placeholder"' : thumbEtag;
+        if (notModified(request, etag)) return imageHeaders(reply, row, etag, 'png').code(304).send();
+      }
+      const thumb = await rt.images.readThumbnail(row, size);
+      if (!thumb) return imageNotFound(request, reply);
+      if (thumb.placeholder) return imageHeaders(reply, row, '"placeholder"', 'png').send(thumb.bytes);
+      return imageHeaders(reply, row, thumbEtag).send(thumb.bytes);
     },
   );
 }

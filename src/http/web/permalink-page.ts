@@ -68,7 +68,7 @@ ${desc ? html`<meta property="og:description" content="${flatDesc}">` : ''}
 <meta name="twitter:image" content="${raw}">
 ${desc ? html`<meta name="twitter:description" content="${flatDesc}">` : ''}`;
     const body = html`
-<a href="${raw}"><img src="${raw}" width="${row.width}" height="${row.height}" alt="${title}"></a>
+<a href="${raw}"><img src="${raw}" width="${row.width}" height="${row.height}" alt="${flat(row.alt_text) || title}"></a>
 ${isPublic && row.title ? html`<h1 dir="auto">${row.title}</h1>` : ''}
 ${desc ? html`<p dir="auto">${desc}</p>` : ''}
 ${source ? html`<p dir="auto"><a href="${flatUrl(source)}" rel="nofollow noopener noreferrer">${source}</a></p>` : ''}`;

@@ -62,3 +62,19 @@ export function csrfToken(reply: FastifyReply, sessionId?: string): string {
       : createHash('sha256').update(sessionId).digest('base64url');
   return reply.generateCsrf({ userInfo: binding });
 }
+
+/**
+ * Checks a CSRF token that a route read itself (the `_csrf` field of a multipart form, which the
+ * preHandler cannot see: multipart bodies are streamed by the route). Throws the plugin's 403.
+ */
+export function assertCsrfToken(request: FastifyRequest, reply: FastifyReply, token: string | undefined) {
+  let refused: Error | undefined;
+  let passed = false;
+  // The plugin reads the token from `body._csrf` and answers a failure with `reply.send(error)`.
+  const asIf = Object.create(request, { body: { value: { _csrf: token ?? '' } }, headers: { value: {} } });
+  const answer = Object.create(reply, { send: { value: (error: Error) => (refused = error) } });
+  request.server.csrfProtection(asIf, answer, () => {
+    passed = true;
+  });
+  if (refused || !passed) throw refused ?? new Error('CSRF check did not complete');
+}

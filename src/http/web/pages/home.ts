@@ -4,15 +4,15 @@ import { html } from '../html.ts';
 import { sendPage } from '../layout.ts';
 import { csrfToken } from '../security.ts';
 import { sessionViewer } from '../session.ts';
-import { sendMyImages } from './my-images.ts';
+import { GalleryQuery, sendMyImages } from './my-images.ts';
 import { signInForm } from './sign-in.ts';
 
 /** `/`: for a signed-in user their images; for a visitor, what this server is and a sign-in form. */
 export function homeRoutes(app: GazoApp, rt: Runtime) {
-  app.get('/', { schema: { hide: true } }, async (request, reply) => {
+  app.get('/', { schema: { hide: true, querystring: GalleryQuery } }, async (request, reply) => {
     const viewer = await sessionViewer(rt.sessions, request);
     const csrf = csrfToken(reply);
-    if (viewer) return sendMyImages(rt, reply, viewer, csrf);
+    if (viewer) return sendMyImages(rt, reply, viewer, csrf, request.query);
     return sendPage(rt, reply, {
       title: 'Screenshots and images, on your own server',
       body: html`<div class="home">
