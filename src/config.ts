@@ -7,6 +7,8 @@ export interface Config {
   host: string;
   port: number;
   dataDir: string;
+  /** Where the metadata lives: SQLite in the data dir (the default), or a PostgreSQL server. */
+  database: { kind: 'sqlite' } | { kind: 'postgres'; url: string };
   /** The four public origins of COMPAT.md; each defaults to `baseUrl`. */
   urls: {
     base: string;
@@ -64,6 +66,8 @@ export interface ConfigInput {
   host?: string;
   port?: string | number;
   dataDir?: string;
+  /** `--database postgres://…` (env GAZO_DATABASE_URL). */
+  database?: string;
   baseUrl?: string;
   apiUrl?: string;
   uploadUrl?: string;
@@ -219,6 +223,7 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
     host,
     port,
     dataDir,
+    database: databaseLocation(pick(flags.database, 'GAZO_DATABASE_URL')),
     urls: {
       base,
       api: each(flags.apiUrl, 'GAZO_API_URL', 'API URL'),
@@ -263,6 +268,25 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
     ),
     ocr: ocrConfig(flags, env, pick),
   };
+}
+
+/** `--database`: a postgres:// (or postgresql://) URL; none means SQLite in the data dir. */
+function databaseLocation(value: string | number | undefined): Config['database'] {
+  if (value === undefined || value === '') return { kind: 'sqlite' };
+  const url = String(value);
+  let protocol: string;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    protocol = '';
+  }
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
+    // Not echoed: a mistyped URL may hold a password.
+    throw new ConfigError(
+      'database must be a postgres://user:password@host:port/name URL (leave it out for SQLite in the data dir)',
+    );
+  }
+  return { kind: 'postgres', url };
 }
 
 function ocrConfig(

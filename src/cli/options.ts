@@ -3,12 +3,14 @@ import { type Config, type ConfigInput, loadConfig } from '../config.ts';
 import type { Runtime } from '../runtime.ts';
 import type { AccountsService } from '../services/accounts.service.ts';
 
-/** Every command takes --data-dir (env GAZO_DATA_DIR). */
+/** Every command takes --data-dir (env GAZO_DATA_DIR) and --database (env GAZO_DATABASE_URL). */
 export const withDataDir = (command: Command) =>
-  command.option(
-    '--data-dir <dir>',
-    'where the database and images live (env GAZO_DATA_DIR, default ./data)',
-  );
+  command
+    .option('--data-dir <dir>', 'where the database and images live (env GAZO_DATA_DIR, default ./data)')
+    .option(
+      '--database <url>',
+      'keep the metadata in PostgreSQL, postgres://… (env GAZO_DATABASE_URL; default SQLite in the data dir)',
+    );
 
 export function configFrom(options: ConfigInput): Config {
   return loadConfig(options, process.env);
@@ -28,7 +30,8 @@ export async function requireDataDir(options: ConfigInput): Promise<void> {
     import('../store/index.ts'),
     import('../services/errors.ts'),
   ]);
-  const { dataDir } = configFrom(options);
+  const { dataDir, database } = configFrom(options);
+  if (database.kind === 'postgres') return;
   try {
     await fs.access(path.join(dataDir, SQLITE_FILE));
   } catch {
@@ -59,11 +62,12 @@ export async function withRuntime<T>(
 
 /** Opens only the metadata store, for the user, token and device commands. */
 export async function withAccounts<T>(options: ConfigInput, work: (accounts: AccountsService) => Promise<T>) {
-  const [{ openSqliteStore }, { AccountsService }] = await Promise.all([
+  const [{ openStore }, { AccountsService }] = await Promise.all([
     import('../store/index.ts'),
     import('../services/accounts.service.ts'),
   ]);
-  const store = await openSqliteStore(configFrom(options).dataDir);
+  const config = configFrom(options);
+  const store = await openStore(config.database, config.dataDir);
   try {
     return await work(new AccountsService(store));
   } finally {
