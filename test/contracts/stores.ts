@@ -34,6 +34,12 @@ export interface StoreUnderTest {
   store: MetadataStore;
   /** Another store on the same database (another "process"); closed after the test. */
   another(): Promise<MetadataStore>;
+  /**
+   * The store another process of the same deployment would use at the same time: on PostgreSQL
+   * one with its own connections; on SQLite, where one process serves a data dir (and a second
+   * connection in the same process would block the event loop in SQLite's busy wait), this one.
+   */
+  peer(): Promise<MetadataStore>;
 }
 
 /**
@@ -54,6 +60,7 @@ export function forEachStore(title: string, suite: (t: StoreUnderTest) => void):
           opened.push(store);
           return store;
         };
+        t.peer = async () => (kind === 'postgres' ? t.another() : t.store);
       });
       afterEach(async () => {
         for (const store of opened.splice(0)) await store.close();
