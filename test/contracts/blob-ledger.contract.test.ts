@@ -66,9 +66,11 @@ forEachStore('blob ledger', (t) => {
     const pendingId = await upload;
     expect(events).toEqual(['files deleted', 'upload registered']);
     // And now the upload holds the blob: no collection takes it from under it.
-    expect(await t.store.blobLedger.collectIfUnused(key, async () => events.push('deleted again'))).toBe(
-      false,
-    );
+    expect(
+      await t.store.blobLedger.collectIfUnused(key, async () => {
+        events.push('deleted again');
+      }),
+    ).toBe(false);
     await peer.blobLedger.removePending(pendingId as number);
   });
 
