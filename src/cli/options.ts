@@ -31,7 +31,12 @@ export async function requireDataDir(options: ConfigInput): Promise<void> {
     import('../services/errors.ts'),
   ]);
   const { dataDir, database } = configFrom(options);
-  if (database.kind === 'postgres') return;
+  if (database.kind === 'postgres') {
+    // The metadata is elsewhere; the data dir still holds the blobs.
+    if (!(await fs.stat(dataDir).catch(() => undefined))?.isDirectory())
+      throw badRequest(`no Gazo data dir at ${dataDir}`);
+    return;
+  }
   try {
     await fs.access(path.join(dataDir, SQLITE_FILE));
   } catch {

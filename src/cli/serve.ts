@@ -20,7 +20,7 @@ export const PENDING_UPLOAD_MAX_AGE_MS = 15 * 60 * 1000;
  * that: expired leases need nothing (the next claim takes them over), and only uploads older
  * than PENDING_UPLOAD_MAX_AGE_MS are swept.
  */
-async function recoverAfterCrash(rt: Runtime, startedAt: number): Promise<void> {
+export async function recoverAfterCrash(rt: Runtime, startedAt: number): Promise<void> {
   if (rt.store.kind === 'sqlite') {
     await rt.collector.sweepAfterCrash(startedAt);
     await rt.store.jobs.releaseLeases();

@@ -178,3 +178,21 @@ export async function queryDatabase<R extends pg.QueryResultRow>(
     await client.end();
   }
 }
+
+/**
+ * GAZO_TEST_STORE=postgres runs the HTTP suites on PostgreSQL: every data dir a test server
+ * starts on gets a database of its own (the same one again when a test restarts a server on it).
+ */
+export const serversUsePostgres = () => process.env.GAZO_TEST_STORE === 'postgres';
+const databaseOfDataDir = new Map<string, Promise<string>>();
+
+/** The database for the servers of `dataDir` in that mode; undefined on SQLite (the default). */
+export function serverDatabaseFor(dataDir: string): Promise<string> | undefined {
+  if (!serversUsePostgres()) return undefined;
+  let url = databaseOfDataDir.get(dataDir);
+  if (!url) {
+    url = testDatabase().then((db) => db.url);
+    databaseOfDataDir.set(dataDir, url);
+  }
+  return url;
+}
