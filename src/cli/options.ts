@@ -33,8 +33,8 @@ export async function requireDataDir(options: ConfigInput): Promise<void> {
   const { dataDir, database } = configFrom(options);
   if (database.kind === 'postgres') {
     // The metadata is elsewhere; the data dir still holds the blobs.
-    if (!(await fs.stat(dataDir).catch(() => undefined))?.isDirectory())
-      throw badRequest(`no Gazo data dir at ${dataDir}`);
+    if (!(await fs.stat(path.join(dataDir, 'blobs')).catch(() => undefined))?.isDirectory())
+      throw badRequest(`no Gazo data dir at ${dataDir} (it has no blobs folder)`);
     return;
   }
   try {

@@ -5,6 +5,8 @@ import type { FastifyServerOptions } from 'fastify';
 import { type Config, type ConfigInput, loadConfig } from '../../src/config.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
+import { openStore } from '../../src/store/index.ts';
+import type { MetadataStore } from '../../src/store/types.ts';
 import { serverDatabaseFor } from './postgres.ts';
 
 export interface TestServer {
@@ -20,6 +22,15 @@ export interface TestServer {
   settle(): Promise<void>;
   imageCount(): Promise<number>;
   close(): Promise<void>;
+}
+
+/**
+ * The metadata store of a data dir's test servers, opened by hand: SQLite in it, or its
+ * PostgreSQL database under GAZO_TEST_STORE=postgres.
+ */
+export async function openDataDirStore(dataDir: string): Promise<MetadataStore> {
+  const url = await serverDatabaseFor(dataDir);
+  return openStore(url ? { kind: 'postgres', url } : { kind: 'sqlite' }, dataDir);
 }
 
 export async function makeDataDir(): Promise<string> {
