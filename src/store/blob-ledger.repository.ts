@@ -89,19 +89,19 @@ export class KyselyBlobLedger implements BlobLedger {
     const owner = randomBytes(16).toString('hex');
     const decided = await this.db.transaction().execute(async (trx) => {
       await dialectOf(trx).lock(trx, blobLock(blobKey));
-      const used =
-        (await trx
-          .selectFrom('images')
-          .select('seq')
-          .where('blob_key', '=', blobKey)
-          .limit(1)
-          .executeTakeFirst()) ??
-        (await trx
-          .selectFrom('pending_blobs')
-          .select('id')
-          .where('blob_key', '=', blobKey)
-          .limit(1)
-          .executeTakeFirst());
+      // One statement, so one snapshot: an upload committing its image meanwhile moves the blob
+      // from pending_blobs to images in one transaction, and two separate reads (each with its
+      // own snapshot on PostgreSQL) could see it in neither.
+      const { image, pending } = await trx
+        .selectNoFrom((eb) => [
+          eb.exists(eb.selectFrom('images').select('seq').where('blob_key', '=', blobKey)).as('image'),
+          eb
+            .exists(eb.selectFrom('pending_blobs').select('id').where('blob_key', '=', blobKey))
+            .as('pending'),
+        ])
+        .executeTakeFirstOrThrow();
+      // true/false on PostgreSQL, 1/0 on SQLite.
+      const used = Boolean(image) || Boolean(pending);
       if (used) return false;
       const until = Date.now() + COLLECTION_LEASE_MS;
       await trx

@@ -85,7 +85,7 @@ forEachStore('blob ledger', (t) => {
     let current = imageRow(user.id, 0, { blob_key: key });
     await fs.writeFile(file, 'bytes');
     await uploader.images.insert(current, await uploader.blobLedger.addPending(key, Date.now()));
-    for (let round = 0; round < 40; round++) {
+    for (let round = 0; round < 80; round++) {
       await collector.images.delete(current.image_id, user.id);
       const next = imageRow(user.id, round + 1, { blob_key: key });
       await Promise.all([
