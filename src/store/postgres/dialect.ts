@@ -3,16 +3,22 @@ import type { StoreDialect } from '../dialect.ts';
 import { dueJobIds } from '../due-jobs.ts';
 import { searchImagesPostgres } from './search.ts';
 
+/** The first key of Gazo's advisory locks ('gazo'), so that other users of the database never clash. */
+const LOCK_SPACE = 0x67617a6f;
+const LOCK_SLOTS = 1024;
+
 export const postgresDialect: StoreDialect = {
   kind: 'postgres',
 
   /**
-   * A transaction-level advisory lock on the name's 64-bit hash: released by the commit or
-   * rollback (or the connection's end, if the process dies). Two names that hash alike only
-   * wait for each other; that is never wrong.
+   * A transaction-level advisory lock, released by the commit or rollback (or the connection's
+   * end, if the process dies). Names share LOCK_SLOTS slots by hash, under Gazo's own key space:
+   * a transaction that registers thousands of blobs holds at most that many locks (each lock
+   * takes room in the server's shared lock table), and two names in one slot only wait for each
+   * other, which is never wrong.
    */
   async lock(trx, name) {
-    await sql`SELECT pg_advisory_xact_lock(hashtextextended(${name}, 0))`.execute(trx);
+    await sql`SELECT pg_advisory_xact_lock(${LOCK_SPACE}, hashtext(${name}) & ${LOCK_SLOTS - 1})`.execute(trx);
   },
 
   searchImages: searchImagesPostgres,
