@@ -103,11 +103,19 @@ export class KyselyBlobLedger implements BlobLedger {
       // true/false on PostgreSQL, 1/0 on SQLite.
       const used = Boolean(image) || Boolean(pending);
       if (used) return false;
+      // Another collector is deleting the files right now: let it. (Taking over would let its
+      // late deletes land after this one ended, on bytes an upload wrote in between.)
+      const other = await trx
+        .selectFrom('blob_collections')
+        .select('until')
+        .where('blob_key', '=', blobKey)
+        .executeTakeFirst();
+      if (other && other.until >= Date.now()) return false;
       const until = Date.now() + COLLECTION_LEASE_MS;
       await trx
         .insertInto('blob_collections')
         .values({ blob_key: blobKey, owner, until })
-        // An earlier collector of this blob died mid-way: this one takes over.
+        // An earlier collector of this blob died mid-way (its row expired): this one takes over.
         .onConflict((oc) => oc.column('blob_key').doUpdateSet({ owner, until }))
         .execute();
       return true;

@@ -74,6 +74,22 @@ forEachStore('blob ledger', (t) => {
     await peer.blobLedger.removePending(pendingId as number);
   });
 
+  it('leaves a blob to the collector already deleting it: a second one neither waits nor deletes', async () => {
+    const key = newKey();
+    const peer = await t.peer();
+    const events: string[] = [];
+    await t.store.blobLedger.collectIfUnused(key, async () => {
+      // Another worker's job for the same blob runs meanwhile.
+      const second = await peer.blobLedger.collectIfUnused(key, async () => {
+        events.push('second deleted');
+      });
+      events.push(`second collected: ${second}`);
+      await sleep(50);
+      events.push('first deleted');
+    });
+    expect(events).toEqual(['second collected: false', 'first deleted']);
+  });
+
   it('never leaves an image whose bytes a collection racing its upload deleted, however they interleave', async () => {
     const uploader = t.store;
     const collector = await t.peer();
