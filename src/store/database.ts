@@ -29,11 +29,14 @@ const MIGRATIONS: Record<string, Migration> = {
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
 
+/** What migrations run on: on PostgreSQL, DDL written the SQLite way is translated (portable-ddl.ts). */
+export function forMigrations<DB>(db: Kysely<DB>): Kysely<DB> {
+  return dialectKind(db) === 'postgres' ? db.withPlugin(new PortableDdlPlugin()) : db;
+}
+
 export async function migrate(db: Kysely<Database>): Promise<void> {
   // Migrations are made on parallel branches and each stands alone: apply any not yet run.
-  // On PostgreSQL a migration written the SQLite way has its DDL translated (portable-ddl.ts).
-  const on = dialectKind(db) === 'postgres' ? db.withPlugin(new PortableDdlPlugin()) : db;
-  const migrator = new Migrator({ db: on, provider, allowUnorderedMigrations: true });
+  const migrator = new Migrator({ db: forMigrations(db), provider, allowUnorderedMigrations: true });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {

@@ -18,7 +18,9 @@ export const postgresDialect: StoreDialect = {
    * other, which is never wrong.
    */
   async lock(trx, name) {
-    await sql`SELECT pg_advisory_xact_lock(${LOCK_SPACE}, hashtext(${name}) & ${LOCK_SLOTS - 1})`.execute(trx);
+    await sql`SELECT pg_advisory_xact_lock(${LOCK_SPACE}, hashtext(${name}) & ${LOCK_SLOTS - 1})`.execute(
+      trx,
+    );
   },
 
   searchImages: searchImagesPostgres,
