@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import net from 'node:net';
@@ -109,9 +109,22 @@ async function startCluster(): Promise<Cluster> {
     const log = await fs.readFile(path.join(root, 'log'), 'utf8').catch(() => '');
     throw new Error(`PostgreSQL did not start: ${(err as Error).message}\n${log}`);
   });
+  // Should vitest end without its teardown (an exception, Ctrl-C), the cluster goes with it.
+  const stopNow = () => {
+    try {
+      const stop = [tool('pg_ctl'), '-D', dataDir, '-m', 'immediate', 'stop'];
+      if (process.getuid?.() === 0)
+        execFileSync('runuser', ['-u', OS_USER, '--', ...stop], { stdio: 'ignore' });
+      else execFileSync(stop[0] as string, stop.slice(1), { stdio: 'ignore' });
+    } catch {
+      // Already stopped.
+    }
+  };
+  process.once('exit', stopNow);
   return {
     adminUrl: `postgres://postgres@127.0.0.1:${port}/postgres`,
     async stop() {
+      process.off('exit', stopNow);
       await asOwner(tool('pg_ctl'), ['-D', dataDir, '-m', 'immediate', '-w', 'stop']).catch(() => undefined);
       await fs.rm(root, { recursive: true, force: true });
     },
