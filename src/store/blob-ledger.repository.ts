@@ -9,7 +9,10 @@ import type { BlobLedger } from './types.ts';
  * How long a collector may take to delete a blob's files after committing that it will. An
  * upload of the same bytes waits for it that long at most: past it the collector is taken for
  * dead (its job runs again later, and then finds the upload). Deleting two files takes
- * milliseconds on a disk and well under a second on S3.
+ * milliseconds on a disk and well under a second on S3. It must not outlast the lease of the
+ * `blob.collect` job (its 60 s timeout plus the worker's grace): the job of a collector that
+ * died is claimed again only after that, and must then find this row expired, or it would
+ * leave the files to a collector that is gone.
  */
 export const COLLECTION_LEASE_MS = 60_000;
 /** How often a waiting upload looks again whether the collection is over. */
