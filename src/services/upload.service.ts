@@ -192,7 +192,7 @@ export class UploadService {
           title: meta.title ?? null,
           url: meta.url ?? null,
           desc: meta.desc ?? '',
-          metadata_is_public: meta.metadataIsPublic ? 1 : 0,
+          metadata_is_public: meta.metadataIsPublic === true,
           access_policy: meta.accessPolicy ?? 'anyone',
           ocr_locale: null,
           ocr_text: '',
