@@ -21,7 +21,13 @@ forEachStore('tokens and devices', (t) => {
       expect(typeof a1.id).toBe('number');
       expect(typeof a1.created_at).toBe('number');
       expect(a1.last_used_at).toBeNull();
-      expect(await repo.findByHash(hashOf(2))).toEqual({ credentialId: a2.id, user: alice });
+      // A token carries its app (none: a personal one) and its scopes; a device acts with every scope.
+      expect(await repo.findByHash(hashOf(2))).toEqual({
+        credentialId: a2.id,
+        user: alice,
+        appId: null,
+        scopes: which === 'tokens' ? 'public upload' : null,
+      });
       expect(await repo.findByHash(hashOf(9))).toBeUndefined();
       expect((await repo.listForUser(alice.id)).map((r) => r.id)).toEqual([a1.id, a2.id]);
       expect((await repo.listAll()).map((r) => [r.id, r.user_name])).toEqual([
