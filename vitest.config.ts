@@ -7,6 +7,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Two cores: files that start servers and decode images do better two at a time.
     maxWorkers: 2,
+    // One throwaway PostgreSQL cluster per run (or GAZO_TEST_DATABASE_URL): see test/helpers/postgres.ts.
+    globalSetup: ['./test/helpers/postgres.ts'],
     reporters: ['default', './test/summary-reporter.ts'],
   },
 });

@@ -10,6 +10,8 @@ export interface Config {
   dataDir: string;
   /** Where image bytes live: the folder `<dataDir>/blobs` (default) or an S3 bucket. */
   blobs: BlobsConfig;
+  /** Where the metadata lives: SQLite in the data dir (the default), or a PostgreSQL server. */
+  database: { kind: 'sqlite' } | { kind: 'postgres'; url: string };
   /** The four public origins of COMPAT.md; each defaults to `baseUrl`. */
   urls: {
     base: string;
@@ -79,6 +81,8 @@ export interface ConfigInput {
   dataDir?: string;
   /** `s3://bucket?endpoint=…&region=…`; unset for the folder under the data dir. */
   blobs?: string;
+  /** `--database postgres://…` (env GAZO_DATABASE_URL). */
+  database?: string;
   baseUrl?: string;
   apiUrl?: string;
   uploadUrl?: string;
@@ -244,6 +248,7 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
     port,
     dataDir,
     blobs,
+    database: databaseLocation(pick(flags.database, 'GAZO_DATABASE_URL')),
     urls: {
       base,
       api: each(flags.apiUrl, 'GAZO_API_URL', 'API URL'),
@@ -302,6 +307,25 @@ function registration(value: string | number | undefined): Config['web']['regist
   if (value === undefined || value === '') return 'closed';
   if (value === 'open' || value === 'closed') return value;
   throw new ConfigError(`registration must be "open" or "closed", got "${value}"`);
+}
+
+/** `--database`: a postgres:// (or postgresql://) URL; none means SQLite in the data dir. */
+function databaseLocation(value: string | number | undefined): Config['database'] {
+  if (value === undefined || value === '') return { kind: 'sqlite' };
+  const url = String(value);
+  let protocol: string;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    protocol = '';
+  }
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
+    // Not echoed: a mistyped URL may hold a password.
+    throw new ConfigError(
+      'database must be a postgres://user:password@host:port/name URL (leave it out for SQLite in the data dir)',
+    );
+  }
+  return { kind: 'postgres', url };
 }
 
 function ocrConfig(

@@ -26,7 +26,7 @@ import { ThumbnailService } from './services/thumbnails.service.ts';
 import { UploadService } from './services/upload.service.ts';
 import { UsersService } from './services/users.service.ts';
 import { ImageUrls } from './services/wire.ts';
-import { openSqliteStore } from './store/index.ts';
+import { openStore } from './store/index.ts';
 import type { MetadataStore } from './store/types.ts';
 
 /** Kept in the data dir so that a full disk still lets the database delete (see DiskReserve). */
@@ -80,9 +80,9 @@ export interface RuntimeOptions {
   anonymousDeviceLimits?: Partial<typeof ANONYMOUS_LIMITS>;
 }
 
-/** Opens the embedded stores under `config.dataDir` and wires the services. Starts nothing. */
+/** Opens the stores the configuration names (SQLite under `config.dataDir` by default) and wires the services. Starts nothing. */
 export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
-  const store = await openSqliteStore(config.dataDir);
+  const store = await openStore(config.database, config.dataDir);
   await makePrivateDir(path.join(config.dataDir, 'blobs'));
   const blobs = new CachedBlobStore(
     await openBlobStore(config.dataDir, config.blobs),

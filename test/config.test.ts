@@ -100,4 +100,20 @@ describe('loadConfig', () => {
       /keep metadata must be true or false/,
     );
   });
+
+  it('keeps the metadata in SQLite unless --database or GAZO_DATABASE_URL names PostgreSQL', () => {
+    expect(loadConfig({}, {}).database).toEqual({ kind: 'sqlite' });
+    const url = 'postgres://gazo:secret@db.internal:5432/gazo';
+    expect(loadConfig({ database: url }, {}).database).toEqual({ kind: 'postgres', url });
+    expect(loadConfig({}, { GAZO_DATABASE_URL: url }).database).toEqual({ kind: 'postgres', url });
+    expect(loadConfig({ database: 'postgresql://h/db' }, { GAZO_DATABASE_URL: url }).database).toEqual({
+      kind: 'postgres',
+      url: 'postgresql://h/db',
+    });
+    for (const bad of ['mysql://u:hunter2@h/db', 'db.sqlite', 'postgres//u:hunter2@h']) {
+      expect(() => loadConfig({ database: bad }, {})).toThrow(/database must be a postgres:\/\//);
+      // A mistyped URL is not repeated: it may hold a password.
+      expect(() => loadConfig({ database: bad }, {})).not.toThrow(/hunter2/);
+    }
+  });
 });

@@ -5,11 +5,11 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { originalKey, thumbnailKey } from '../src/blobs/blob-store.ts';
 import { AccountsService } from '../src/services/accounts.service.ts';
-import { openSqliteStore } from '../src/store/index.ts';
 import { type ChildServer, killChildren, runCli, spawnServer } from './helpers/child.ts';
 import { blobPath, snapshotTree } from './helpers/data-dir.ts';
 import { solidJpeg, solidPng, solidWebp } from './helpers/images.ts';
-import { form, makeDataDir } from './helpers/server.ts';
+import { serversUsePostgres } from './helpers/postgres.ts';
+import { form, makeDataDir, openDataDirStore } from './helpers/server.ts';
 
 /** `gazo fsck` as users run it: its own process, beside a `gazo serve` child on the same data dir. */
 describe('gazo fsck', { timeout: 120_000 }, () => {
@@ -28,7 +28,7 @@ describe('gazo fsck', { timeout: 120_000 }, () => {
     });
     expect(res.status).toBe(200);
     const { image_id } = (await res.json()) as { image_id: string };
-    const store = await openSqliteStore(dataDir);
+    const store = await openDataDirStore(dataDir);
     try {
       images.set(image_id, (await store.images.findByImageId(image_id))?.blob_key ?? '');
     } finally {
@@ -39,7 +39,7 @@ describe('gazo fsck', { timeout: 120_000 }, () => {
 
   beforeAll(async () => {
     dataDir = await makeDataDir();
-    const store = await openSqliteStore(dataDir);
+    const store = await openDataDirStore(dataDir);
     const accounts = new AccountsService(store);
     await accounts.createUser('checker');
     ({ token } = await accounts.createToken('checker'));
@@ -88,7 +88,7 @@ describe('gazo fsck', { timeout: 120_000 }, () => {
         await fs.mkdir(path.dirname(blobPath(dataDir, k)), { recursive: true });
         await fs.writeFile(blobPath(dataDir, k), 'bytes');
       }
-      const store = await openSqliteStore(dataDir);
+      const store = await openDataDirStore(dataDir);
       await store.blobLedger.addPending(pending, Date.now());
       await store.close();
     });
@@ -159,7 +159,8 @@ describe('gazo fsck', { timeout: 120_000 }, () => {
     const nowhere = path.join(dataDir, 'no-such-dir');
     const result = await runCli(['fsck', '--data-dir', nowhere]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(`gazo: no Gazo data dir at ${nowhere} (it has no gazo.sqlite)\n`);
+    const lacks = serversUsePostgres() ? 'blobs folder' : 'gazo.sqlite';
+    expect(result.stderr).toBe(`gazo: no Gazo data dir at ${nowhere} (it has no ${lacks})\n`);
     await expect(fs.access(nowhere)).rejects.toThrow();
   });
 });

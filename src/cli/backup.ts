@@ -2,14 +2,19 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { backupDataDir } from '../services/backup.service.ts';
 import { badRequest } from '../services/errors.ts';
-import { READ_ONCE, requireDataDir, withDataDir, withRuntime } from './options.ts';
+import { configFrom, READ_ONCE, requireDataDir, withDataDir, withRuntime } from './options.ts';
 
 export function backupCommand(): Command {
   return withDataDir(
     new Command('backup')
       .argument('<dest>', 'folder to write the backup to: new, empty, or an earlier backup of this data dir')
       .description('copy the database and images to DEST while the server keeps running'),
-  ).action(async (dest: string, options: { dataDir?: string }) => {
+  ).action(async (dest: string, options: { dataDir?: string; database?: string }) => {
+    if (configFrom(options).database.kind === 'postgres') {
+      throw badRequest(
+        'gazo backup copies an embedded (SQLite) data dir; on PostgreSQL back up the database with pg_dump, and the blobs folder (or bucket) beside it',
+      );
+    }
     await requireDataDir(options);
     await withRuntime(
       options,

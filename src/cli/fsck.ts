@@ -21,8 +21,11 @@ export function fsckCommand(): Command {
     const config = configFrom(options);
 
     // SQLite's own check comes first, on its own connection: opening the store migrates, and a
-    // corrupt file may not survive that.
-    const database = await checkDatabaseFile(path.join(config.dataDir, SQLITE_FILE), 'full');
+    // corrupt file may not survive that. PostgreSQL checks its own pages (amcheck is the DBA's).
+    const database =
+      config.database.kind === 'sqlite'
+        ? await checkDatabaseFile(path.join(config.dataDir, SQLITE_FILE), 'full')
+        : [];
     for (const line of database) out(`database: ${line}`);
     let summary: FsckSummary;
     try {

@@ -12,13 +12,15 @@ export function ocrCommand(): Command {
         .option('--json', 'print the status as one JSON object'),
     ).action(async (options: { dataDir?: string; json?: boolean }) => {
       await requireDataDir(options);
-      const [{ openSqliteStore }, { JobQueueService }, { BLOB_GC_JOB, OCR_JOB, THUMBNAIL_JOB }] =
-        await Promise.all([
+      const [{ openStore }, { JobQueueService }, { BLOB_GC_JOB, OCR_JOB, THUMBNAIL_JOB }] = await Promise.all(
+        [
           import('../store/index.ts'),
           import('../services/job-queue.service.ts'),
           import('../store/images.repository.ts'),
-        ]);
-      const store = await openSqliteStore(configFrom(options).dataDir);
+        ],
+      );
+      const config = configFrom(options);
+      const store = await openStore(config.database, config.dataDir);
       try {
         const status = await new JobQueueService(store).status([OCR_JOB, THUMBNAIL_JOB, BLOB_GC_JOB]);
         if (options.json) {
@@ -63,11 +65,12 @@ export function ocrCommand(): Command {
         throw new UsageError('give either --all or the ids of the images to read again');
       }
       await requireDataDir(options);
-      const [{ openSqliteStore }, { JobQueueService }] = await Promise.all([
+      const [{ openStore }, { JobQueueService }] = await Promise.all([
         import('../store/index.ts'),
         import('../services/job-queue.service.ts'),
       ]);
-      const store = await openSqliteStore(configFrom(options).dataDir);
+      const config = configFrom(options);
+      const store = await openStore(config.database, config.dataDir);
       try {
         const { queued, unknown } = await new JobQueueService(store).rerunOcr(options.all ? 'all' : imageIds);
         process.stdout.write(`queued ${queued} image${queued === 1 ? '' : 's'} for OCR\n`);

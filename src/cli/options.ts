@@ -4,12 +4,14 @@ import type { Runtime } from '../runtime.ts';
 import type { AccountsService } from '../services/accounts.service.ts';
 import type { UsersService } from '../services/users.service.ts';
 
-/** Every command takes --data-dir (env GAZO_DATA_DIR). */
+/** Every command takes --data-dir (env GAZO_DATA_DIR) and --database (env GAZO_DATABASE_URL). */
 export const withDataDir = (command: Command) =>
-  command.option(
-    '--data-dir <dir>',
-    'where the database and images live (env GAZO_DATA_DIR, default ./data)',
-  );
+  command
+    .option('--data-dir <dir>', 'where the database and images live (env GAZO_DATA_DIR, default ./data)')
+    .option(
+      '--database <url>',
+      'keep the metadata in PostgreSQL, postgres://… (env GAZO_DATABASE_URL; default SQLite in the data dir)',
+    );
 
 export function configFrom(options: ConfigInput): Config {
   return loadConfig(options, process.env);
@@ -29,7 +31,13 @@ export async function requireDataDir(options: ConfigInput): Promise<void> {
     import('../store/index.ts'),
     import('../services/errors.ts'),
   ]);
-  const { dataDir } = configFrom(options);
+  const { dataDir, database } = configFrom(options);
+  if (database.kind === 'postgres') {
+    // The metadata is elsewhere; the data dir still holds the blobs.
+    if (!(await fs.stat(path.join(dataDir, 'blobs')).catch(() => undefined))?.isDirectory())
+      throw badRequest(`no Gazo data dir at ${dataDir} (it has no blobs folder)`);
+    return;
+  }
   try {
     await fs.access(path.join(dataDir, SQLITE_FILE));
   } catch {
@@ -60,11 +68,12 @@ export async function withRuntime<T>(
 
 /** Opens only the metadata store, for the user, token and device commands. */
 export async function withAccounts<T>(options: ConfigInput, work: (accounts: AccountsService) => Promise<T>) {
-  const [{ openSqliteStore }, { AccountsService }] = await Promise.all([
+  const [{ openStore }, { AccountsService }] = await Promise.all([
     import('../store/index.ts'),
     import('../services/accounts.service.ts'),
   ]);
-  const store = await openSqliteStore(configFrom(options).dataDir);
+  const config = configFrom(options);
+  const store = await openStore(config.database, config.dataDir);
   try {
     return await work(new AccountsService(store));
   } finally {

@@ -1,8 +1,33 @@
 import { Command } from 'commander';
 import type { ConfigInput } from '../config.ts';
+import type { Runtime } from '../runtime.ts';
 import { refuseCorruptDatabase } from './fsck.ts';
 import { configFrom, withDataDir } from './options.ts';
 import { acquireServeLock } from './serve-lock.ts';
+
+/**
+ * On PostgreSQL other servers and workers may be running: a pending upload is dead only once it
+ * is older than any live one gets (and one that does take longer fails at its commit rather than
+ * make a row whose bytes were collected: see ImageRepository.insert).
+ */
+export const PENDING_UPLOAD_MAX_AGE_MS = 15 * 60 * 1000;
+
+/**
+ * Reclaims what a process that died left, and only what is provably dead. On SQLite the serve
+ * lock proves that no other server runs on the data dir: every lease is the dead server's, and
+ * so is every upload registered before this start (an in-process `gazo import` running beside
+ * it fails that one upload at its commit, never losing bytes). On PostgreSQL nothing proves
+ * that: expired leases need nothing (the next claim takes them over), and only uploads older
+ * than PENDING_UPLOAD_MAX_AGE_MS are swept.
+ */
+export async function recoverAfterCrash(rt: Runtime, startedAt: number): Promise<void> {
+  if (rt.store.kind === 'sqlite') {
+    await rt.collector.sweepAfterCrash(startedAt);
+    await rt.store.jobs.releaseLeases();
+  } else {
+    await rt.collector.sweepAfterCrash(startedAt - PENDING_UPLOAD_MAX_AGE_MS);
+  }
+}
 
 export function serveCommand(): Command {
   return withDataDir(
@@ -81,15 +106,15 @@ export function serveCommand(): Command {
       import('../runtime.ts'),
     ]);
     const releaseLock = await acquireServeLock(config.dataDir);
-    await refuseCorruptDatabase(config.dataDir).catch(async (err) => {
+    await (config.database.kind === 'sqlite'
+      ? refuseCorruptDatabase(config.dataDir)
+      : Promise.resolve()
+    ).catch(async (err) => {
       await releaseLock();
       throw err;
     });
     const rt = await openRuntime(config);
-    // Uploads that were in flight when a previous process died left pending blobs, and the jobs
-    // it was running stay leased: collect the one, release the other.
-    await rt.collector.sweepAfterCrash(startedAt);
-    await rt.store.jobs.releaseLeases();
+    await recoverAfterCrash(rt, startedAt);
     const app = await buildApp(rt, { logger: { level: config.logLevel } });
     rt.worker.start(app.log);
     // Expired browser sessions are refused when presented; this only keeps the table small.

@@ -136,7 +136,7 @@ export async function exportImages(
     const line: ExportLine = {
       ...deps.urls.toWire(row),
       file,
-      metadata_is_public: row.metadata_is_public === 1,
+      metadata_is_public: row.metadata_is_public,
       created_at_ms: Number(row.created_at),
       user: user.name,
     };

@@ -26,6 +26,7 @@ export function holdUpload(
     store.heldImages.hold(
       {
         ...row,
+        metadata_is_public: row.metadata_is_public ? 1 : 0,
         token_hash: hashSecret(holder.token),
         client_id: holder.clientId ?? null,
         device_id: holder.deviceId ?? null,

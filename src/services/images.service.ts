@@ -73,7 +73,7 @@ export class ImagesService {
         throw badRequest(`access_policy must be "anyone" or "only_me", got "${edit.accessPolicy}"`);
       changes.access_policy = edit.accessPolicy;
     }
-    if (edit.metadataIsPublic !== undefined) changes.metadata_is_public = edit.metadataIsPublic ? 1 : 0;
+    if (edit.metadataIsPublic !== undefined) changes.metadata_is_public = edit.metadataIsPublic;
     if (Object.keys(changes).length === 0) {
       throw badRequest('Nothing to change: send title, desc, alt_text, access_policy or metadata_is_public');
     }

@@ -237,7 +237,7 @@ export class UploadService {
         title: meta.title ?? null,
         url: meta.url ?? null,
         desc: meta.desc ?? '',
-        metadata_is_public: meta.metadataIsPublic ? 1 : 0,
+        metadata_is_public: meta.metadataIsPublic === true,
         access_policy: meta.accessPolicy ?? 'anyone',
         latitude: location?.latitude ?? null,
         longitude: location?.longitude ?? null,

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { inTransaction } from './dialect.ts';
 import { dropExpiry, imageRowOf } from './held-images.repository.ts';
 import { BLOB_GC_JOB, insertImage } from './images.repository.ts';
 import { jobRow } from './jobs.repository.ts';
@@ -53,7 +54,7 @@ export class KyselyAnonymousDeviceRepository implements AnonymousDeviceRepositor
     now: number,
     jobsFor: (held: HeldImageRow) => NewJob[],
   ): Promise<ImageRow[] | undefined> {
-    return this.db.transaction().execute(async (trx) => {
+    return inTransaction(this.db, async (trx) => {
       const held = await trx
         .deleteFrom('held_images')
         .where('device_id', '=', deviceId)

@@ -1,12 +1,64 @@
-import type { Kysely } from 'kysely';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kysely, Transaction } from 'kysely';
+import { dialectOf, inTransaction } from './dialect.ts';
 import type { Database } from './schema.ts';
 import type { BlobLedger } from './types.ts';
+
+/**
+ * How long a collector may take to delete a blob's files after committing that it will. An
+ * upload of the same bytes waits for it that long at most: past it the collector is taken for
+ * dead (its job runs again later, and then finds the upload). Deleting two files takes
+ * milliseconds on a disk and well under a second on S3. It must not outlast the lease of the
+ * `blob.collect` job (its 60 s timeout plus the worker's grace): the job of a collector that
+ * died is claimed again only after that, and must then find this row expired, or it would
+ * leave the files to a collector that is gone.
+ */
+export const COLLECTION_LEASE_MS = 60_000;
+/** How often a waiting upload looks again whether the collection is over. */
+const WAIT_STEP_MS = 20;
+
+/** The named lock that makes uploads and collection of the same blob exclude each other. */
+export const blobLock = (blobKey: string) => `blob:${blobKey}`;
+
+export class BlobCollectionInProgress extends Error {
+  constructor(blobKey: string) {
+    super(`blob ${blobKey} is being collected; try again shortly`);
+  }
+}
 
 export class KyselyBlobLedger implements BlobLedger {
   constructor(private readonly db: Kysely<Database>) {}
 
+  /**
+   * Registers an upload of `blobKey` that will write the bytes and then commit its image. Under
+   * the blob's lock: no collector can be between its check and its deletes meanwhile. While
+   * one is deleting the bytes (it committed before this), waits for it to finish, so that the
+   * bytes this upload then writes are never deleted under it.
+   */
   async addPending(blobKey: string, at: number): Promise<number> {
-    const row = await this.db
+    const deadline = Date.now() + COLLECTION_LEASE_MS + 5_000;
+    for (;;) {
+      const id = await inTransaction(this.db, (trx) => this.tryAddPending(trx, blobKey, at));
+      if (id !== undefined) return id;
+      // Inside a caller's transaction there is no waiting: it holds what the collector needs.
+      if (this.db.isTransaction || Date.now() > deadline) throw new BlobCollectionInProgress(blobKey);
+      await sleep(WAIT_STEP_MS);
+    }
+  }
+
+  private async tryAddPending(trx: Transaction<Database>, blobKey: string, at: number) {
+    await dialectOf(trx).lock(trx, blobLock(blobKey));
+    const now = Date.now();
+    const collecting = await trx
+      .selectFrom('blob_collections')
+      .select('until')
+      .where('blob_key', '=', blobKey)
+      .executeTakeFirst();
+    if (collecting && collecting.until >= now) return undefined;
+    // A collector that outlived its lease is dead; its job will find this upload.
+    if (collecting) await trx.deleteFrom('blob_collections').where('blob_key', '=', blobKey).execute();
+    const row = await trx
       .insertInto('pending_blobs')
       .values({ blob_key: blobKey, created_at: at })
       .returning('id')
@@ -27,39 +79,63 @@ export class KyselyBlobLedger implements BlobLedger {
     return [...new Set(rows.map((r) => r.blob_key))];
   }
 
+  /**
+   * Decides under the blob's lock, commits, and only then runs `remove` (file deletes: no lock
+   * and no transaction are held over them). The commit leaves a `blob_collections` row that makes
+   * uploads of these bytes wait until `remove` is done; it goes when `remove` ends, or expires.
+   * A crash between the commit and the deletes leaves the files: the collection job, not
+   * completed, runs again and deletes them then.
+   */
   async collectIfUnused(blobKey: string, remove: () => Promise<void>): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
-      // A write first, so this transaction holds SQLite's write lock until it ends: an upload
-      // of the same bytes cannot register itself between our check and the removal.
-      await trx
-        .deleteFrom('pending_blobs')
-        .where('blob_key', '=', blobKey)
-        .where('created_at', '<', 0)
-        .execute();
-      const used =
-        (await trx
-          .selectFrom('images')
-          .select('seq')
-          .where('blob_key', '=', blobKey)
-          .limit(1)
-          .executeTakeFirst()) ??
-        (await trx
-          .selectFrom('pending_blobs')
-          .select('id')
-          .where('blob_key', '=', blobKey)
-          .limit(1)
-          .executeTakeFirst()) ??
-        // An image waiting to be claimed (easy_auth) needs its bytes as much as an image does.
-        (await trx
-          .selectFrom('held_images')
-          .select('id')
-          .where('blob_key', '=', blobKey)
-          .limit(1)
-          .executeTakeFirst());
+    if (this.db.isTransaction)
+      throw new Error('collectIfUnused deletes after its own commit: call it outside transaction()');
+    const owner = randomBytes(16).toString('hex');
+    const decided = await this.db.transaction().execute(async (trx) => {
+      await dialectOf(trx).lock(trx, blobLock(blobKey));
+      // One statement, so one snapshot: an upload committing its image meanwhile moves the blob
+      // from pending_blobs to images in one transaction, and two separate reads (each with its
+      // own snapshot on PostgreSQL) could see it in neither.
+      const { image, pending, held } = await trx
+        .selectNoFrom((eb) => [
+          eb.exists(eb.selectFrom('images').select('seq').where('blob_key', '=', blobKey)).as('image'),
+          eb
+            .exists(eb.selectFrom('pending_blobs').select('id').where('blob_key', '=', blobKey))
+            .as('pending'),
+          // An image waiting to be claimed (easy_auth, an unlinked device) needs its bytes too.
+          eb.exists(eb.selectFrom('held_images').select('id').where('blob_key', '=', blobKey)).as('held'),
+        ])
+        .executeTakeFirstOrThrow();
+      // true/false on PostgreSQL, 1/0 on SQLite.
+      const used = Boolean(image) || Boolean(pending) || Boolean(held);
       if (used) return false;
-      await remove();
+      // Another collector is deleting the files right now: let it. (Taking over would let its
+      // late deletes land after this one ended, on bytes an upload wrote in between.)
+      const other = await trx
+        .selectFrom('blob_collections')
+        .select('until')
+        .where('blob_key', '=', blobKey)
+        .executeTakeFirst();
+      if (other && other.until >= Date.now()) return false;
+      const until = Date.now() + COLLECTION_LEASE_MS;
+      await trx
+        .insertInto('blob_collections')
+        .values({ blob_key: blobKey, owner, until })
+        // An earlier collector of this blob died mid-way (its row expired): this one takes over.
+        .onConflict((oc) => oc.column('blob_key').doUpdateSet({ owner, until }))
+        .execute();
       return true;
     });
+    if (!decided) return false;
+    try {
+      await remove();
+    } finally {
+      await this.db
+        .deleteFrom('blob_collections')
+        .where('blob_key', '=', blobKey)
+        .where('owner', '=', owner)
+        .execute();
+    }
+    return true;
   }
 
   async pendingKeys(): Promise<string[]> {

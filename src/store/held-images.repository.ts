@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import { inTransaction } from './dialect.ts';
 import { BLOB_GC_JOB, insertImage } from './images.repository.ts';
 import { jobRow } from './jobs.repository.ts';
 import type { Database, HeldImageRow, ImageRow, NewHeldImageRow, NewImageRow } from './schema.ts';
@@ -11,7 +12,7 @@ export class KyselyHeldImageRepository implements HeldImageRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async hold(row: NewHeldImageRow, pendingId: number): Promise<HeldImageRow> {
-    return this.db.transaction().execute(async (trx) => {
+    return inTransaction(this.db, async (trx) => {
       const held = await trx.insertInto('held_images').values(row).returningAll().executeTakeFirstOrThrow();
       await trx
         .insertInto('jobs')
@@ -27,7 +28,7 @@ export class KyselyHeldImageRepository implements HeldImageRepository {
   }
 
   async startSignIn(id: number, at: number, expiresAt: number): Promise<HeldImageRow | undefined> {
-    return this.db.transaction().execute(async (trx) => {
+    return inTransaction(this.db, async (trx) => {
       const row = await trx
         .updateTable('held_images')
         .set({ sign_in_started_at: at, expires_at: expiresAt })
@@ -47,7 +48,7 @@ export class KyselyHeldImageRepository implements HeldImageRepository {
   }
 
   async claim(id: number, userId: number, now: number, jobs: NewJob[]): Promise<ImageRow | undefined> {
-    return this.db.transaction().execute(async (trx) => {
+    return inTransaction(this.db, async (trx) => {
       const held = await trx
         .deleteFrom('held_images')
         .where('id', '=', id)
@@ -61,7 +62,7 @@ export class KyselyHeldImageRepository implements HeldImageRepository {
   }
 
   async expire(id: number, now: number): Promise<{ blobKey: string } | undefined> {
-    return this.db.transaction().execute(async (trx) => {
+    return inTransaction(this.db, async (trx) => {
       const held = await trx
         .deleteFrom('held_images')
         .where('id', '=', id)
@@ -87,7 +88,13 @@ export class KyselyHeldImageRepository implements HeldImageRepository {
 /** The image a held one becomes, for its new owner. */
 export function imageRowOf(held: HeldImageRow, userId: number): NewImageRow {
   const { id: _id, token_hash, client_id, expires_at, sign_in_started_at, device_id, ...image } = held;
-  return { ...image, user_id: userId, ocr_locale: null, ocr_text: '' };
+  return {
+    ...image,
+    user_id: userId,
+    metadata_is_public: Number(image.metadata_is_public) === 1,
+    ocr_locale: null,
+    ocr_text: '',
+  };
 }
 
 /**

@@ -1,15 +1,18 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import { CommittedCache } from './committed-cache.ts';
-import { searchImages } from './image-search.ts';
+import { dialectOf, inTransaction } from './dialect.ts';
 import { jobRow } from './jobs.repository.ts';
 import { PageBookmarks } from './page-bookmarks.ts';
 import { type ReadRunner, reusableColumnsQuery, reusableQuery } from './reusable-query.ts';
 import {
   type Database,
   type ImageRow,
+  imageRow,
   LISTED_IMAGE_COLUMNS,
   type ListedImageRow,
   type NewImageRow,
+  type StoredImageRow,
+  storedImageRow,
 } from './schema.ts';
 import type {
   ImageChanges,
@@ -25,6 +28,13 @@ export const THUMBNAIL_JOB = 'image.thumbnail';
 /** Reading an image's text; payload `{imageId}` (one job per image, not per blob). */
 export const OCR_JOB = 'ocr.read';
 
+/** The upload's pending entry was taken by a sweep: its bytes may be collected, so no row is made. */
+export class PendingUploadReclaimed extends Error {
+  constructor() {
+    super('the upload took too long: its pending blob was reclaimed as dead');
+  }
+}
+
 /** Image rows kept in process (about half a kilobyte each), and for how long at most. */
 const ROW_CACHE_ENTRIES = 5000;
 const ROW_CACHE_MAX_AGE_MS = 1000;
@@ -33,8 +43,16 @@ const ROW_CACHE_MAX_AGE_MS = 1000;
  * Inside a transaction: the image row, its follow-up jobs, and its owner's count and version
  * (every new image, uploaded or claimed, goes through here).
  */
-export async function insertImage(trx: Transaction<Database>, row: NewImageRow, jobs: NewJob[]) {
-  const inserted = await trx.insertInto('images').values(row).returningAll().executeTakeFirstOrThrow();
+export async function insertImage(
+  trx: Kysely<Database>,
+  row: NewImageRow,
+  jobs: NewJob[],
+): Promise<ImageRow> {
+  const inserted = await trx
+    .insertInto('images')
+    .values(storedImageRow(row))
+    .returningAll()
+    .executeTakeFirstOrThrow();
   if (jobs.length > 0) await trx.insertInto('jobs').values(jobs.map(jobRow)).execute();
   await trx
     .updateTable('users')
@@ -44,7 +62,7 @@ export async function insertImage(trx: Transaction<Database>, row: NewImageRow, 
     }))
     .where('id', '=', row.user_id)
     .execute();
-  return inserted;
+  return imageRow(inserted);
 }
 
 export class KyselyImageRepository implements ImageRepository {
@@ -58,14 +76,16 @@ export class KyselyImageRepository implements ImageRepository {
   }
 
   async insert(row: NewImageRow, pendingId: number, jobs: NewJob[] = []): Promise<ImageRow> {
-    return this.db.transaction().execute(async (trx) => {
-      const inserted = await insertImage(trx, row, jobs);
-      await trx.deleteFrom('pending_blobs').where('id', '=', pendingId).execute();
-      return inserted;
+    return inTransaction(this.db, async (trx) => {
+      // The pending entry is what kept collectors off the bytes; if a sweep took it for a dead
+      // upload's, they may be gone, and the image must not be made.
+      const pending = await trx.deleteFrom('pending_blobs').where('id', '=', pendingId).executeTakeFirst();
+      if (Number(pending.numDeletedRows) !== 1) throw new PendingUploadReclaimed();
+      return insertImage(trx, row, jobs);
     });
   }
 
-  private readonly byImageId = reusableQuery(
+  private readonly byImageId = reusableQuery<[string], StoredImageRow>(
     () => this.reader,
     (imageId: string) => this.db.selectFrom('images').selectAll().where('image_id', '=', imageId),
   );
@@ -81,7 +101,10 @@ export class KyselyImageRepository implements ImageRepository {
   );
 
   findByImageId(imageId: string): Promise<ImageRow | undefined> {
-    return this.rows.get(imageId, async () => (await this.byImageId(imageId))[0]);
+    return this.rows.get(imageId, async () => {
+      const [row] = await this.byImageId(imageId);
+      return row && imageRow(row);
+    });
   }
 
   private readonly page = reusableColumnsQuery(
@@ -150,15 +173,18 @@ export class KyselyImageRepository implements ImageRepository {
   }
 
   search(userId: number, criteria: SearchCriteria, offset: number, limit: number): Promise<ImagePage> {
-    return searchImages(this.db, userId, criteria, offset, limit);
+    return dialectOf(this.db).searchImages(this.db, userId, criteria, offset, limit);
   }
 
   async update(imageId: string, userId: number, changes: ImageChanges): Promise<ImageRow | undefined> {
     if (Object.keys(changes).length === 0) throw new Error('an image update needs something to change');
-    return this.db.transaction().execute(async (trx) => {
+    const { metadata_is_public, ...rest } = changes;
+    const stored =
+      metadata_is_public === undefined ? rest : { ...rest, metadata_is_public: metadata_is_public ? 1 : 0 };
+    return inTransaction(this.db, async (trx) => {
       const row = await trx
         .updateTable('images')
-        .set(changes)
+        .set(stored)
         .where('image_id', '=', imageId)
         .where('user_id', '=', userId)
         .returningAll()
@@ -170,12 +196,12 @@ export class KyselyImageRepository implements ImageRepository {
         .set((eb) => ({ images_version: eb('images_version', '+', 1) }))
         .where('id', '=', userId)
         .execute();
-      return row;
+      return imageRow(row);
     });
   }
 
   async delete(imageId: string, userId: number): Promise<ImageRow | undefined> {
-    return this.db.transaction().execute(async (trx) => {
+    return inTransaction(this.db, async (trx) => {
       const row = await trx
         .deleteFrom('images')
         .where('image_id', '=', imageId)
@@ -212,21 +238,22 @@ export class KyselyImageRepository implements ImageRepository {
           .values(jobRow({ kind: BLOB_GC_JOB, payload: { blobKey: row.blob_key } }))
           .execute();
       }
-      return row;
+      return imageRow(row);
     });
   }
 
   async findByBlobKey(blobKey: string): Promise<ImageRow | undefined> {
-    return this.db
+    const row = await this.db
       .selectFrom('images')
       .selectAll()
       .where('blob_key', '=', blobKey)
       .limit(1)
       .executeTakeFirst();
+    return row && imageRow(row);
   }
 
   async recordDecodeError(blobKey: string, reason: string): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       const owners = await trx
         .updateTable('images')
         .set({ decode_error: reason })
@@ -249,7 +276,7 @@ export class KyselyImageRepository implements ImageRepository {
     text: string,
     options: { replace?: boolean } = {},
   ): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
+    return inTransaction(this.db, async (trx) => {
       let update = trx
         .updateTable('images')
         .set({ ocr_locale: text === '' ? null : locale, ocr_text: text })

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { inTransaction } from './dialect.ts';
 import type { Database } from './schema.ts';
 import type { ImportRecord, ImportSourceRepository } from './types.ts';
 
@@ -29,7 +30,7 @@ export class KyselyImportSourceRepository implements ImportSourceRepository {
     at: number,
     ocr?: { locale: string | null; text: string },
   ) {
-    await this.db.transaction().execute(async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       await trx
         .updateTable('import_sources')
         .set({ image_id: imageId, imported_at: at })

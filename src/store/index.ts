@@ -1,41 +1,26 @@
 import path from 'node:path';
-import { KyselyAnonymousDeviceRepository } from './anonymous-devices.repository.ts';
-import { KyselyBlobLedger } from './blob-ledger.repository.ts';
-import { deviceRepository, tokenRepository } from './credentials.repository.ts';
-import { openSqlite } from './database.ts';
-import { KyselyHeldImageRepository } from './held-images.repository.ts';
-import { KyselyImageRepository } from './images.repository.ts';
-import { KyselyImportSourceRepository } from './import-sources.repository.ts';
-import { KyselyIntegrityRepository } from './integrity.repository.ts';
-import { KyselyInviteRepository } from './invites.repository.ts';
-import { KyselyJobRepository } from './jobs.repository.ts';
-import { KyselyOAuthRepository } from './oauth.repository.ts';
-import { KyselyServerSecrets, KyselySessionRepository } from './sessions.repository.ts';
+import { kyselyStore } from './kysely-store.ts';
+import { kyselyReader } from './reusable-query.ts';
+import { openSqlite } from './sqlite/database.ts';
 import type { MetadataStore } from './types.ts';
-import { KyselyUserRepository } from './users.repository.ts';
 
 export type { MetadataStore } from './types.ts';
 
 export const SQLITE_FILE = 'gazo.sqlite';
 
+/** Where the metadata lives: the embedded SQLite file of the data dir, or a PostgreSQL server. */
+export type DatabaseLocation = { kind: 'sqlite' } | { kind: 'postgres'; url: string };
+
+/** Opens the store the configuration names: `<dataDir>/gazo.sqlite`, or PostgreSQL at its URL. */
+export async function openStore(database: DatabaseLocation, dataDir: string): Promise<MetadataStore> {
+  return database.kind === 'postgres' ? openPostgresStore(database.url) : openSqliteStore(dataDir);
+}
+
 /** The embedded store: `<dataDir>/gazo.sqlite` (or another file name there, for a backup being written). */
 export async function openSqliteStore(dataDir: string, file = SQLITE_FILE): Promise<MetadataStore> {
   const { db, sqlite, reader } = await openSqlite(path.join(dataDir, file));
-  return {
-    users: new KyselyUserRepository(db),
-    tokens: tokenRepository(db, reader),
-    devices: deviceRepository(db, reader),
-    images: new KyselyImageRepository(db, reader),
-    blobLedger: new KyselyBlobLedger(db),
-    jobs: new KyselyJobRepository(db),
-    integrity: new KyselyIntegrityRepository(db),
-    importSources: new KyselyImportSourceRepository(db),
-    sessions: new KyselySessionRepository(db),
-    invites: new KyselyInviteRepository(db),
-    secrets: new KyselyServerSecrets(db),
-    heldImages: new KyselyHeldImageRepository(db),
-    anonymousDevices: new KyselyAnonymousDeviceRepository(db),
-    oauth: new KyselyOAuthRepository(db),
+  return kyselyStore(db, reader, {
+    kind: 'sqlite',
     backupTo: async (file) => {
       await sqlite.backup(file);
     },
@@ -43,5 +28,20 @@ export async function openSqliteStore(dataDir: string, file = SQLITE_FILE): Prom
       reader.close();
       await db.destroy();
     },
-  };
+  });
+}
+
+/** The shared store on PostgreSQL (`postgres://…`); pg is loaded only for it. */
+export async function openPostgresStore(url: string): Promise<MetadataStore> {
+  const { openPostgres } = await import('./postgres/database.ts');
+  const { db } = await openPostgres(url);
+  return kyselyStore(db, kyselyReader(db), {
+    kind: 'postgres',
+    backupTo: async () => {
+      throw new Error(
+        'on PostgreSQL, back up the database with pg_dump (and the blobs with their bucket or folder)',
+      );
+    },
+    close: () => db.destroy(),
+  });
 }

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { inTransaction } from './dialect.ts';
 import type { Database, InviteRow, UserRow } from './schema.ts';
 import type { InviteRepository, ListedInvite, NewUser } from './types.ts';
 import { KyselyUserRepository } from './users.repository.ts';
@@ -52,7 +53,7 @@ export class KyselyInviteRepository implements InviteRepository {
   }
 
   redeem(hash: string, now: number, user: NewUser): Promise<UserRow | undefined> {
-    return this.db.transaction().execute(async (trx) => {
+    return inTransaction(this.db, async (trx) => {
       // Claimed first and conditionally: of two sign-ups with one link, only one updates the row.
       const claimed = await trx
         .updateTable('invites')

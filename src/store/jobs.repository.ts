@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
-import { withRelaxedDurability } from './relaxed-durability.ts';
+import { dialectOf, inTransaction } from './dialect.ts';
 import type { Database } from './schema.ts';
 import type { ClaimedJob, FailedJob, JobCounts, JobRepository, NewJob } from './types.ts';
 
@@ -19,7 +19,7 @@ export class KyselyJobRepository implements JobRepository {
 
   async enqueueMany(jobs: NewJob[]): Promise<void> {
     // One transaction, in slices: SQLite caps the parameters of one statement.
-    await this.db.transaction().execute(async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       for (let i = 0; i < jobs.length; i += 500) {
         await trx
           .insertInto('jobs')
@@ -34,40 +34,15 @@ export class KyselyJobRepository implements JobRepository {
     // A fresh token per claim: whoever claims the job next (after this lease expired) gets
     // another, and this holder's complete or fail then matches no row.
     const owner = randomBytes(16).toString('hex');
-    return withRelaxedDurability(this.db, (db) =>
-      db.transaction().execute(async (trx) => {
-        const due = await trx
-          .selectFrom('jobs')
-          .select('id')
-          .where('failed_at', 'is', null)
-          .where('kind', 'in', kinds)
-          .where('run_at', '<=', now)
-          .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]))
-          .orderBy('run_at')
-          .limit(limit)
-          .execute();
-        if (due.length === 0) return [];
-        const rows = await trx
-          .updateTable('jobs')
-          .set((eb) => ({
-            locked_until: now + leaseMs,
-            lease_owner: owner,
-            attempts: eb('attempts', '+', 1),
-          }))
-          .where(
-            'id',
-            'in',
-            due.map((d) => d.id),
-          )
-          .returningAll()
-          .execute();
-        return rows.map((row) => ({ ...row, lease_owner: owner }));
-      }),
+    const dialect = dialectOf(this.db);
+    const rows = await dialect.relaxed(this.db, (db) =>
+      dialect.claimJobs(db, { kinds, limit, now, lockedUntil: now + leaseMs, owner }),
     );
+    return rows.map((row) => ({ ...row, lease_owner: owner }));
   }
 
   async complete(id: number, owner: string): Promise<boolean> {
-    const r = await withRelaxedDurability(this.db, (db) =>
+    const r = await dialectOf(this.db).relaxed(this.db, (db) =>
       db.deleteFrom('jobs').where('id', '=', id).where('lease_owner', '=', owner).executeTakeFirst(),
     );
     return r.numDeletedRows > 0n;
@@ -81,7 +56,7 @@ export class KyselyJobRepository implements JobRepository {
     now: number,
   ): Promise<boolean> {
     const released = { last_error: error, locked_until: null, lease_owner: null };
-    const r = await withRelaxedDurability(this.db, (db) =>
+    const r = await dialectOf(this.db).relaxed(this.db, (db) =>
       db
         .updateTable('jobs')
         .set(retryAt === null ? { ...released, failed_at: now } : { ...released, run_at: retryAt })
@@ -106,9 +81,14 @@ export class KyselyJobRepository implements JobRepository {
       .selectFrom('jobs')
       .select([
         'kind',
-        sql<number>`sum(failed_at IS NULL AND (locked_until IS NULL OR locked_until < ${now}))`.as('pending'),
-        sql<number>`sum(failed_at IS NULL AND locked_until >= ${now})`.as('running'),
-        sql<number>`sum(failed_at IS NOT NULL)`.as('failed'),
+        // CASE rather than sum() of a comparison: PostgreSQL cannot sum booleans.
+        sql<number>`sum(CASE WHEN failed_at IS NULL AND (locked_until IS NULL OR locked_until < ${now}) THEN 1 ELSE 0 END)`.as(
+          'pending',
+        ),
+        sql<number>`sum(CASE WHEN failed_at IS NULL AND locked_until >= ${now} THEN 1 ELSE 0 END)`.as(
+          'running',
+        ),
+        sql<number>`sum(CASE WHEN failed_at IS NOT NULL THEN 1 ELSE 0 END)`.as('failed'),
       ])
       .groupBy('kind')
       .orderBy('kind')
@@ -135,7 +115,8 @@ export class KyselyJobRepository implements JobRepository {
 
   async queueForImages(kind: string, imageIds: string[] | undefined): Promise<number> {
     const now = Date.now();
-    return this.db.transaction().execute(async (trx) => {
+    const { rerunPayload } = dialectOf(this.db);
+    return inTransaction(this.db, async (trx) => {
       const queue = async (ids: string[] | undefined) => {
         // A failure on record for the image makes way for the new attempt.
         let failed = trx.deleteFrom('jobs').where('kind', '=', kind).where('failed_at', 'is not', null);
@@ -147,9 +128,10 @@ export class KyselyJobRepository implements JobRepository {
           .select([
             sql.lit(kind).as('kind'),
             // A rerun: the job replaces text the image has (from an earlier read or an import).
-            sql<string>`json_object('imageId', images.image_id, 'rerun', json('true'))`.as('payload'),
-            sql<number>`${now}`.as('run_at'),
-            sql<number>`${now}`.as('created_at'),
+            rerunPayload('images.image_id').as('payload'),
+            // Typed: PostgreSQL cannot tell a bare parameter's type in a select list.
+            sql<number>`CAST(${now} AS BIGINT)`.as('run_at'),
+            sql<number>`CAST(${now} AS BIGINT)`.as('created_at'),
           ])
           .where(({ not, exists, selectFrom }) =>
             not(

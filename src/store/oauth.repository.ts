@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { inTransaction } from './dialect.ts';
 import type { AccessTokenRow, Database, OAuthAppRow, OAuthCodeRow } from './schema.ts';
 import type { NewOAuthApp, NewOAuthCode, NewOAuthToken, OAuthRepository, TokenWithApp } from './types.ts';
 
@@ -51,7 +52,7 @@ export class KyselyOAuthRepository implements OAuthRepository {
 
   /** The app goes with its codes and every token granted to it, in one transaction. */
   deleteApp(appId: number): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
+    return inTransaction(this.db, async (trx) => {
       await trx.deleteFrom('access_tokens').where('app_id', '=', appId).execute();
       await trx.deleteFrom('oauth_codes').where('app_id', '=', appId).execute();
       const result = await trx.deleteFrom('oauth_apps').where('id', '=', appId).executeTakeFirst();
@@ -61,7 +62,7 @@ export class KyselyOAuthRepository implements OAuthRepository {
 
   async createCode(code: NewOAuthCode): Promise<void> {
     const now = Date.now();
-    await this.db.transaction().execute(async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       // Codes live minutes; a day past expiry nobody can present one again meaningfully.
       await trx
         .deleteFrom('oauth_codes')
@@ -100,7 +101,7 @@ export class KyselyOAuthRepository implements OAuthRepository {
   }
 
   issueToken(codeHash: string, token: NewOAuthToken): Promise<AccessTokenRow> {
-    return this.db.transaction().execute(async (trx) => {
+    return inTransaction(this.db, async (trx) => {
       const row = await trx
         .insertInto('access_tokens')
         .values({

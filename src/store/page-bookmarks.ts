@@ -44,7 +44,7 @@ export class PageBookmarks {
       SELECT position, created_at, seq FROM (
         SELECT created_at, seq, row_number() OVER (ORDER BY created_at DESC, seq DESC) - 1 AS position
         FROM images WHERE user_id = ${userId}
-      ) WHERE position > 0 AND position % ${STRIDE} = 0 ORDER BY position`.execute(this.db);
+      ) AS ranked WHERE position > 0 AND position % ${STRIDE} = 0 ORDER BY position`.execute(this.db);
     return rows.map((r) => ({
       position: Number(r.position),
       created_at: Number(r.created_at),

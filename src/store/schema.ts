@@ -17,6 +17,7 @@ export interface Database {
   anonymous_devices: AnonymousDevicesTable;
   oauth_apps: OAuthAppsTable;
   oauth_codes: OAuthCodesTable;
+  blob_collections: BlobCollectionsTable;
 }
 
 export interface UsersTable {
@@ -84,6 +85,7 @@ export interface ImagesTable {
   desc: string;
   /** The owner's text alternative for people who cannot see the image; "" when none. */
   alt_text: Generated<string>;
+  /** 0 or 1 in both dialects; the repositories hand out (and take) a boolean, see ImageRow. */
   metadata_is_public: number;
   access_policy: string;
   ocr_locale: string | null;
@@ -247,11 +249,38 @@ export interface OAuthCodesTable {
   created_at: number;
 }
 
+/**
+ * Blobs whose files a collector is deleting, after it committed that no image or upload uses
+ * them: an upload of the same bytes waits (BlobLedger.addPending) until the row is gone, or
+ * until `until` when the collector died meanwhile (see migration 0012).
+ */
+export interface BlobCollectionsTable {
+  blob_key: string;
+  /** The collector's random token: only it removes the row when its deletes are done. */
+  owner: string;
+  until: number;
+}
+
 export type UserRow = Selectable<UsersTable>;
 export type AccessTokenRow = Selectable<AccessTokensTable>;
 export type DeviceRow = Selectable<DevicesTable>;
-export type ImageRow = Selectable<ImagesTable>;
-export type NewImageRow = Insertable<ImagesTable>;
+/** An image row as SQL hands it over; the store turns it into an ImageRow before anyone sees it. */
+export type StoredImageRow = Selectable<ImagesTable>;
+/** An image as the services see it: domain values, not the dialects' column encodings. */
+export type ImageRow = Omit<StoredImageRow, 'metadata_is_public'> & { metadata_is_public: boolean };
+export type NewImageRow = Omit<Insertable<ImagesTable>, 'metadata_is_public'> & {
+  metadata_is_public?: boolean;
+};
+
+export const imageRow = (row: StoredImageRow): ImageRow => ({
+  ...row,
+  metadata_is_public: Number(row.metadata_is_public) === 1,
+});
+
+export const storedImageRow = (row: NewImageRow): Insertable<ImagesTable> => ({
+  ...row,
+  metadata_is_public: row.metadata_is_public ? 1 : 0,
+});
 export type JobRow = Selectable<JobsTable>;
 export type SessionRow = Selectable<SessionsTable>;
 export type InviteRow = Selectable<InvitesTable>;

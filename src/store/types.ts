@@ -1,3 +1,4 @@
+import type { DialectKind } from './dialect.ts';
 import type {
   AccessTokenRow,
   AnonymousDeviceRow,
@@ -16,28 +17,56 @@ import type {
 } from './schema.ts';
 
 /**
- * The metadata store as the services see it. One implementation speaks SQL through Kysely
- * (SQLite now, PostgreSQL later); unit tests can hand the services fakes of these instead.
+ * The metadata store as the services see it. One implementation speaks SQL through Kysely, on
+ * SQLite or PostgreSQL; unit tests can hand the services fakes of these instead.
  */
-export interface MetadataStore {
+export interface MetadataStore extends StoreRepositories {
+  /** Which database holds the data: SQLite (embedded, one serving process) or PostgreSQL (shared). */
+  kind: DialectKind;
+  blobLedger: BlobLedger;
+  integrity: IntegrityRepository;
+  /** Uploads held for a claim (easy_auth, unlinked legacy devices); each call is its own transaction. */
+  heldImages: HeldImageRepository;
+  anonymousDevices: AnonymousDeviceRepository;
+  /**
+   * Runs `work` in one transaction: `tx` holds the same repositories bound to it (jobs.enqueue
+   * included), so that everything `work` writes commits together or not at all, and `tx.lock`
+   * takes named locks held until then. Use only `tx` inside: the store itself is another
+   * connection (on SQLite it would wait for this transaction to end).
+   */
+  transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
+  /** Writes a consistent snapshot of the whole database to `file`, while it stays in use (SQLite only). */
+  backupTo(file: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The repositories, as the store and a transaction of it both have them. */
+export interface StoreRepositories {
   users: UserRepository;
   tokens: CredentialRepository<AccessTokenRow>;
   devices: CredentialRepository<DeviceRow>;
   images: ImageRepository;
-  blobLedger: BlobLedger;
   jobs: JobRepository;
-  integrity: IntegrityRepository;
   importSources: ImportSourceRepository;
   sessions: SessionRepository;
-  heldImages: HeldImageRepository;
-  anonymousDevices: AnonymousDeviceRepository;
   oauth: OAuthRepository;
   invites: InviteRepository;
   /** Random keys made once per install and shared by every process. */
   secrets: { getOrCreate(name: string, make: () => string): Promise<string> };
-  /** Writes a consistent snapshot of the whole database to `file`, while it stays in use. */
-  backupTo(file: string): Promise<void>;
-  close(): Promise<void>;
+}
+
+/** What `MetadataStore.transaction` hands its work. */
+export interface StoreTransaction extends StoreRepositories {
+  /**
+   * Registering an upload in a transaction does not wait for a collection of the same bytes
+   * (it throws BlobCollectionInProgress); collecting needs a commit of its own, so is not here.
+   */
+  blobLedger: Omit<BlobLedger, 'collectIfUnused'>;
+  /**
+   * Holds the named lock until the transaction ends: PostgreSQL's advisory lock on the name;
+   * on SQLite, the database's write lock (as exclusive, coarser). Take it before the reads it guards.
+   */
+  lock(name: string): Promise<void>;
 }
 
 export interface NewUser {
@@ -307,13 +336,18 @@ export interface AnonymousDeviceRepository {
 
 /** Bookkeeping that lets blob bytes and metadata rows agree after any crash. */
 export interface BlobLedger {
+  /**
+   * Registers an upload about to write the blob's bytes (and commit its image with `pendingId`).
+   * Waits while a collector is deleting that blob's files, so the bytes are written after that.
+   */
   addPending(blobKey: string, at: number): Promise<number>;
   removePending(id: number): Promise<void>;
   /** Removes pending entries created before `before`, returning their blob keys. */
   takeStalePending(before: number): Promise<string[]>;
   /**
-   * Runs `remove` only if no image, held image or pending upload uses the key, holding the write
-   * lock meanwhile so that no upload can start to rely on the blob while it is being removed.
+   * Runs `remove` only if no image, held image or pending upload uses the key: decided under the
+   * blob's named lock and committed, then `remove` runs outside any transaction while uploads of
+   * the key wait (see addPending), so no upload can start to rely on the blob while it is removed.
    */
   collectIfUnused(blobKey: string, remove: () => Promise<void>): Promise<boolean>;
   /** All keys with a pending upload. */
@@ -371,7 +405,11 @@ export interface JobRepository {
    * how many were queued. Ids of no image are skipped.
    */
   queueForImages(kind: string, imageIds: string[] | undefined): Promise<number>;
-  /** Makes every leased job due again: at start-up, when no other worker can hold a lease. */
+  /**
+   * Makes every leased job due again, expired or not: only for a start-up that knows no other
+   * process can hold a lease (SQLite, under the serve lock). Expired leases need nothing: a claim
+   * takes them over.
+   */
   releaseLeases(): Promise<void>;
 }
 

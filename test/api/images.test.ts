@@ -157,7 +157,7 @@ describe('GET /api/images', () => {
       all.push(imageId);
       await server.rt.store.images.insert(
         imageRow(user.id, 1_000_000 + 1000 * Math.floor(i / 3), { image_id: imageId, blob_key: blobKey }),
-        -1,
+        await server.rt.store.blobLedger.addPending(blobKey, Date.now()),
       );
     }
     const expected = [...all].reverse();

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSqliteStore } from '../../src/store/index.ts';
 import { jsonOf, settleJobs, uploadOk } from '../helpers/api.ts';
 import { solidPng } from '../helpers/images.ts';
 import { imageRow } from '../helpers/rows.ts';
-import { startServer, type TestServer } from '../helpers/server.ts';
+import { openDataDirStore, startServer, type TestServer } from '../helpers/server.ts';
 
 /** List pages are served from a cache keyed by the user's images_version: it must never go stale. */
 describe('GET /api/images after changes (page cache)', () => {
@@ -45,7 +44,7 @@ describe('GET /api/images after changes (page cache)', () => {
     await settleJobs(server);
     const before = await list();
     // A second connection to the data dir stands in for another Gazo process.
-    const other = await openSqliteStore(server.dataDir);
+    const other = await openDataDirStore(server.dataDir);
     try {
       const key = randomBytes(32).toString('hex');
       const pendingId = await other.blobLedger.addPending(key, Date.now());

@@ -24,7 +24,7 @@ describe('exif_normalized', () => {
     const insert = async (overrides: Parameters<typeof imageRow>[2]) => {
       const row = imageRow(owner.id, Date.now(), {
         title: 'findable photo',
-        metadata_is_public: 1,
+        metadata_is_public: true,
         ...overrides,
       });
       const pending = await server.rt.store.blobLedger.addPending(row.blob_key, Date.now());

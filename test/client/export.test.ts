@@ -8,6 +8,7 @@ import { principalOf } from '../../src/services/principal.ts';
 import type { ImageRow } from '../../src/store/schema.ts';
 import { killChildren, runCli } from '../helpers/child.ts';
 import { animatedGif, solidJpeg, solidPng, solidWebp } from '../helpers/images.ts';
+import { serverDatabaseFor } from '../helpers/postgres.ts';
 import { makeDataDir, startServer, type TestServer } from '../helpers/server.ts';
 
 /** What an image is, apart from the id and upload time its new home gives it. */
@@ -116,7 +117,9 @@ describe('gazo export, then import --from-export', { timeout: 120_000 }, () => {
       const state = await makeDataDir();
       dests.push(state);
       const env = { GAZO_SERVER: overHttp.url, GAZO_TOKEN: token, XDG_STATE_HOME: state };
-      const rt = await openRuntime(loadConfig({ dataDir: viaDataDir }, {}));
+      const rt = await openRuntime(
+        loadConfig({ dataDir: viaDataDir, database: await serverDatabaseFor(viaDataDir) }, {}),
+      );
       await rt.accounts.createUser('local-grace');
       await rt.close();
       const [http, local] = await Promise.all([

@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config.ts';
 import { openRuntime } from '../../src/runtime.ts';
 import { type ChildServer, killChildren, spawnServer } from '../helpers/child.ts';
 import { noisePng } from '../helpers/images.ts';
+import { serverDatabaseFor } from '../helpers/postgres.ts';
 import { form, makeDataDir } from '../helpers/server.ts';
 
 /**
@@ -26,7 +27,7 @@ describe.runIf(isRoot)('a full disk', () => {
     mount = await makeDataDir();
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=48m,mode=0700', 'tmpfs', mount]);
     dataDir = path.join(mount, 'data');
-    const rt = await openRuntime(loadConfig({ dataDir }, {}));
+    const rt = await openRuntime(loadConfig({ dataDir, database: await serverDatabaseFor(dataDir) }, {}));
     await rt.accounts.createUser('disk');
     token = (await rt.accounts.createToken('disk')).token;
     await rt.close();

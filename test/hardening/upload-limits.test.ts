@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config.ts';
 import { openRuntime } from '../../src/runtime.ts';
 import { type ChildServer, killChildren, spawnServer } from '../helpers/child.ts';
 import { solidGif } from '../helpers/images.ts';
+import { serverDatabaseFor } from '../helpers/postgres.ts';
 import { makeDataDir } from '../helpers/server.ts';
 
 /**
@@ -119,7 +120,7 @@ describe('upload limits and memory, on a real server process', () => {
 
   beforeAll(async () => {
     dataDir = await makeDataDir();
-    const rt = await openRuntime(loadConfig({ dataDir }, {}));
+    const rt = await openRuntime(loadConfig({ dataDir, database: await serverDatabaseFor(dataDir) }, {}));
     await rt.accounts.createUser('limits');
     token = (await rt.accounts.createToken('limits')).token;
     await rt.close();

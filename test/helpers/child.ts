@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { serverDatabaseFor } from './postgres.ts';
 
 /**
  * Runs `node bin/gazo.js …` as users do: separate processes, real signals, real exit codes; from
@@ -52,8 +53,24 @@ export function runCli(
   options: { env?: Record<string, string>; cwd?: string; command?: string[]; input?: string | Buffer } = {},
 ): Promise<CliResult> {
   const [cmd, ...pre] = options.command ?? [process.execPath, GAZO_BIN];
+  // GAZO_TEST_STORE=postgres: a command on a data dir uses that data dir's database.
+  const dataDir = args[args.indexOf('--data-dir') + 1];
+  const database = args.includes('--data-dir') && dataDir ? serverDatabaseFor(dataDir) : undefined;
+  return (database ?? Promise.resolve(undefined)).then((url) =>
+    runCliOnce(cmd as string, [...pre, ...args], {
+      ...options,
+      env: url ? { GAZO_DATABASE_URL: url, ...options.env } : options.env,
+    }),
+  );
+}
+
+function runCliOnce(
+  cmd: string,
+  argv: string[],
+  options: { env?: Record<string, string>; cwd?: string; input?: string | Buffer },
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd as string, [...pre, ...args], {
+    const child = spawn(cmd, argv, {
       cwd: options.cwd ?? REPO_ROOT,
       env: cleanEnv(options.env),
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -113,6 +130,7 @@ async function spawnServerOnce(
   options: { args?: string[]; env?: Record<string, string>; port?: number; cwd?: string },
 ): Promise<ChildServer> {
   const port = options.port ?? (await freePort());
+  const database = dataDir ? await serverDatabaseFor(dataDir) : undefined;
   const args = options.args ?? [
     'serve',
     '--host',
@@ -120,6 +138,7 @@ async function spawnServerOnce(
     '--port',
     String(port),
     ...(dataDir ? ['--data-dir', dataDir] : []),
+    ...(database ? ['--database', database] : []),
   ];
   const proc = spawn(process.execPath, [GAZO_BIN, ...args], {
     cwd: options.cwd ?? REPO_ROOT,

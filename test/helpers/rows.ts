@@ -24,7 +24,7 @@ export function imageRow(
     title: null,
     url: null,
     desc: '',
-    metadata_is_public: 0,
+    metadata_is_public: false,
     access_policy: 'anyone',
     ocr_locale: null,
     ocr_text: '',

@@ -5,6 +5,9 @@ import type { FastifyServerOptions } from 'fastify';
 import { type Config, type ConfigInput, loadConfig } from '../../src/config.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../../src/runtime.ts';
+import { openStore } from '../../src/store/index.ts';
+import type { MetadataStore } from '../../src/store/types.ts';
+import { serverDatabaseFor } from './postgres.ts';
 
 export interface TestServer {
   url: string;
@@ -21,6 +24,15 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/**
+ * The metadata store of a data dir's test servers, opened by hand: SQLite in it, or its
+ * PostgreSQL database under GAZO_TEST_STORE=postgres.
+ */
+export async function openDataDirStore(dataDir: string): Promise<MetadataStore> {
+  const url = await serverDatabaseFor(dataDir);
+  return openStore(url ? { kind: 'postgres', url } : { kind: 'sqlite' }, dataDir);
+}
+
 export async function makeDataDir(): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), 'gazo-test-'));
 }
@@ -28,7 +40,7 @@ export async function makeDataDir(): Promise<string> {
 let userSeq = 0;
 
 /**
- * A real Gazo server: real SQLite in a fresh temporary data dir, real files, listening on
+ * A real Gazo server: real SQLite (or PostgreSQL, see postgres.ts) in a fresh temporary data dir, real files, listening on
  * 127.0.0.1 on a random port. `overrides` are the same inputs the CLI flags give.
  */
 export async function startServer(
@@ -39,7 +51,8 @@ export async function startServer(
   const dataDir = existingDataDir ?? (await makeDataDir());
   // Port 0 picks a free port; the public URL is fixed up once we know it.
   // OCR costs a second an image: only the tests that read text turn it on (`ocr: true`).
-  overrides = { ocr: false, ...overrides };
+  // GAZO_TEST_STORE=postgres: the metadata in PostgreSQL (see postgres.ts).
+  overrides = { ocr: false, database: await serverDatabaseFor(dataDir), ...overrides };
   const provisional = loadConfig({ host: '127.0.0.1', port: 0, dataDir, ...overrides }, {});
   const rt = await openRuntime(provisional, options.runtime);
   const app = await buildApp(rt, options);

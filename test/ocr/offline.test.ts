@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { openRuntime } from '../../src/runtime.ts';
 import { killChildren, spawnServer } from '../helpers/child.ts';
+import { serverDatabaseFor } from '../helpers/postgres.ts';
 import { block, renderPng, requireFonts } from '../helpers/text-images.ts';
 
 describe('gazo serve with OCR', () => {
@@ -22,7 +23,9 @@ describe('gazo serve with OCR', () => {
   it('reads text with the packaged models only, writing nothing to the working directory', async () => {
     requireFonts();
     const [dataDir, cwd, tmp] = await Promise.all([tempDir('data'), tempDir('cwd'), tempDir('tmp')]);
-    const rt = await openRuntime(loadConfig({ dataDir, ocr: false }, {}));
+    const rt = await openRuntime(
+      loadConfig({ dataDir, ocr: false, database: await serverDatabaseFor(dataDir) }, {}),
+    );
     await rt.accounts.createUser('reader');
     const { token } = await rt.accounts.createToken('reader');
     await rt.close();

@@ -27,13 +27,13 @@ describe('ImagesService.updateSettings', () => {
     const hidden = await server.rt.images.updateSettings(principal, image.image_id, {
       accessPolicy: 'only_me',
     });
-    expect(hidden).toMatchObject({ access_policy: 'only_me', metadata_is_public: 0, title: 'kept' });
+    expect(hidden).toMatchObject({ access_policy: 'only_me', metadata_is_public: false, title: 'kept' });
     expect(await version(owner.id)).toBe((v0 ?? 0) + 1);
     const shown = await server.rt.images.updateSettings(principal, image.image_id, {
       accessPolicy: 'anyone',
       metadataIsPublic: true,
     });
-    expect(shown).toMatchObject({ access_policy: 'anyone', metadata_is_public: 1, title: 'kept' });
+    expect(shown).toMatchObject({ access_policy: 'anyone', metadata_is_public: true, title: 'kept' });
     expect(await version(owner.id)).toBe((v0 ?? 0) + 2);
   });
 

@@ -58,7 +58,7 @@ describe('the image page for its owner', () => {
     image = await apiImage(user.token, id);
     expect(image.access_policy).toBe('only_me');
     const row = await server.rt.store.images.findByImageId(id);
-    expect(row?.metadata_is_public).toBe(0);
+    expect(row?.metadata_is_public).toBe(false);
     // Its owner still sees it: the file loads through the session.
     const img = page.locator('.image-view img');
     await expect.poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth)).toBe(240);

@@ -45,7 +45,7 @@ export const permalinkPage = {
     const permalink = rt.urls.permalink(row.image_id);
     const raw = rt.urls.raw(row.image_id, row.type);
     // Title, description and source URL are shown only when the uploader made them public.
-    const isPublic = row.metadata_is_public === 1;
+    const isPublic = row.metadata_is_public;
     // In the head and in attributes, flat text; in the body, user text sits in an element with
     // dir="auto" (isolated: a bidi control in it cannot reorder the page around it).
     const title = flat((isPublic && row.title) || 'Image on Gazo');

@@ -1,4 +1,7 @@
 import { type Kysely, sql } from 'kysely';
+import * as postgresDdl from '../postgres/ddl.ts';
+import * as sqliteDdl from '../sqlite/ddl.ts';
+import { byDialect } from './portable.ts';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
@@ -61,25 +64,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`CREATE INDEX images_user_order ON images (user_id, created_at DESC, seq DESC)`.execute(db);
   await db.schema.createIndex('images_blob').on('images').column('blob_key').execute();
 
-  // Search: trigram FTS finds substrings, including Japanese, in 3+ character queries.
-  await sql`CREATE VIRTUAL TABLE images_fts USING fts5(
-    title, "desc", app, url, ocr_text,
-    content='images', content_rowid='seq', tokenize='trigram case_sensitive 0'
-  )`.execute(db);
-  await sql`CREATE TRIGGER images_fts_insert AFTER INSERT ON images BEGIN
-    INSERT INTO images_fts(rowid, title, "desc", app, url, ocr_text)
-    VALUES (new.seq, new.title, new."desc", new.app, new.url, new.ocr_text);
-  END`.execute(db);
-  await sql`CREATE TRIGGER images_fts_delete AFTER DELETE ON images BEGIN
-    INSERT INTO images_fts(images_fts, rowid, title, "desc", app, url, ocr_text)
-    VALUES ('delete', old.seq, old.title, old."desc", old.app, old.url, old.ocr_text);
-  END`.execute(db);
-  await sql`CREATE TRIGGER images_fts_update AFTER UPDATE ON images BEGIN
-    INSERT INTO images_fts(images_fts, rowid, title, "desc", app, url, ocr_text)
-    VALUES ('delete', old.seq, old.title, old."desc", old.app, old.url, old.ocr_text);
-    INSERT INTO images_fts(rowid, title, "desc", app, url, ocr_text)
-    VALUES (new.seq, new.title, new."desc", new.app, new.url, new.ocr_text);
-  END`.execute(db);
+  // Search: substrings, Japanese included (FTS5 trigram on SQLite, pg_trgm on PostgreSQL).
+  await byDialect(db, { sqlite: sqliteDdl.createSearchIndex, postgres: postgresDdl.createSearchIndex });
 
   // Blobs being written by an upload that has not committed its row yet: the sweep after a
   // crash deletes exactly these (when nothing else uses them), so no orphan file survives.
@@ -110,6 +96,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   for (const table of [
     'jobs',
     'pending_blobs',
+    // SQLite's search index (PostgreSQL's indexes go with the table).
     'images_fts',
     'images',
     'devices',

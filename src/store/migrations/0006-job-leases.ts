@@ -1,4 +1,7 @@
 import { type Kysely, sql } from 'kysely';
+import * as postgresDdl from '../postgres/ddl.ts';
+import * as sqliteDdl from '../sqlite/ddl.ts';
+import { byDialect } from './portable.ts';
 
 /**
  * The queue as a registry of kinds, each with its own workers:
@@ -14,24 +17,13 @@ import { type Kysely, sql } from 'kysely';
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('jobs').addColumn('lease_owner', 'text').execute();
-  await sql`ALTER TABLE jobs ADD COLUMN image_id TEXT
-    GENERATED ALWAYS AS (CASE WHEN json_valid(payload) THEN json_extract(payload, '$.imageId') END) VIRTUAL`.execute(
-    db,
-  );
-  await sql`ALTER TABLE jobs ADD COLUMN blob_key TEXT
-    GENERATED ALWAYS AS (CASE WHEN json_valid(payload) THEN json_extract(payload, '$.blobKey') END) VIRTUAL`.execute(
-    db,
-  );
+  await byDialect(db, { sqlite: sqliteDdl.addJobSubjects, postgres: postgresDdl.addJobSubjects });
   await sql`CREATE INDEX jobs_image ON jobs (image_id) WHERE image_id IS NOT NULL`.execute(db);
   await sql`CREATE INDEX jobs_blob ON jobs (blob_key) WHERE blob_key IS NOT NULL`.execute(db);
   await sql`CREATE INDEX jobs_claim ON jobs (kind, run_at) WHERE failed_at IS NULL`.execute(db);
 
-  await sql`DROP TRIGGER images_fts_update`.execute(db);
-  await sql`CREATE TRIGGER images_fts_update AFTER UPDATE OF title, "desc", app, url, ocr_text ON images
-  BEGIN
-    INSERT INTO images_fts(images_fts, rowid, title, "desc", app, url, ocr_text)
-    VALUES ('delete', old.seq, old.title, old."desc", old.app, old.url, old.ocr_text);
-    INSERT INTO images_fts(rowid, title, "desc", app, url, ocr_text)
-    VALUES (new.seq, new.title, new."desc", new.app, new.url, new.ocr_text);
-  END`.execute(db);
+  await byDialect(db, {
+    sqlite: sqliteDdl.reindexOnSearchedColumnsOnly,
+    postgres: postgresDdl.reindexOnSearchedColumnsOnly,
+  });
 }

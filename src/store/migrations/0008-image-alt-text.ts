@@ -1,9 +1,7 @@
-import { type Kysely, sql } from 'kysely';
-
-/** The columns of `images_fts`, in order; the triggers below write exactly these. */
-const FTS_COLUMNS = sql.raw('title, "desc", app, url, ocr_text, alt_text');
-const OLD = sql.raw('old.title, old."desc", old.app, old.url, old.ocr_text, old.alt_text');
-const NEW = sql.raw('new.title, new."desc", new.app, new.url, new.ocr_text, new.alt_text');
+import type { Kysely } from 'kysely';
+import * as postgresDdl from '../postgres/ddl.ts';
+import * as sqliteDdl from '../sqlite/ddl.ts';
+import { byDialect } from './portable.ts';
 
 /**
  * `images.alt_text`: the owner's description of the picture for people who cannot see it ("" when
@@ -18,25 +16,5 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('alt_text', 'text', (c) => c.notNull().defaultTo(''))
     .execute();
 
-  for (const trigger of ['images_fts_insert', 'images_fts_delete', 'images_fts_update']) {
-    await sql`DROP TRIGGER IF EXISTS ${sql.id(trigger)}`.execute(db);
-  }
-  await sql`DROP TABLE images_fts`.execute(db);
-  await sql`CREATE VIRTUAL TABLE images_fts USING fts5(
-    ${FTS_COLUMNS},
-    content='images', content_rowid='seq', tokenize='trigram case_sensitive 0'
-  )`.execute(db);
-  await sql`INSERT INTO images_fts(images_fts) VALUES ('rebuild')`.execute(db);
-
-  await sql`CREATE TRIGGER images_fts_insert AFTER INSERT ON images BEGIN
-    INSERT INTO images_fts(rowid, ${FTS_COLUMNS}) VALUES (new.seq, ${NEW});
-  END`.execute(db);
-  await sql`CREATE TRIGGER images_fts_delete AFTER DELETE ON images BEGIN
-    INSERT INTO images_fts(images_fts, rowid, ${FTS_COLUMNS}) VALUES ('delete', old.seq, ${OLD});
-  END`.execute(db);
-  await sql`CREATE TRIGGER images_fts_update
-  AFTER UPDATE OF title, "desc", app, url, ocr_text, alt_text ON images BEGIN
-    INSERT INTO images_fts(images_fts, rowid, ${FTS_COLUMNS}) VALUES ('delete', old.seq, ${OLD});
-    INSERT INTO images_fts(rowid, ${FTS_COLUMNS}) VALUES (new.seq, ${NEW});
-  END`.execute(db);
+  await byDialect(db, { sqlite: sqliteDdl.addAltTextSearch, postgres: postgresDdl.addAltTextSearch });
 }

@@ -59,7 +59,7 @@ export function accountRoutes(app: GazoApp, rt: Runtime) {
 ${message.notice ? html`<p class="notice" role="status">${message.notice}</p>` : ''}
 <section class="card" aria-labelledby="you-title">
 <h2 id="you-title">You</h2>
-<dl class="facts">
+<dl class="account-facts">
 <dt>User name</dt><dd>${viewer.name}</dd>
 <dt>Email</dt><dd>${viewer.email ?? html`<span class="muted">none</span>`}</dd>
 ${viewer.isAdmin ? html`<dt>Role</dt><dd>Admin (<a href="/admin">users and invites</a>)</dd>` : ''}

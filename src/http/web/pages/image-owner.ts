@@ -60,7 +60,7 @@ ${notice(done)}
 <label class="checkbox"><input type="radio" name="access_policy" value="anyone"${checked(!onlyMe)}> Anyone with the link</label>
 <label class="checkbox"><input type="radio" name="access_policy" value="only_me"${checked(onlyMe)}> Only me</label>
 </fieldset>
-<div class="field"><label class="checkbox"><input type="checkbox" name="metadata_is_public" value="true"${checked(row.metadata_is_public === 1)}> Show the title, description and source on the public page</label></div>
+<div class="field"><label class="checkbox"><input type="checkbox" name="metadata_is_public" value="true"${checked(row.metadata_is_public)}> Show the title, description and source on the public page</label></div>
 <button type="submit">Save who can see it</button>
 </form>
 <section class="card" aria-labelledby="delete-title">

@@ -1,0 +1,50 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { migrate } from '../database.ts';
+import type { Database } from '../schema.ts';
+
+/** pg's type ids whose text it hands over as strings by default. */
+const INT8 = 20;
+const NUMERIC = 1700;
+
+/**
+ * Times are integer milliseconds in `bigint` columns and counts are `bigint`: pg answers both as
+ * strings (they may exceed 2^53). Ours never do (ms until the year 287396), so they are numbers
+ * here, for this pool only, as the schema's types say.
+ */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8 || oid === NUMERIC
+      ? Number
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+/** Connections per process: uploads, reads and the job worker share them. */
+const POOL_SIZE = 10;
+
+/** Opens the database at `url` (postgres://…) and brings its schema up to date. */
+export async function openPostgres(url: string): Promise<{ db: Kysely<Database>; pool: pg.Pool }> {
+  const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE, types });
+  // An idle connection the server drops (a restart, a failover) must not take the process down:
+  // the pool replaces it, and the next query through it reports any lasting trouble.
+  pool.on('error', () => undefined);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    await migrate(db);
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  return { db, pool };
+}
+
+/** The URL with any password replaced, for messages. */
+export function redactedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://…';
+  }
+}

@@ -1,0 +1,56 @@
+import { type Kysely, sql } from 'kysely';
+import { likePattern, searchWith, termColumns } from '../image-search.ts';
+import type { Database } from '../schema.ts';
+import type { ImagePage, SearchCriteria } from '../types.ts';
+
+/** pg_trgm's GIN indexes can narrow a LIKE down only for three characters or more. */
+const TRIGRAM = 3;
+const UPPER_ASCII = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+const LOWER_ASCII = 'abcdefghijklmnopqrstuvwxyz';
+
+/**
+ * A term whose letters outside ASCII have no case (Japanese, digits, punctuation) matches the
+ * same under ILIKE as under SQLite's ASCII-only LIKE, and ILIKE costs a fifth of the
+ * translate() that imitates SQLite for the others (`é` must not find `É`, as on SQLite).
+ * (Only a text with one of the rare characters that lower-case into ASCII, such as the Kelvin
+ * sign, could tell the two apart.)
+ */
+const caselessBeyondAscii = (text: string) =>
+  [...text].every((ch) => ch.charCodeAt(0) < 128 || ch.toLowerCase() === ch.toUpperCase());
+
+/**
+ * PostgreSQL: every term is an ILIKE on its columns, which the `gin_trgm_ops` index of each
+ * searched column (migration 0001) answers for three characters or more, Japanese included in a
+ * UTF-8 locale. The results are SQLite's: a long term matches case-insensitively (as FTS5's
+ * trigram tokenizer folds case), and a one- or two-character term folds ASCII letters only, as
+ * SQLite's LIKE does (no index helps those on either side: both test the user's rows one by one).
+ */
+export function searchImagesPostgres(
+  db: Kysely<Database>,
+  userId: number,
+  criteria: SearchCriteria,
+  offset: number,
+  limit: number,
+): Promise<ImagePage> {
+  return searchWith(
+    db,
+    {
+      prefix: sql``,
+      conditions: (col) =>
+        criteria.terms.map((term) => {
+          const like = likePattern(term.text);
+          const foldAsciiOnly = [...term.text].length < TRIGRAM && !caselessBeyondAscii(term.text);
+          const tests = termColumns(term).map((name) =>
+            foldAsciiOnly
+              ? sql`translate(${col(name)}, ${UPPER_ASCII}, ${LOWER_ASCII}) LIKE translate(${like}, ${UPPER_ASCII}, ${LOWER_ASCII}) ESCAPE '\\'`
+              : sql`${col(name)} ILIKE ${like} ESCAPE '\\'`,
+          );
+          return sql`(${sql.join(tests, sql` OR `)})`;
+        }),
+    },
+    userId,
+    criteria,
+    offset,
+    limit,
+  );
+}

@@ -1,0 +1,82 @@
+import { type Kysely, sql } from 'kysely';
+
+/** The SQLite side of the migrations whose DDL differs between the dialects. */
+
+/** 0001: search, trigram FTS5 (substrings, Japanese included, in 3+ character queries), kept by triggers. */
+export async function createSearchIndex(db: Kysely<unknown>): Promise<void> {
+  await sql`CREATE VIRTUAL TABLE images_fts USING fts5(
+    title, "desc", app, url, ocr_text,
+    content='images', content_rowid='seq', tokenize='trigram case_sensitive 0'
+  )`.execute(db);
+  await sql`CREATE TRIGGER images_fts_insert AFTER INSERT ON images BEGIN
+    INSERT INTO images_fts(rowid, title, "desc", app, url, ocr_text)
+    VALUES (new.seq, new.title, new."desc", new.app, new.url, new.ocr_text);
+  END`.execute(db);
+  await sql`CREATE TRIGGER images_fts_delete AFTER DELETE ON images BEGIN
+    INSERT INTO images_fts(images_fts, rowid, title, "desc", app, url, ocr_text)
+    VALUES ('delete', old.seq, old.title, old."desc", old.app, old.url, old.ocr_text);
+  END`.execute(db);
+  await sql`CREATE TRIGGER images_fts_update AFTER UPDATE ON images BEGIN
+    INSERT INTO images_fts(images_fts, rowid, title, "desc", app, url, ocr_text)
+    VALUES ('delete', old.seq, old.title, old."desc", old.app, old.url, old.ocr_text);
+    INSERT INTO images_fts(rowid, title, "desc", app, url, ocr_text)
+    VALUES (new.seq, new.title, new."desc", new.app, new.url, new.ocr_text);
+  END`.execute(db);
+}
+
+/**
+ * 0006: `jobs.image_id` / `jobs.blob_key` read from the payload; a payload that is not JSON
+ * gives null.
+ */
+export async function addJobSubjects(db: Kysely<unknown>): Promise<void> {
+  await sql`ALTER TABLE jobs ADD COLUMN image_id TEXT
+    GENERATED ALWAYS AS (CASE WHEN json_valid(payload) THEN json_extract(payload, '$.imageId') END) VIRTUAL`.execute(
+    db,
+  );
+  await sql`ALTER TABLE jobs ADD COLUMN blob_key TEXT
+    GENERATED ALWAYS AS (CASE WHEN json_valid(payload) THEN json_extract(payload, '$.blobKey') END) VIRTUAL`.execute(
+    db,
+  );
+}
+
+/** 0006: the search index is re-written only when a searched column changes (not on every update). */
+export async function reindexOnSearchedColumnsOnly(db: Kysely<unknown>): Promise<void> {
+  await sql`DROP TRIGGER images_fts_update`.execute(db);
+  await sql`CREATE TRIGGER images_fts_update AFTER UPDATE OF title, "desc", app, url, ocr_text ON images
+  BEGIN
+    INSERT INTO images_fts(images_fts, rowid, title, "desc", app, url, ocr_text)
+    VALUES ('delete', old.seq, old.title, old."desc", old.app, old.url, old.ocr_text);
+    INSERT INTO images_fts(rowid, title, "desc", app, url, ocr_text)
+    VALUES (new.seq, new.title, new."desc", new.app, new.url, new.ocr_text);
+  END`.execute(db);
+}
+
+/** The columns of `images_fts`, in order; the triggers below write exactly these. */
+const FTS_COLUMNS = sql.raw('title, "desc", app, url, ocr_text, alt_text');
+const OLD = sql.raw('old.title, old."desc", old.app, old.url, old.ocr_text, old.alt_text');
+const NEW = sql.raw('new.title, new."desc", new.app, new.url, new.ocr_text, new.alt_text');
+
+/** 0008: `images_fts` made again with alt_text (an FTS5 table cannot gain a column), rebuilt, and its triggers with it. */
+export async function addAltTextSearch(db: Kysely<unknown>): Promise<void> {
+  for (const trigger of ['images_fts_insert', 'images_fts_delete', 'images_fts_update']) {
+    await sql`DROP TRIGGER IF EXISTS ${sql.id(trigger)}`.execute(db);
+  }
+  await sql`DROP TABLE images_fts`.execute(db);
+  await sql`CREATE VIRTUAL TABLE images_fts USING fts5(
+    ${FTS_COLUMNS},
+    content='images', content_rowid='seq', tokenize='trigram case_sensitive 0'
+  )`.execute(db);
+  await sql`INSERT INTO images_fts(images_fts) VALUES ('rebuild')`.execute(db);
+
+  await sql`CREATE TRIGGER images_fts_insert AFTER INSERT ON images BEGIN
+    INSERT INTO images_fts(rowid, ${FTS_COLUMNS}) VALUES (new.seq, ${NEW});
+  END`.execute(db);
+  await sql`CREATE TRIGGER images_fts_delete AFTER DELETE ON images BEGIN
+    INSERT INTO images_fts(images_fts, rowid, ${FTS_COLUMNS}) VALUES ('delete', old.seq, ${OLD});
+  END`.execute(db);
+  await sql`CREATE TRIGGER images_fts_update
+  AFTER UPDATE OF title, "desc", app, url, ocr_text, alt_text ON images BEGIN
+    INSERT INTO images_fts(images_fts, rowid, ${FTS_COLUMNS}) VALUES ('delete', old.seq, ${OLD});
+    INSERT INTO images_fts(rowid, ${FTS_COLUMNS}) VALUES (new.seq, ${NEW});
+  END`.execute(db);
+}
