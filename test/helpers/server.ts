@@ -99,7 +99,10 @@ export async function startServer(
     },
     imageCount: () => rt.store.images.countAll(),
     async close() {
+      // A client that left a streamed response unread would hold close() open for ever.
+      const force = setTimeout(() => app.server.closeAllConnections(), 5000);
       await app.close();
+      clearTimeout(force);
       await rt.close();
     },
   };

@@ -98,10 +98,16 @@ describe('the image page for its owner', () => {
     const files = [`/${id}`, `/${id}.png`, `/${id}/raw`, `/thumb/${server.rt.urls.thumbSize}/${id}.png`];
     const owner = await webSession(server, user.name, user.password);
     const other = await webSession(server, stranger.name, stranger.password);
+    // Each body is read: a streamed original left unread holds its connection open.
+    const status = async (res: Promise<Response>) => {
+      const r = await res;
+      await r.arrayBuffer();
+      return r.status;
+    };
     for (const path of files) {
-      expect((await owner.fetch(path)).status, `owner ${path}`).toBe(200);
-      expect((await other.fetch(path)).status, `other user ${path}`).toBe(404);
-      expect((await fetch(`${server.url}${path}`)).status, `visitor ${path}`).toBe(404);
+      expect(await status(owner.fetch(path)), `owner ${path}`).toBe(200);
+      expect(await status(other.fetch(path)), `other user ${path}`).toBe(404);
+      expect(await status(fetch(`${server.url}${path}`)), `visitor ${path}`).toBe(404);
     }
     expect(row?.type).toBe('png');
 
