@@ -102,6 +102,19 @@ describe('signing in on the web', () => {
     expect(await asIssued.text()).toContain('My images');
   });
 
+  it('shows a signed-in user their own navigation on an error page', async () => {
+    const user = await server.user();
+    const { csrf, cookies } = await signInForm();
+    const res = await postSignIn(user.name, user.password, cookies, csrf);
+    const session = cookiesOf(res).find((c) => c.startsWith('gazo_session=')) as string;
+    // A form posted without its token: refused, on a page that still says who is signed in.
+    const refused = await fetch(`${server.url}/signout`, { method: 'POST', headers: { cookie: session } });
+    expect(refused.status).toBe(403);
+    const page = await refused.text();
+    expect(page).toContain(`(${user.name})`);
+    expect(page).toContain('Not allowed');
+  });
+
   it('never accepts a session cookie on /api/*', async () => {
     const user = await server.user();
     const { csrf, cookies } = await signInForm();
