@@ -16,7 +16,10 @@ const isAlive = (pid: number) => {
  * What runs as `pid`: a gazo serve, something else (the pid was reused after the server died),
  * or unknown where /proc cannot tell (another OS, or hidden processes).
  */
-async function whatRuns(pid: number): Promise<'gazo serve' | 'other' | 'unknown'> {
+/** The commands that hold a data dir's lock: a server, or a migration copying it elsewhere. */
+const LOCK_HOLDERS = new Set(['serve', 'migrate-data']);
+
+async function whatRuns(pid: number): Promise<'gazo serve' | 'gazo migrate-data' | 'other' | 'unknown'> {
   let cmdline: string;
   try {
     cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8');
@@ -26,7 +29,10 @@ async function whatRuns(pid: number): Promise<'gazo serve' | 'other' | 'unknown'
   // `node …/bin/gazo.js serve …`, or through npx / a PATH link: `node …/.bin/gazo serve …`.
   const args = cmdline.split('\0');
   const script = args.findIndex((a) => /(^|\/)gazo(\.js)?$/.test(a));
-  return script >= 0 && args[script + 1] === 'serve' ? 'gazo serve' : 'other';
+  const command = script >= 0 ? args[script + 1] : undefined;
+  return command && LOCK_HOLDERS.has(command)
+    ? (`gazo ${command}` as 'gazo serve' | 'gazo migrate-data')
+    : 'other';
 }
 
 const procMounted = () =>
@@ -53,9 +59,9 @@ export async function acquireServeLock(dataDir: string): Promise<() => Promise<v
       const pid = Number.parseInt(await fs.readFile(file, 'utf8').catch(() => ''), 10);
       if (pid > 0 && pid !== process.pid && isAlive(pid)) {
         const running = await whatRuns(pid);
-        if (running === 'gazo serve') {
+        if (running === 'gazo serve' || running === 'gazo migrate-data') {
           throw new ConfigError(
-            `another gazo serve (pid ${pid}) is using ${dataDir}; stop it first, or give this one its own --data-dir`,
+            `another ${running} (pid ${pid}) is using ${dataDir}; stop it first, or give this one its own --data-dir`,
           );
         }
         if (running === 'unknown') {

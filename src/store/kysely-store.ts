@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { KyselyBlobLedger } from './blob-ledger.repository.ts';
 import { deviceRepository, tokenRepository } from './credentials.repository.ts';
+import { KyselyDataCopy } from './data-copy.repository.ts';
 import { type DialectKind, dialectOf } from './dialect.ts';
 import { KyselyImageRepository } from './images.repository.ts';
 import { KyselyImportSourceRepository } from './import-sources.repository.ts';
@@ -43,6 +44,7 @@ export function kyselyStore(db: Kysely<Database>, reader: ReadRunner, ends: Stor
     ...repositories(db, reader),
     blobLedger: new KyselyBlobLedger(db),
     integrity: new KyselyIntegrityRepository(db),
+    dataCopy: new KyselyDataCopy(db),
     transaction: (work) =>
       db.transaction().execute((trx) => {
         // Reads inside see the transaction's own writes: they go through it, uncached.

@@ -1,3 +1,4 @@
+import type { KyselyDataCopy } from './data-copy.repository.ts';
 import type { DialectKind } from './dialect.ts';
 import type {
   AccessTokenRow,
@@ -22,6 +23,8 @@ export interface MetadataStore extends StoreRepositories {
   kind: DialectKind;
   blobLedger: BlobLedger;
   integrity: IntegrityRepository;
+  /** Whole-table reads and id-preserving writes, for `gazo migrate-data` only. */
+  dataCopy: KyselyDataCopy;
   /**
    * Runs `work` in one transaction: `tx` holds the same repositories bound to it (jobs.enqueue
    * included), so that everything `work` writes commits together or not at all, and `tx.lock`
