@@ -82,7 +82,10 @@ describe('gazo migrate-data', () => {
     await s3.stop();
   });
 
-  it('copies a data dir to PostgreSQL and S3, resumes after a kill, and a server there serves it all', async () => {
+  // Many child processes on a shared machine: generous time.
+  it('copies a data dir to PostgreSQL and S3, resumes after a kill, and a server there serves it all', {
+    timeout: 240_000,
+  }, async () => {
     const source = await seed(24);
     const db = await testDatabase();
     const args = [
@@ -172,6 +175,32 @@ describe('gazo migrate-data', () => {
     } finally {
       await moved.stop('SIGTERM');
     }
+
+    // gazo fsck checks the new configuration, from a machine with nothing but an empty data dir.
+    const fsckDir = await makeDataDir();
+    const fsck = (...extra: string[]) =>
+      runCli(
+        ['fsck', '--data-dir', fsckDir, '--database', db.url, '--blobs', s3.blobsUrl('moved'), ...extra],
+        { env: TEST_S3_ENV },
+      );
+    const clean = await fsck();
+    expect(clean.stdout + clean.stderr).toContain(`fsck: 24 images and ${files} files checked, no problems`);
+    expect(clean.code).toBe(0);
+    const thumbnail = (await fs.readdir(path.join(s3.directory, 'moved'), { recursive: true }))
+      .map(String)
+      .find((f) => f.startsWith('thumb/') && f.endsWith('._S3rver_object')) as string;
+    await fs.rm(path.join(s3.directory, 'moved', thumbnail));
+    const broken = await fsck();
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toContain('missing thumbnail');
+    const repaired = await fsck('--repair');
+    expect(repaired.stdout).toContain('1 problem, 1 repaired');
+    expect((await fsck()).code).toBe(0);
+
+    // gazo backup cannot snapshot PostgreSQL: it says what to do instead.
+    const backup = await runCli(['backup', await makeDataDir(), '--data-dir', fsckDir, '--database', db.url]);
+    expect(backup.code).toBe(1);
+    expect(backup.stderr).toMatch(/pg_dump.*bucket with its versioning or replication.*docs\/deploy\.md/);
 
     // A second data dir cannot be poured into a database that holds the first one's users.
     const other = await seed(1);
