@@ -3,6 +3,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { originalKey } from '../src/blobs/blob-store.ts';
+import { COPIED_TABLES, type CopiedTable } from '../src/store/data-copy.repository.ts';
+import { openPostgresStore, openSqliteStore } from '../src/store/index.ts';
 import { uploadOk, type WireImage } from './helpers/api.ts';
 import {
   cleanEnv,
@@ -125,6 +127,31 @@ describe('gazo migrate-data', () => {
     expect(Number(done?.[1]) + Number(done?.[2])).toBe(files);
     expect(Number(done?.[2])).toBeGreaterThanOrEqual(copiedBeforeKill - 1);
     expect(await objectsIn(s3, 'moved')).toBe(files);
+
+    // Every row of every copied table, every column, as the source has it (bigints come back as text).
+    const [from, to] = [await openSqliteStore(source.dataDir), await openPostgresStore(db.url)];
+    try {
+      const plain = (rows: Array<Record<string, unknown>>) =>
+        rows.map((row) =>
+          Object.fromEntries(
+            Object.entries(row).map(([c, v]) => [
+              c,
+              typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v,
+            ]),
+          ),
+        );
+      for (const table of Object.keys(COPIED_TABLES) as CopiedTable[]) {
+        const expected = plain(await from.dataCopy.rowsAfter(table, undefined, 1000));
+        const copied = plain(await to.dataCopy.rowsAfter(table, undefined, 1000));
+        if (table === 'jobs')
+          for (const job of expected) Object.assign(job, { locked_until: null, lease_owner: null });
+        expect(copied, table).toEqual(expected);
+      }
+      expect(await from.dataCopy.count('images')).toBe(24);
+    } finally {
+      await from.close();
+      await to.close();
+    }
 
     // Once more: nothing to copy, nothing doubled.
     const again = await runCli(args, { env: TEST_S3_ENV });
