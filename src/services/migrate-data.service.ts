@@ -158,7 +158,8 @@ function carried(table: CopiedTable, row: CopiedRow, now: number): CopiedRow | u
   return row;
 }
 
-async function copyRows(
+/** The rows part of migrateData on its own (the bench seeds PostgreSQL from a seeded data dir with it). */
+export async function copyRows(
   source: MetadataStore,
   target: MetadataStore,
   now: number,
