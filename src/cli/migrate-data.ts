@@ -16,7 +16,10 @@ export function migrateDataCommand(): Command {
       '--to-database <url>',
       'the PostgreSQL database to copy into, postgres://… (empty, or this copy)',
     )
-    .requiredOption('--to-blobs <url>', 'where the bytes go: s3://bucket?endpoint=…&region=…, or a folder')
+    .requiredOption(
+      '--to-blobs <url>',
+      'where the bytes go: s3://bucket?endpoint=…&region=… (credentials from AWS_*), or a folder (the blobs/ of the data dir the new servers use)',
+    )
     .option('--data-dir <dir>', 'the data dir to copy from (env GAZO_DATA_DIR, default ./data)')
     .action(async (options: { toDatabase: string; toBlobs: string; dataDir?: string }) => {
       const [{ SQLITE_FILE, openSqliteStore, openStore }, { openBlobStore }, { LocalBlobStore }] =
