@@ -205,7 +205,7 @@ async function main() {
         `bench: PostgreSQL + s3rver up, ${fmt(shared.copy.rows)} rows copied in ${shared.copy.seconds.toFixed(1)} s`,
       );
       measured.notes.push(
-        `PostgreSQL + S3: a throwaway PostgreSQL 15 cluster (fsync off, as the tests run it) and s3rver on 127.0.0.1, seeded by migrate-data's row copy (${fmt(shared.copy.rows)} rows in ${shared.copy.seconds.toFixed(1)} s); each server runs its own job worker.`,
+        `PostgreSQL + S3: a throwaway PostgreSQL 15 cluster (fsync off, as the tests run it) and s3rver on 127.0.0.1, seeded by migrate-data's row copy (${fmt(shared.copy.rows)} rows in ${shared.copy.seconds.toFixed(1)} s); each server runs its own job worker; their CPU µs/op counts the Gazo process only, not PostgreSQL or s3rver.`,
       );
     }
 

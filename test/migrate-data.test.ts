@@ -251,6 +251,46 @@ describe('gazo migrate-data', () => {
     await db.drop();
   });
 
+  it('copies the bytes into a folder: the blobs of the data dir a server on PostgreSQL then uses', async () => {
+    const source = await seed(2);
+    const db = await testDatabase();
+    const newDataDir = await makeDataDir();
+    const result = await runCli([
+      'migrate-data',
+      '--data-dir',
+      source.dataDir,
+      '--to-database',
+      db.url,
+      '--to-blobs',
+      path.join(newDataDir, 'blobs'),
+    ]);
+    expect(result.stdout).toContain('migrated 2 users, 2 tokens, 2 images (4 files copied, 0 already there');
+    const port = await freePort();
+    const server = await spawnServer(undefined, {
+      port,
+      args: [
+        'serve',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--data-dir',
+        newDataDir,
+        '--database',
+        db.url,
+      ],
+    });
+    try {
+      for (const { wire, bytes } of source.images) {
+        const raw = await fetch(new URL(new URL(wire.url).pathname, server.url));
+        expect(Buffer.from(await raw.arrayBuffer()).equals(bytes)).toBe(true);
+      }
+    } finally {
+      await server.stop('SIGTERM');
+      await db.drop();
+    }
+  });
+
   it('refuses a corrupt blob, names it, and copies no rows', async () => {
     const source = await seed(2);
     const keys = await fs.readdir(path.join(source.dataDir, 'blobs', 'orig'), { recursive: true });
