@@ -191,6 +191,11 @@ export async function report(m: Measured, info: Info): Promise<void> {
   ratioRow('  same, vs bare Fastify', 'list-p1', 'list-fastify');
   ratioRow('list, every request a new page', 'list-cold', 'list-base', { target: 0.25, ceiling: true });
   ratioRow(`list page ${deep} vs page 1`, 'list-deep', 'list-p1', { target: 1 / 1.5 });
+  ratioRow(`PostgreSQL + S3: uploads, ${settings.uploadClients} clients`, 'pg-up8', 'up8', { unit: '/s' });
+  ratioRow('  two servers vs one, same clients', 'pg2-up8', 'pg-up8', { unit: '/s' });
+  ratioRow(`PostgreSQL + S3: list page 1`, 'pg-list-p1', 'list-p1');
+  ratioRow('  every request a new page', 'pg-list-cold', 'list-cold');
+  ratioRow('  two servers vs one, page 1', 'pg2-list', 'pg-list-p1');
   const rawName = `raw PNG ${fmt(info.rawBytes / 1024)} KB`;
   ratioRow(rawName, 'raw', 'raw-nginx', { target: 0.8, ceiling: true });
   ratioRow(m.series.has('raw-nginx') ? '  same, vs node:http from memory' : rawName, 'raw', 'raw-node');

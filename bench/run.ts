@@ -11,6 +11,9 @@
  *           (latency), 8 clients (throughput), 8 clients with chunked streamed bodies, vs a bare
  *           node:http ingest (busboy, SHA-256, write, fsync, 200); the thumbnails for them vs
  *           sharp alone; Gazo's RSS while it happens.
+ *   shared  the same list and upload load on PostgreSQL + S3 (a throwaway cluster and s3rver,
+ *           seeded with the same rows), against the SQLite + folder figures above; then two
+ *           `serve` processes on them at once against one (the load split between them).
  *   gif     6 clients each uploading 100-megapixel single-colour GIFs (~70 KB each): Gazo's
  *           peak RSS above idle (issue #5). Runs once, last.
  *
@@ -38,6 +41,7 @@ import { type Measured, report } from './report.ts';
 import type { LoadResult } from './result.ts';
 import { peakRssDuring, rssMb } from './rss.ts';
 import { seed } from './seed.ts';
+import { type SharedBackends, startSharedBackends, startSharedServer } from './shared.ts';
 import type { SharpSpec } from './sharp-baseline.ts';
 import type { UploadSpec } from './upload-client.ts';
 import { type WrkSpec, wrkInstalled, wrkLoad } from './wrk.ts';
@@ -63,7 +67,7 @@ const settings = {
   gifUploads: Math.floor(numEnv('BENCH_GIF_UPLOADS', 2)),
   rssCapMb: numEnv('BENCH_RSS_CAP_MB', 3000),
   perPage: 20,
-  only: (process.env.BENCH_ONLY ?? 'list,raw,upload,gif').split(',').map((s) => s.trim()),
+  only: (process.env.BENCH_ONLY ?? 'list,raw,upload,shared,gif').split(',').map((s) => s.trim()),
 };
 const gazoNodeArgs = (process.env.BENCH_GAZO_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
@@ -127,10 +131,54 @@ async function countFiles(dir: string): Promise<number> {
   }
 }
 
+/** Two loads run at once, as one figure: throughput and counts add up, latencies are the worse. */
+function together(results: LoadResult[]): LoadResult {
+  const sum = (pick: (r: LoadResult) => number) => results.reduce((n, r) => n + pick(r), 0);
+  const max = (pick: (r: LoadResult) => number | undefined) =>
+    Math.max(...results.map((r) => pick(r) ?? Number.NaN));
+  const ok = sum((r) => r.ok);
+  const cpu = results.every((r) => r.cpuUsPerOp !== undefined)
+    ? sum((r) => (r.cpuUsPerOp ?? 0) * r.ok) / Math.max(ok, 1)
+    : undefined;
+  return {
+    rps: sum((r) => r.rps),
+    p50: max((r) => r.p50),
+    p99: max((r) => r.p99),
+    ok,
+    non2xx: sum((r) => r.non2xx),
+    errors: sum((r) => r.errors),
+    timeouts: sum((r) => r.timeouts),
+    seconds: max((r) => r.seconds),
+    cpuUsPerOp: cpu,
+    otherCores: max((r) => r.otherCores),
+    generatorCores: max((r) => r.generatorCores),
+  };
+}
+
+/** Waits (at most 2 min) until the shared database has no job left to run: thumbnails of the last uploads made. */
+async function sharedJobsDone(databaseUrl: string): Promise<void> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const deadline = performance.now() + 120_000;
+    while (performance.now() < deadline) {
+      const { rows } = await client.query<{ n: string }>(
+        'SELECT count(*) AS n FROM jobs WHERE failed_at IS NULL',
+      );
+      if (Number(rows[0]?.n) === 0) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await client.end();
+  }
+}
+
 async function main() {
   const tmp = await fs.mkdtemp(path.join((await import('node:os')).tmpdir(), 'gazo-bench-'));
   const started: Array<Started | undefined> = [];
   const has = (name: string) => settings.only.includes(name);
+  let shared: SharedBackends | undefined;
   try {
     log(`bench: tmp dir ${tmp}`);
     // Also on Ctrl-C, which exits without running the `finally` below.
@@ -150,6 +198,16 @@ async function main() {
     const dataDir = path.join(tmp, 'data');
     const seeded = await seed(dataDir, settings.images);
     log(`bench: seeded ${fmt(settings.images)} images in ${seeded.seconds.toFixed(1)} s`);
+    if (has('shared')) {
+      // Before the SQLite server starts on the data dir: the same rows (and tokens) in PostgreSQL.
+      shared = await startSharedBackends(dataDir);
+      log(
+        `bench: PostgreSQL + s3rver up, ${fmt(shared.copy.rows)} rows copied in ${shared.copy.seconds.toFixed(1)} s`,
+      );
+      measured.notes.push(
+        `PostgreSQL + S3: a throwaway PostgreSQL 15 cluster (fsync off, as the tests run it) and s3rver on 127.0.0.1, seeded by migrate-data's row copy (${fmt(shared.copy.rows)} rows in ${shared.copy.seconds.toFixed(1)} s); each server runs its own job worker; their CPU µs/op counts the Gazo process only, not PostgreSQL or s3rver.`,
+      );
+    }
 
     // Images, made here: the raw-serving PNG (~200 KB) and a few distinct 1920×1080 screenshots.
     const rawPng = await screenshotPng(1600, 900, 7);
@@ -203,13 +261,31 @@ async function main() {
     );
 
     const gazoUrl = `http://127.0.0.1:${gazoPort}`;
+    // Two servers on PostgreSQL + S3 (the second only loaded in the two-server rows).
+    const pgServers = shared
+      ? [
+          await startSharedServer(shared, tmp, 'pg-a', flags, env),
+          await startSharedServer(shared, tmp, 'pg-b', flags, env),
+        ]
+      : [];
+    started.push(...pgServers.map((s) => s.server));
     const listAuth = { Authorization: `Bearer ${seeded.listToken}` };
     const uploadAuth = { Authorization: `Bearer ${seeded.uploadToken}` };
 
     // The pages, checked once; page 1's exact bytes are what the list baseline answers.
     const lastPage = Math.ceil(settings.images / settings.perPage);
     const deepPage = Math.min(settings.deepPage, lastPage);
-    const listUrl = (page: number) => `${gazoUrl}/api/images?page=${page}&per_page=${settings.perPage}`;
+    const listPath = (page: number) => `/api/images?page=${page}&per_page=${settings.perPage}`;
+    const listUrl = (page: number) => `${gazoUrl}${listPath(page)}`;
+    for (const { url } of pgServers) {
+      const res = await check(
+        await fetch(`${url}${listPath(1)}`, { headers: listAuth }),
+        'PostgreSQL list page 1',
+      );
+      await res.arrayBuffer();
+      if (res.headers.get('x-total-count') !== String(settings.images))
+        throw new Error(`PostgreSQL list: X-Total-Count is ${res.headers.get('x-total-count')}`);
+    }
     const page1 = await check(await fetch(listUrl(1), { headers: listAuth }), 'list page 1');
     if (page1.headers.get('x-total-count') !== String(settings.images)) {
       throw new Error(`list: X-Total-Count is ${page1.headers.get('x-total-count')}, not ${settings.images}`);
@@ -438,6 +514,54 @@ async function main() {
             ),
         );
       }
+      const [pgA, pgB] = pgServers;
+      if (has('shared') && pgA && pgB && shared) {
+        const databaseUrl = shared.databaseUrl;
+        if (haveWrk) {
+          record(
+            'pg-list-p1',
+            'PG+S3 list page 1',
+            await wrkLoad(get(pgA.server, `${pgA.url}${listPath(1)}`, listAuth)),
+          );
+          record(
+            'pg-list-cold',
+            'PG+S3 list, uncached pages',
+            await wrkLoad({
+              ...get(pgA.server, pgA.url, listAuth),
+              pages: { path: `/api/images?page={page}&per_page=${settings.perPage}`, count: lastPage },
+            }),
+          );
+          const half = Math.max(1, Math.floor(settings.connections / 2));
+          record(
+            'pg2-list',
+            'PG+S3 list page 1, 2 servers',
+            together(
+              await Promise.all(
+                [pgA, pgB].map((s) =>
+                  wrkLoad({ ...get(s.server, `${s.url}${listPath(1)}`, listAuth), connections: half }),
+                ),
+              ),
+            ),
+          );
+        }
+        record(
+          'pg-up8',
+          `PG+S3 uploads, ${settings.uploadClients} clients`,
+          await upload(uploads(pgA.server, `${pgA.url}/api/upload`, settings.uploadClients)),
+        );
+        await sharedJobsDone(databaseUrl);
+        const halfClients = Math.max(1, Math.floor(settings.uploadClients / 2));
+        record(
+          'pg2-up8',
+          `PG+S3 uploads, 2 servers × ${halfClients}`,
+          together(
+            await Promise.all(
+              [pgA, pgB].map((s) => upload(uploads(s.server, `${s.url}/api/upload`, halfClients))),
+            ),
+          ),
+        );
+        await sharedJobsDone(databaseUrl);
+      }
     }
 
     if (has('gif')) {
@@ -505,6 +629,7 @@ async function main() {
     });
   } finally {
     await stopAll(started);
+    await shared?.stop();
     if (process.env.BENCH_KEEP) log(`bench: kept ${tmp}`);
     else await fs.rm(tmp, { recursive: true, force: true });
   }

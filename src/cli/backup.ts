@@ -12,7 +12,7 @@ export function backupCommand(): Command {
   ).action(async (dest: string, options: { dataDir?: string; database?: string }) => {
     if (configFrom(options).database.kind === 'postgres') {
       throw badRequest(
-        'gazo backup copies an embedded (SQLite) data dir; on PostgreSQL back up the database with pg_dump, and the blobs folder (or bucket) beside it',
+        'gazo backup copies an embedded (SQLite) data dir; on PostgreSQL back up the database with pg_dump (pg_dump -Fc DBNAME > gazo.dump), and the bucket with its versioning or replication (or the blobs folder with any file backup); see docs/deploy.md, "Backups"',
       );
     }
     await requireDataDir(options);

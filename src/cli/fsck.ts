@@ -9,8 +9,12 @@ export function fsckCommand(): Command {
   return withDataDir(
     new Command('fsck')
       .description("check the database and that every image's files are there and intact")
-      .option('--repair', 're-make missing or broken thumbnails and remove unreferenced files (never a row)'),
-  ).action(async (options: { dataDir?: string; repair?: boolean }) => {
+      .option('--repair', 're-make missing or broken thumbnails and remove unreferenced files (never a row)')
+      .option(
+        '--blobs <url>',
+        'the image bytes are in an S3-compatible bucket: s3://bucket?endpoint=…&region=… (env GAZO_BLOBS, default the data dir)',
+      ),
+  ).action(async (options: { dataDir?: string; repair?: boolean; blobs?: string }) => {
     await requireDataDir(options);
     const [{ checkDatabaseFile }, { SQLITE_FILE }, { DataDirCheck, formatProblem }] = await Promise.all([
       import('../store/integrity.repository.ts'),

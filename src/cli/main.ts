@@ -12,6 +12,7 @@ import { NotLoggedInError } from './client/profile.ts';
 import { UsageError } from './client/usage.ts';
 import { exportCommand } from './export.ts';
 import { fsckCommand } from './fsck.ts';
+import { migrateDataCommand } from './migrate-data.ts';
 import { ocrCommand } from './ocr.ts';
 import { serveCommand } from './serve.ts';
 
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   program.addCommand(appCommand());
   program.addCommand(backupCommand());
   program.addCommand(fsckCommand());
+  program.addCommand(migrateDataCommand());
   program.addCommand(loginCommand());
   for (const command of imageCommands()) program.addCommand(command);
   program.addCommand(importCommand());

@@ -31,8 +31,10 @@ export async function requireDataDir(options: ConfigInput): Promise<void> {
     import('../store/index.ts'),
     import('../services/errors.ts'),
   ]);
-  const { dataDir, database } = configFrom(options);
+  const { dataDir, database, blobs } = configFrom(options);
   if (database.kind === 'postgres') {
+    // Metadata and bytes elsewhere: the data dir is only where uploads are staged.
+    if (blobs.kind === 's3') return;
     // The metadata is elsewhere; the data dir still holds the blobs.
     if (!(await fs.stat(path.join(dataDir, 'blobs')).catch(() => undefined))?.isDirectory())
       throw badRequest(`no Gazo data dir at ${dataDir} (it has no blobs folder)`);

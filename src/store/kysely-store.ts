@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { KyselyAnonymousDeviceRepository } from './anonymous-devices.repository.ts';
 import { KyselyBlobLedger } from './blob-ledger.repository.ts';
 import { deviceRepository, tokenRepository } from './credentials.repository.ts';
+import { KyselyDataCopy } from './data-copy.repository.ts';
 import { type DialectKind, dialectOf } from './dialect.ts';
 import { KyselyHeldImageRepository } from './held-images.repository.ts';
 import { KyselyImageRepository } from './images.repository.ts';
@@ -47,6 +48,7 @@ export function kyselyStore(db: Kysely<Database>, reader: ReadRunner, ends: Stor
     integrity: new KyselyIntegrityRepository(db),
     heldImages: new KyselyHeldImageRepository(db),
     anonymousDevices: new KyselyAnonymousDeviceRepository(db),
+    dataCopy: new KyselyDataCopy(db),
     transaction: (work) =>
       db.transaction().execute((trx) => {
         // Reads inside see the transaction's own writes: they go through it, uncached.

@@ -1,3 +1,4 @@
+import type { KyselyDataCopy } from './data-copy.repository.ts';
 import type { DialectKind } from './dialect.ts';
 import type {
   AccessTokenRow,
@@ -28,6 +29,8 @@ export interface MetadataStore extends StoreRepositories {
   /** Uploads held for a claim (easy_auth, unlinked legacy devices); each call is its own transaction. */
   heldImages: HeldImageRepository;
   anonymousDevices: AnonymousDeviceRepository;
+  /** Whole-table reads and id-preserving writes, for `gazo migrate-data` only. */
+  dataCopy: KyselyDataCopy;
   /**
    * Runs `work` in one transaction: `tx` holds the same repositories bound to it (jobs.enqueue
    * included), so that everything `work` writes commits together or not at all, and `tx.lock`

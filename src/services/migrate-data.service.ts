@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { type BlobStore, originalKey, thumbnailKey } from '../blobs/blob-store.ts';
+import { COPIED_TABLES, type CopiedRow, type CopiedTable } from '../store/data-copy.repository.ts';
+import type { MetadataStore } from '../store/types.ts';
+import { sha256File } from './backup-target.ts';
+import { badRequest } from './errors.ts';
+
+/** One side of a migration: the metadata and the bytes. */
+export interface MigrationEnd {
+  store: MetadataStore;
+  blobs: BlobStore;
+}
+
+/** How a migration shows how far it is: one phase (blobs, then rows) at a time. */
+export interface MigrationProgress {
+  start(label: string, total: number): void;
+  tick(n?: number): void;
+  /** A line for the user (a thumbnail missing in the source, say). */
+  note(line: string): void;
+  stop(): void;
+}
+
+export interface MigrationResult {
+  /** Files written to the target by this run (not those an earlier run had already copied). */
+  blobsCopied: number;
+  /** Files an earlier run had copied, whose bytes were checked again. */
+  blobsVerified: number;
+  /** Rows of each table in the target afterwards. */
+  rows: Record<CopiedTable, number>;
+  /** Thumbnails the source lacks: the target makes them again (`gazo fsck --repair`). */
+  missingThumbnails: number;
+}
+
+const BATCH = 200;
+
+const sha256Of = async (stream: Readable) => {
+  const hash = createHash('sha256');
+  await pipeline(stream, hash);
+  return hash.digest('hex');
+};
+
+/**
+ * Copies an embedded data dir (SQLite and its blob folder) into an empty PostgreSQL database and
+ * blob store, keeping every id, hash and secret, so that tokens, sessions, device ids and image
+ * URLs keep working. Blobs first, each checked against its hash on both sides, then rows, table
+ * by table in key order. A run that was cut short is run again: the target's identity says it is
+ * this data dir's copy, blobs already there are checked rather than copied, rows already there
+ * are kept. The caller holds the source's serve lock, so nothing changes it meanwhile.
+ */
+export async function migrateData(
+  source: MigrationEnd,
+  target: MigrationEnd,
+  options: { thumbSize: number; now?: number },
+  progress: MigrationProgress,
+): Promise<MigrationResult> {
+  if (source.store.kind !== 'sqlite')
+    throw badRequest('migrate-data copies from an embedded (SQLite) data dir');
+  await claimTarget(source.store, target.store);
+  const blobs = await copyBlobs(source, target, options.thumbSize, progress);
+  const rows = await copyRows(source.store, target.store, options.now ?? Date.now(), progress);
+  await target.store.dataCopy.advanceIdentities();
+  return { ...blobs, rows };
+}
+
+/** The target must be empty, or this data dir's copy from an earlier run; it becomes the latter. */
+async function claimTarget(source: MetadataStore, target: MetadataStore): Promise<void> {
+  const identity = await source.dataCopy.identity();
+  if ((await target.dataCopy.identity()).id === identity.id) return;
+  if (await target.dataCopy.holdsUserData()) {
+    throw badRequest(
+      'the target database already holds users or images of another Gazo install; migrate into an empty database',
+    );
+  }
+  await target.dataCopy.takeIdentity(identity.id, identity.created_at);
+}
+
+async function copyBlobs(
+  source: MigrationEnd,
+  target: MigrationEnd,
+  thumbSize: number,
+  progress: MigrationProgress,
+): Promise<Omit<MigrationResult, 'rows'>> {
+  const hashes = await source.store.images.allBlobKeys();
+  const queued = new Set(await source.store.integrity.blobKeysAwaitingThumbnail());
+  const result = { blobsCopied: 0, blobsVerified: 0, missingThumbnails: 0 };
+  progress.start('files', hashes.length * 2);
+  try {
+    for (const hash of hashes) {
+      for (const key of [originalKey(hash), thumbnailKey(hash, thumbSize)]) {
+        const isOriginal = key === originalKey(hash);
+        const outcome = await copyBlob(source.blobs, target.blobs, key, isOriginal ? hash : undefined);
+        if (outcome === 'missing') {
+          if (isOriginal) {
+            const images = await source.store.integrity.imagesUsingBlob(hash);
+            throw badRequest(
+              `the original of image ${images.map((i) => i.image_id).join(', ')} (${key}) is missing in the data dir; run gazo fsck there, nothing was migrated past this point`,
+            );
+          }
+          if (!queued.has(hash)) {
+            result.missingThumbnails++;
+            progress.note(
+              `thumbnail ${key} is missing in the data dir: run gazo fsck --repair on the target`,
+            );
+          }
+        } else if (outcome === 'copied') result.blobsCopied++;
+        else result.blobsVerified++;
+        progress.tick();
+      }
+    }
+  } finally {
+    progress.stop();
+  }
+  return result;
+}
+
+/**
+ * Copies one blob unless the target has it with the right bytes already. An original's bytes
+ * must hash to its key (content addressing): a file that does not is refused, never spread.
+ */
+async function copyBlob(
+  from: BlobStore,
+  to: BlobStore,
+  key: string,
+  expectedHash: string | undefined,
+): Promise<'copied' | 'verified' | 'missing'> {
+  const outcome = await from.withLocalFile(key, async (file) => {
+    const hash = await sha256File(file);
+    if (expectedHash !== undefined && hash !== expectedHash) {
+      throw badRequest(
+        `${key} in the data dir is corrupt: its bytes hash to ${hash}, not to its name; run gazo fsck there (nothing was migrated past this point)`,
+      );
+    }
+    if ((await hashOf(to, key)) === hash) return 'verified' as const;
+    await to.putStream(key, createReadStream(file));
+    const stored = await hashOf(to, key);
+    if (stored !== hash) {
+      throw new Error(
+        `${key} reads back from the target with SHA-256 ${stored ?? '(missing)'}, not ${hash}: the target store is not keeping bytes intact`,
+      );
+    }
+    return 'copied' as const;
+  });
+  return outcome ?? 'missing';
+}
+
+const hashOf = async (blobs: BlobStore, key: string) => {
+  const stream = await blobs.stream(key);
+  return stream && sha256Of(stream);
+};
+
+/** Rows a copy leaves behind or changes: dead sessions and codes stay, no lease outlives its holder. */
+function carried(table: CopiedTable, row: CopiedRow, now: number): CopiedRow | undefined {
+  if ((table === 'sessions' || table === 'oauth_codes') && Number(row.expires_at) <= now) return undefined;
+  if (table === 'jobs') return { ...row, locked_until: null, lease_owner: null };
+  return row;
+}
+
+/** The rows part of migrateData on its own (the bench seeds PostgreSQL from a seeded data dir with it). */
+export async function copyRows(
+  source: MetadataStore,
+  target: MetadataStore,
+  now: number,
+  progress: MigrationProgress,
+): Promise<Record<CopiedTable, number>> {
+  const tables = Object.keys(COPIED_TABLES) as CopiedTable[];
+  let total = 0;
+  for (const table of tables) total += await source.dataCopy.count(table);
+  const counts = {} as Record<CopiedTable, number>;
+  progress.start('rows', total);
+  try {
+    for (const table of tables) {
+      const key = COPIED_TABLES[table];
+      let after: string | number | undefined;
+      for (;;) {
+        const rows = await source.dataCopy.rowsAfter(table, after, BATCH);
+        if (rows.length === 0) break;
+        after = rows[rows.length - 1]?.[key] as string | number;
+        const kept = rows.map((row) => carried(table, row, now)).filter((row) => row !== undefined);
+        await target.dataCopy.insertKeepingKeys(table, kept);
+        progress.tick(rows.length);
+      }
+      counts[table] = await target.dataCopy.count(table);
+    }
+  } finally {
+    progress.stop();
+  }
+  return counts;
+}
