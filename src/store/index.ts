@@ -34,14 +34,18 @@ export async function openSqliteStore(dataDir: string, file = SQLITE_FILE): Prom
 /** The shared store on PostgreSQL (`postgres://…`); pg is loaded only for it. */
 export async function openPostgresStore(url: string): Promise<MetadataStore> {
   const { openPostgres } = await import('./postgres/database.ts');
-  const { db } = await openPostgres(url);
-  return kyselyStore(db, kyselyReader(db), {
-    kind: 'postgres',
-    backupTo: async () => {
-      throw new Error(
-        'on PostgreSQL, back up the database with pg_dump (and the blobs with their bucket or folder)',
-      );
+  const { db, changeCounter } = await openPostgres(url);
+  return kyselyStore(
+    db,
+    { ...kyselyReader(db), changeCounter },
+    {
+      kind: 'postgres',
+      backupTo: async () => {
+        throw new Error(
+          'on PostgreSQL, back up the database with pg_dump (and the blobs with their bucket or folder)',
+        );
+      },
+      close: () => db.destroy(),
     },
-    close: () => db.destroy(),
-  });
+  );
 }
