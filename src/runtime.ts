@@ -63,8 +63,13 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+/** What a process needs beyond the HTTP side: `jobs: false` (gazo serve --no-jobs) loads no OCR engine. */
+export interface RuntimeOptions {
+  jobs?: boolean;
+}
+
 /** Opens the stores the configuration names (SQLite under `config.dataDir` by default) and wires the services. Starts nothing. */
-export async function openRuntime(config: Config): Promise<Runtime> {
+export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const store = await openStore(config.database, config.dataDir);
   await makePrivateDir(path.join(config.dataDir, 'blobs'));
   const blobs = new CachedBlobStore(
@@ -74,16 +79,18 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   const collector = new BlobCollector(store, blobs, config.thumbSize);
   const reserve = new DiskReserve(path.join(config.dataDir, DISK_RESERVE_FILE), DISK_RESERVE_BYTES);
   await reserve.ensure();
-  const ocr = config.ocr.enabled
-    ? // Loaded only when OCR is on: tesseract.js is memory an OCR-less server need not hold.
-      await (await import('./ocr/tesseract-pool.ts')).TesseractPool.open({
-        languages: parseLanguages(config.ocr.languages),
-        workers: config.ocr.workers,
-        timeoutMs: config.ocr.timeoutMs,
-        recycleAfterJobs: OCR_RECYCLE_AFTER_READS,
-        recycleAboveRssBytes: OCR_RECYCLE_ABOVE_RSS_BYTES,
-      })
-    : undefined;
+  // Uploads still queue OCR jobs when OCR is on; without jobs here, a `gazo worker` runs them.
+  const ocr =
+    config.ocr.enabled && options.jobs !== false
+      ? // Loaded only when OCR is on: tesseract.js is memory an OCR-less server need not hold.
+        await (await import('./ocr/tesseract-pool.ts')).TesseractPool.open({
+          languages: parseLanguages(config.ocr.languages),
+          workers: config.ocr.workers,
+          timeoutMs: config.ocr.timeoutMs,
+          recycleAfterJobs: OCR_RECYCLE_AFTER_READS,
+          recycleAboveRssBytes: OCR_RECYCLE_ABOVE_RSS_BYTES,
+        })
+      : undefined;
   // The worker is made below; uploads only nudge it once they have queued work.
   let nudge = () => {};
   const uploads = new UploadService(

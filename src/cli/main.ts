@@ -14,6 +14,7 @@ import { exportCommand } from './export.ts';
 import { fsckCommand } from './fsck.ts';
 import { ocrCommand } from './ocr.ts';
 import { serveCommand } from './serve.ts';
+import { workerCommand } from './worker.ts';
 
 export function buildProgram(): Command {
   const program = new Command('gazo')
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   program.addCommand(serveCommand());
+  program.addCommand(workerCommand());
   for (const command of accountCommands()) program.addCommand(command);
   program.addCommand(appCommand());
   program.addCommand(backupCommand());

@@ -16,7 +16,7 @@ const isAlive = (pid: number) => {
  * What runs as `pid`: a gazo serve, something else (the pid was reused after the server died),
  * or unknown where /proc cannot tell (another OS, or hidden processes).
  */
-async function whatRuns(pid: number): Promise<'gazo serve' | 'other' | 'unknown'> {
+async function whatRuns(pid: number): Promise<'gazo serve' | 'gazo worker' | 'other' | 'unknown'> {
   let cmdline: string;
   try {
     cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8');
@@ -26,7 +26,8 @@ async function whatRuns(pid: number): Promise<'gazo serve' | 'other' | 'unknown'
   // `node …/bin/gazo.js serve …`, or through npx / a PATH link: `node …/.bin/gazo serve …`.
   const args = cmdline.split('\0');
   const script = args.findIndex((a) => /(^|\/)gazo(\.js)?$/.test(a));
-  return script >= 0 && args[script + 1] === 'serve' ? 'gazo serve' : 'other';
+  const command = script >= 0 ? args[script + 1] : undefined;
+  return command === 'serve' || command === 'worker' ? `gazo ${command}` : 'other';
 }
 
 const procMounted = () =>
@@ -36,8 +37,9 @@ const procMounted = () =>
   );
 
 /**
- * One `gazo serve` per embedded data dir: its start-up sweep treats every unfinished upload as
- * dead, which is only true when no other server is writing there. A pid file left by a process
+ * One `gazo serve` or `gazo worker` per embedded (SQLite) data dir: its start-up sweep treats
+ * every unfinished upload and every job lease as dead, which is only true when no other server
+ * or worker is writing there. A pid file left by a process
  * that died (a crash, SIGKILL) is taken over, also when its pid has since been given to some
  * other program. Returns the release function.
  */
@@ -53,14 +55,14 @@ export async function acquireServeLock(dataDir: string): Promise<() => Promise<v
       const pid = Number.parseInt(await fs.readFile(file, 'utf8').catch(() => ''), 10);
       if (pid > 0 && pid !== process.pid && isAlive(pid)) {
         const running = await whatRuns(pid);
-        if (running === 'gazo serve') {
+        if (running === 'gazo serve' || running === 'gazo worker') {
           throw new ConfigError(
-            `another gazo serve (pid ${pid}) is using ${dataDir}; stop it first, or give this one its own --data-dir`,
+            `another ${running} (pid ${pid}) is using ${dataDir}; stop it first, or give this one its own --data-dir`,
           );
         }
         if (running === 'unknown') {
           throw new ConfigError(
-            `${file} names pid ${pid}, which is running but could not be checked; if it is not a gazo serve, remove ${file} and start again`,
+            `${file} names pid ${pid}, which is running but could not be checked; if it is not a gazo serve or worker, remove ${file} and start again`,
           );
         }
       }

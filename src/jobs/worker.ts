@@ -65,6 +65,11 @@ export class JobWorker {
     this.loop = this.run();
   }
 
+  /** The kinds this worker runs. */
+  kinds(): string[] {
+    return this.registry.list().map((k) => k.kind);
+  }
+
   nudge(): void {
     this.woken = true;
     this.wake?.();
