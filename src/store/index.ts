@@ -33,8 +33,12 @@ export async function openSqliteStore(dataDir: string, file = SQLITE_FILE): Prom
 
 /** The shared store on PostgreSQL (`postgres://…`); pg is loaded only for it. */
 export async function openPostgresStore(url: string): Promise<MetadataStore> {
-  const { openPostgres } = await import('./postgres/database.ts');
+  const [{ openPostgres }, { Liveness }] = await Promise.all([
+    import('./postgres/database.ts'),
+    import('./postgres/liveness.ts'),
+  ]);
   const { db, changeCounter } = await openPostgres(url);
+  const liveness = new Liveness(url);
   return kyselyStore(
     db,
     { ...kyselyReader(db), changeCounter },
@@ -45,7 +49,11 @@ export async function openPostgresStore(url: string): Promise<MetadataStore> {
           'on PostgreSQL, back up the database with pg_dump (and the blobs with their bucket or folder)',
         );
       },
-      close: () => db.destroy(),
+      livenessKey: () => liveness.key(),
+      close: async () => {
+        await liveness.close();
+        await db.destroy();
+      },
     },
   );
 }
