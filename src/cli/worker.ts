@@ -22,7 +22,7 @@ export function workerCommand(): Command {
     const config = configFrom(options);
     const { startBackgroundWork } = await import('../jobs/housekeeping.ts');
     const { rt, close } = await openLongRunning(config, startedAt, { jobs: true });
-    const stopSweeps = startBackgroundWork(rt, stderrLog);
+    const stopSweeps = startBackgroundWork(rt, stderrLog(config.logLevel));
     process.stdout.write(
       `Gazo worker running (jobs: ${rt.worker.kinds().join(', ')}; data in ${config.dataDir})\n`,
     );
@@ -33,12 +33,19 @@ export function workerCommand(): Command {
   });
 }
 
-/** One JSON line per warning on stderr, as the server's log lines are (an error as its message). */
-const stderrLog: JobLog = {
-  warn(fields, message) {
+/** Levels that include info lines, as pino names them. */
+const SHOWS_INFO = new Set(['info', 'debug', 'trace']);
+
+/** One JSON line per warning (and, at GAZO_LOG_LEVEL=info, per job done) on stderr, as the server's log lines are. */
+const stderrLog = (level: string): JobLog => {
+  const write = (name: string, fields: Record<string, unknown>, message: string) => {
     const plain = Object.fromEntries(
       Object.entries(fields).map(([k, v]) => [k, v instanceof Error ? v.message : v]),
     );
-    process.stderr.write(`${JSON.stringify({ level: 'warn', time: Date.now(), ...plain, msg: message })}\n`);
-  },
+    process.stderr.write(`${JSON.stringify({ level: name, time: Date.now(), ...plain, msg: message })}\n`);
+  };
+  return {
+    warn: (fields, message) => write('warn', fields, message),
+    ...(SHOWS_INFO.has(level) ? { info: (fields, message) => write('info', fields, message) } : {}),
+  };
 };
