@@ -72,6 +72,8 @@ export interface Runtime {
 
 /** What a program embedding Gazo (or a test) may set besides the configuration. */
 export interface RuntimeOptions {
+  /** false (gazo serve --no-jobs): no job worker runs here, so no OCR engine is loaded. */
+  jobs?: boolean;
   /** The applications easy_auth accepts (see ClientApps); by default, the registered OAuth apps. */
   clientApps?: ClientApps;
   /** easy_auth's windows; tests shorten them (there is no flag). */
@@ -91,16 +93,18 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   const collector = new BlobCollector(store, blobs, config.thumbSize);
   const reserve = new DiskReserve(path.join(config.dataDir, DISK_RESERVE_FILE), DISK_RESERVE_BYTES);
   await reserve.ensure();
-  const ocr = config.ocr.enabled
-    ? // Loaded only when OCR is on: tesseract.js is memory an OCR-less server need not hold.
-      await (await import('./ocr/tesseract-pool.ts')).TesseractPool.open({
-        languages: parseLanguages(config.ocr.languages),
-        workers: config.ocr.workers,
-        timeoutMs: config.ocr.timeoutMs,
-        recycleAfterJobs: OCR_RECYCLE_AFTER_READS,
-        recycleAboveRssBytes: OCR_RECYCLE_ABOVE_RSS_BYTES,
-      })
-    : undefined;
+  // Uploads still queue OCR jobs when OCR is on; without jobs here, a `gazo worker` runs them.
+  const ocr =
+    config.ocr.enabled && options.jobs !== false
+      ? // Loaded only when OCR is on: tesseract.js is memory an OCR-less server need not hold.
+        await (await import('./ocr/tesseract-pool.ts')).TesseractPool.open({
+          languages: parseLanguages(config.ocr.languages),
+          workers: config.ocr.workers,
+          timeoutMs: config.ocr.timeoutMs,
+          recycleAfterJobs: OCR_RECYCLE_AFTER_READS,
+          recycleAboveRssBytes: OCR_RECYCLE_ABOVE_RSS_BYTES,
+        })
+      : undefined;
   // The worker is made below; uploads only nudge it once they have queued work.
   let nudge = () => {};
   const uploads = new UploadService(

@@ -15,6 +15,7 @@ import { fsckCommand } from './fsck.ts';
 import { migrateDataCommand } from './migrate-data.ts';
 import { ocrCommand } from './ocr.ts';
 import { serveCommand } from './serve.ts';
+import { workerCommand } from './worker.ts';
 
 export function buildProgram(): Command {
   const program = new Command('gazo')
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   program.addCommand(serveCommand());
+  program.addCommand(workerCommand());
   for (const command of accountCommands()) program.addCommand(command);
   program.addCommand(appCommand());
   program.addCommand(backupCommand());

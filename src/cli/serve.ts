@@ -1,24 +1,20 @@
 import { Command } from 'commander';
-import type { ConfigInput } from '../config.ts';
-import type { Runtime } from '../runtime.ts';
+import type { Config, ConfigInput } from '../config.ts';
+import { PENDING_UPLOAD_MAX_AGE_MS, startBackgroundWork } from '../jobs/housekeeping.ts';
+import type { Runtime, RuntimeOptions } from '../runtime.ts';
 import { refuseCorruptDatabase } from './fsck.ts';
 import { configFrom, withDataDir } from './options.ts';
 import { acquireServeLock } from './serve-lock.ts';
 
-/**
- * On PostgreSQL other servers and workers may be running: a pending upload is dead only once it
- * is older than any live one gets (and one that does take longer fails at its commit rather than
- * make a row whose bytes were collected: see ImageRepository.insert).
- */
-export const PENDING_UPLOAD_MAX_AGE_MS = 15 * 60 * 1000;
+export { PENDING_UPLOAD_MAX_AGE_MS };
 
 /**
- * Reclaims what a process that died left, and only what is provably dead. On SQLite the serve
- * lock proves that no other server runs on the data dir: every lease is the dead server's, and
- * so is every upload registered before this start (an in-process `gazo import` running beside
- * it fails that one upload at its commit, never losing bytes). On PostgreSQL nothing proves
- * that: expired leases need nothing (the next claim takes them over), and only uploads older
- * than PENDING_UPLOAD_MAX_AGE_MS are swept.
+ * Reclaims what a process that died left, and only what is provably dead. On SQLite the data-dir
+ * lock proves that no other server or worker runs on the data dir: every lease is the dead
+ * process's, and so is every upload registered before this start (an in-process `gazo import`
+ * running beside it fails that one upload at its commit, never losing bytes). On PostgreSQL
+ * nothing proves that: expired leases need nothing (the next claim takes them over), and only
+ * uploads older than PENDING_UPLOAD_MAX_AGE_MS are swept.
  */
 export async function recoverAfterCrash(rt: Runtime, startedAt: number): Promise<void> {
   if (rt.store.kind === 'sqlite') {
@@ -29,8 +25,70 @@ export async function recoverAfterCrash(rt: Runtime, startedAt: number): Promise
   }
 }
 
+/** The flags of what both `gazo serve` and `gazo worker` do with images: where bytes go, decoding, OCR. */
+export const withImageWorkOptions = (command: Command) =>
+  command
+    .option('--max-pixels <n>', 'largest image canvas accepted (env GAZO_MAX_PIXELS, default 100000000)')
+    .option(
+      '--decode-memory-mb <n>',
+      'memory image decodes may take at once; more waits (env GAZO_DECODE_MEMORY_MB, default 512)',
+    )
+    .option(
+      '--blobs <url>',
+      'keep image bytes in an S3-compatible bucket: s3://bucket?endpoint=…&region=…[&presign=1] (env GAZO_BLOBS, default the data dir)',
+    )
+    .option('--no-ocr', 'do not read the text in images (env GAZO_OCR=off)')
+    .option(
+      '--ocr-languages <codes>',
+      'tesseract languages to read, joined by + (env GAZO_OCR_LANGUAGES, default eng+jpn)',
+    );
+
+/**
+ * Opens the runtime of a long-running process (server or worker) and recovers what dead ones
+ * left. On SQLite it first takes the data dir's lock (one server or worker per data dir: see
+ * serve-lock.ts) and refuses a corrupt database; on PostgreSQL no host-local lock could prove
+ * anything, and none is needed: start-up takes only what is provably dead.
+ */
+export async function openLongRunning(
+  config: Config,
+  startedAt: number,
+  options: RuntimeOptions,
+): Promise<{ rt: Runtime; close(): Promise<void> }> {
+  const { openRuntime } = await import('../runtime.ts');
+  let releaseLock = async () => {};
+  if (config.database.kind === 'sqlite') {
+    releaseLock = await acquireServeLock(config.dataDir);
+    await refuseCorruptDatabase(config.dataDir).catch(async (err) => {
+      await releaseLock();
+      throw err;
+    });
+  }
+  const rt = await openRuntime(config, options);
+  await recoverAfterCrash(rt, startedAt);
+  return {
+    rt,
+    async close() {
+      await rt.close();
+      await releaseLock();
+    },
+  };
+}
+
+/** Runs `stop` once on SIGINT or SIGTERM, then exits. */
+export function onShutdown(stop: () => Promise<void>): void {
+  let closing = false;
+  const shutdown = async () => {
+    if (closing) return;
+    closing = true;
+    await stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+}
+
 export function serveCommand(): Command {
-  return withDataDir(
+  const command = withDataDir(
     new Command('serve')
       .description('serve the Gyazo API, pages and images')
       .option('--port <n>', 'port to listen on (env GAZO_PORT, default 3000)')
@@ -46,11 +104,6 @@ export function serveCommand(): Command {
       .option(
         '--max-upload-bytes <n>',
         'largest upload accepted (env GAZO_MAX_UPLOAD_BYTES, default 52428800)',
-      )
-      .option('--max-pixels <n>', 'largest image canvas accepted (env GAZO_MAX_PIXELS, default 100000000)')
-      .option(
-        '--decode-memory-mb <n>',
-        'memory image decodes may take at once; more waits (env GAZO_DECODE_MEMORY_MB, default 512)',
       )
       .option(
         '--trust-proxy <list-or-hops>',
@@ -88,56 +141,31 @@ export function serveCommand(): Command {
       .option(
         '--legacy-anonymous-devices',
         'legacy clients (upload.cgi) with no device id get one, linked to a user from the browser (env GAZO_LEGACY_ANONYMOUS_DEVICES)',
-      )
-      .option(
-        '--blobs <url>',
-        'keep image bytes in an S3-compatible bucket: s3://bucket?endpoint=…&region=…[&presign=1] (env GAZO_BLOBS, default the data dir)',
-      )
-      .option('--no-ocr', 'do not read the text in images (env GAZO_OCR=off)')
-      .option(
-        '--ocr-languages <codes>',
-        'tesseract languages to read, joined by + (env GAZO_OCR_LANGUAGES, default eng+jpn)',
       ),
-  ).action(async (options: ConfigInput) => {
+  );
+  withImageWorkOptions(command).option(
+    '--no-jobs',
+    'serve HTTP only; run the background work (thumbnails, OCR, collection, expiry) in `gazo worker` processes',
+  );
+  return command.action(async (options: ConfigInput & { jobs?: boolean }) => {
     const startedAt = Date.now();
+    const jobs = options.jobs !== false;
     const config = configFrom(options);
-    const [{ buildApp }, { openRuntime }] = await Promise.all([
-      import('../http/app.ts'),
-      import('../runtime.ts'),
-    ]);
-    const releaseLock = await acquireServeLock(config.dataDir);
-    await (config.database.kind === 'sqlite'
-      ? refuseCorruptDatabase(config.dataDir)
-      : Promise.resolve()
-    ).catch(async (err) => {
-      await releaseLock();
-      throw err;
-    });
-    const rt = await openRuntime(config);
-    await recoverAfterCrash(rt, startedAt);
+    const { buildApp } = await import('../http/app.ts');
+    const { rt, close } = await openLongRunning(config, startedAt, { jobs });
     const app = await buildApp(rt, { logger: { level: config.logLevel } });
-    rt.worker.start(app.log);
-    // Expired browser sessions are refused when presented; this only keeps the table small.
-    const sweepSessions = () =>
-      rt.sessions.deleteExpired().catch((err) => app.log.warn({ err }, 'could not delete expired sessions'));
-    void sweepSessions();
-    const sessionSweep = setInterval(sweepSessions, 60 * 60 * 1000).unref();
+    const stopSweeps = jobs ? startBackgroundWork(rt, app.log) : () => {};
     const address = await app.listen({ port: config.port, host: config.host });
     process.stdout.write(
-      `Gazo listening on ${address} (public URL ${config.urls.base}, data in ${config.dataDir})\n`,
+      `Gazo listening on ${address} (public URL ${config.urls.base}, data in ${config.dataDir}${jobs ? '' : ', no background jobs'})\n`,
     );
-
-    let closing = false;
-    const shutdown = async () => {
-      if (closing) return;
-      closing = true;
-      clearInterval(sessionSweep);
+    onShutdown(async () => {
+      stopSweeps();
+      // In-flight requests get 10 s to finish; a client that stopped reading does not hold us for ever.
+      const force = setTimeout(() => app.server.closeAllConnections(), 10_000).unref();
       await app.close();
-      await rt.close();
-      await releaseLock();
-      process.exit(0);
-    };
-    process.on('SIGINT', shutdown);
-    process.on('SIGTERM', shutdown);
+      clearTimeout(force);
+      await close();
+    });
   });
 }

@@ -4,6 +4,8 @@ import { type JobRegistry, PermanentJobError, type RegisteredKind } from './regi
 /** Where failures go: Fastify's (pino's) logger fits. */
 export interface JobLog {
   warn(fields: Record<string, unknown>, message: string): void;
+  /** Each job done, with its kind, id, attempt and payload (at info: off by default). */
+  info?(fields: Record<string, unknown>, message: string): void;
 }
 
 export interface WorkerOptions {
@@ -63,6 +65,11 @@ export class JobWorker {
     this.running = true;
     this.stopping = false;
     this.loop = this.run();
+  }
+
+  /** The kinds this worker runs. */
+  kinds(): string[] {
+    return this.registry.list().map((k) => k.kind);
   }
 
   nudge(): void {
@@ -162,7 +169,12 @@ export class JobWorker {
       });
       await Promise.race([work, timeout]);
       clearTimeout(timer);
-      if (!(await this.jobs.complete(job.id, job.lease_owner))) {
+      if (await this.jobs.complete(job.id, job.lease_owner)) {
+        this.options.log?.info?.(
+          { kind: kind.kind, jobId: job.id, attempt: job.attempts, payload: job.payload },
+          'job done',
+        );
+      } else {
         this.options.log?.warn(
           { kind: kind.kind, jobId: job.id },
           'job finished after its lease was taken over; the new holder runs it',

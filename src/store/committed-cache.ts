@@ -3,8 +3,9 @@ import type { ReadRunner } from './reusable-query.ts';
 /**
  * Answers of a read query kept in process for as long as nothing has been committed since:
  * every lookup first asks the reader's change counter, which moves at once for this process's
- * commits and within a tenth of a second for other processes' (the CLI); the first lookup after
- * it moved empties the cache. `maxAgeMs` bounds an entry's life on top of that, as a fallback.
+ * commits and within a tenth of a second or two for other processes' (SQLite's data_version,
+ * PostgreSQL's snapshot: see postgres/change-counter.ts); the first lookup after it moved
+ * empties the cache. `maxAgeMs` bounds an entry's life on top of that, as a fallback.
  * A reader without a change counter caches nothing, nor does one while the counter cannot tell.
  */
 export class CommittedCache<V> {
@@ -35,6 +36,9 @@ export class CommittedCache<V> {
       this.entries.delete(key);
       return undefined;
     }
+    // A lookup that started after a later commit has emptied the cache meanwhile (the load is a
+    // round trip on PostgreSQL): this answer may predate that commit, so it is not kept.
+    if (this.seen !== counter) return value;
     this.entries.delete(key);
     this.entries.set(key, { value, at: now });
     if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);

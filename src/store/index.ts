@@ -33,15 +33,27 @@ export async function openSqliteStore(dataDir: string, file = SQLITE_FILE): Prom
 
 /** The shared store on PostgreSQL (`postgres://…`); pg is loaded only for it. */
 export async function openPostgresStore(url: string): Promise<MetadataStore> {
-  const { openPostgres } = await import('./postgres/database.ts');
-  const { db } = await openPostgres(url);
-  return kyselyStore(db, kyselyReader(db), {
-    kind: 'postgres',
-    backupTo: async () => {
-      throw new Error(
-        'on PostgreSQL, back up the database with pg_dump (and the blobs with their bucket or folder)',
-      );
+  const [{ openPostgres }, { Liveness }] = await Promise.all([
+    import('./postgres/database.ts'),
+    import('./postgres/liveness.ts'),
+  ]);
+  const { db, changeCounter } = await openPostgres(url);
+  const liveness = new Liveness(url);
+  return kyselyStore(
+    db,
+    { ...kyselyReader(db), changeCounter },
+    {
+      kind: 'postgres',
+      backupTo: async () => {
+        throw new Error(
+          'on PostgreSQL, back up the database with pg_dump (and the blobs with their bucket or folder)',
+        );
+      },
+      livenessKey: () => liveness.key(),
+      close: async () => {
+        await liveness.close();
+        await db.destroy();
+      },
     },
-    close: () => db.destroy(),
-  });
+  );
 }

@@ -11,7 +11,11 @@ export function jobRow(job: NewJob) {
 }
 
 export class KyselyJobRepository implements JobRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** What proves this process alive to others, where the store has it (PostgreSQL: liveness.ts). */
+    private readonly livenessKey: () => Promise<number | undefined> = async () => undefined,
+  ) {}
 
   async enqueue(job: NewJob): Promise<void> {
     await this.db.insertInto('jobs').values(jobRow(job)).execute();
@@ -33,7 +37,10 @@ export class KyselyJobRepository implements JobRepository {
     if (kinds.length === 0 || limit <= 0) return [];
     // A fresh token per claim: whoever claims the job next (after this lease expired) gets
     // another, and this holder's complete or fail then matches no row.
-    const owner = randomBytes(16).toString('hex');
+    // Its first 8 hex digits are the liveness key where the store has one (else 0): see
+    // postgres/liveness.ts.
+    const key = (await this.livenessKey()) ?? 0;
+    const owner = key.toString(16).padStart(8, '0') + randomBytes(12).toString('hex');
     const dialect = dialectOf(this.db);
     const rows = await dialect.relaxed(this.db, (db) =>
       dialect.claimJobs(db, { kinds, limit, now, lockedUntil: now + leaseMs, owner }),

@@ -18,13 +18,17 @@ import type { MetadataStore, StoreRepositories, StoreTransaction } from './types
 import { KyselyUserRepository } from './users.repository.ts';
 
 /** The repositories over `db` (the store's, or a transaction's), hot reads through `reader`. */
-function repositories(db: Kysely<Database>, reader: ReadRunner): StoreRepositories {
+function repositories(
+  db: Kysely<Database>,
+  reader: ReadRunner,
+  livenessKey?: () => Promise<number | undefined>,
+): StoreRepositories {
   return {
     users: new KyselyUserRepository(db),
     tokens: tokenRepository(db, reader),
     devices: deviceRepository(db, reader),
     images: new KyselyImageRepository(db, reader),
-    jobs: new KyselyJobRepository(db),
+    jobs: new KyselyJobRepository(db, livenessKey),
     importSources: new KyselyImportSourceRepository(db),
     sessions: new KyselySessionRepository(db),
     invites: new KyselyInviteRepository(db),
@@ -38,12 +42,14 @@ export interface StoreEnds {
   kind: DialectKind;
   backupTo(file: string): Promise<void>;
   close(): Promise<void>;
+  /** What proves this process's job leases held by a live process (see postgres/liveness.ts). */
+  livenessKey?: () => Promise<number | undefined>;
 }
 
 /** The metadata store on a Kysely database of either dialect: the same repositories, one transaction(fn). */
 export function kyselyStore(db: Kysely<Database>, reader: ReadRunner, ends: StoreEnds): MetadataStore {
   return {
-    ...repositories(db, reader),
+    ...repositories(db, reader, ends.livenessKey),
     blobLedger: new KyselyBlobLedger(db),
     integrity: new KyselyIntegrityRepository(db),
     heldImages: new KyselyHeldImageRepository(db),
@@ -53,7 +59,7 @@ export function kyselyStore(db: Kysely<Database>, reader: ReadRunner, ends: Stor
       db.transaction().execute((trx) => {
         // Reads inside see the transaction's own writes: they go through it, uncached.
         const tx: StoreTransaction = {
-          ...repositories(trx, kyselyReader(trx)),
+          ...repositories(trx, kyselyReader(trx), ends.livenessKey),
           blobLedger: new KyselyBlobLedger(trx),
           lock: (name) => dialectOf(trx).lock(trx, name),
         };

@@ -1,7 +1,18 @@
 import { sql } from 'kysely';
 import type { StoreDialect } from '../dialect.ts';
 import { dueJobIds } from '../due-jobs.ts';
+import { LIVENESS_SPACE } from './liveness.ts';
 import { searchImagesPostgres } from './search.ts';
+
+/**
+ * A lease whose owner token names a liveness key (its first 8 hex digits, 0 for none) that no
+ * session of this database holds any more: its process died (see liveness.ts).
+ */
+const holderKey = sql`('x' || substr(jobs.lease_owner, 1, 8))::bit(32)::int::bigint`;
+const holderDead = sql<boolean>`(length(jobs.lease_owner) = 32 AND ${holderKey} <> 0 AND ${holderKey} NOT IN (
+  SELECT l.objid::bigint FROM pg_locks l
+  WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.classid = ${LIVENESS_SPACE}::bigint::oid
+    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())))`;
 
 /** The first key of Gazo's advisory locks ('gazo'), so that other users of the database never clash. */
 const LOCK_SPACE = 0x67617a6f;
@@ -29,11 +40,12 @@ export const postgresDialect: StoreDialect = {
    * One statement: the due rows are locked as they are picked (in a CTE, so picked once), and
    * rows another claimer has locked (it is claiming them right now) are skipped rather than
    * waited for, so any number of workers claim at once and never the same job. A row is due when
-   * unleased or its lease expired; once picked, PostgreSQL checks that again on its latest version.
+   * unleased, its lease expired or its holder died (liveness.ts); once picked, PostgreSQL checks
+   * that again on its latest version.
    */
   async claimJobs(db, { kinds, limit, now, lockedUntil, owner }) {
     return db
-      .with('due', () => dueJobIds(db, kinds, now, limit).forUpdate().skipLocked())
+      .with('due', () => dueJobIds(db, kinds, now, limit, holderDead).forUpdate().skipLocked())
       .updateTable('jobs')
       .from('due')
       .set((eb) => ({
