@@ -8,12 +8,13 @@ interface DataDirOptions {
 
 /** Opens only the metadata store, for the app commands. */
 async function withOAuth<T>(options: DataDirOptions, work: (oauth: OAuthService) => Promise<T>): Promise<T> {
-  const [{ openSqliteStore }, { AccountsService }, { OAuthService }] = await Promise.all([
+  const [{ openStore }, { AccountsService }, { OAuthService }] = await Promise.all([
     import('../store/index.ts'),
     import('../services/accounts.service.ts'),
     import('../services/oauth.service.ts'),
   ]);
-  const store = await openSqliteStore(configFrom(options).dataDir);
+  const config = configFrom(options);
+  const store = await openStore(config.database, config.dataDir);
   try {
     return await work(new OAuthService(store, new AccountsService(store)));
   } finally {

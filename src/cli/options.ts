@@ -85,12 +85,13 @@ export async function withAccounts<T>(options: ConfigInput, work: (accounts: Acc
 
 /** Opens only the metadata store, for the commands that change a user's standing. */
 export async function withUsers<T>(options: ConfigInput, work: (users: UsersService) => Promise<T>) {
-  const [{ openSqliteStore }, { SessionsService }, { UsersService }] = await Promise.all([
+  const [{ openStore }, { SessionsService }, { UsersService }] = await Promise.all([
     import('../store/index.ts'),
     import('../services/sessions.service.ts'),
     import('../services/users.service.ts'),
   ]);
-  const store = await openSqliteStore(configFrom(options).dataDir);
+  const config = configFrom(options);
+  const store = await openStore(config.database, config.dataDir);
   try {
     return await work(new UsersService(store, new SessionsService(store)));
   } finally {

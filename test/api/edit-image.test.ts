@@ -1,7 +1,6 @@
-import path from 'node:path';
-import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SQLITE_FILE } from '../../src/store/index.ts';
+import { principalOf } from '../../src/services/principal.ts';
+import type { UserRow } from '../../src/store/schema.ts';
 import { expectError, expectImageObject, jsonOf, uploadOk, type WireImage } from '../helpers/api.ts';
 import { solidPng } from '../helpers/images.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
@@ -224,15 +223,39 @@ describe('PATCH /api/images/:image_id', () => {
   it('answers 403 to a token granted only the upload scope', async () => {
     const user = await server.user();
     const up = await uploadOk(server, user.token, await uniquePng(), { title: 'scoped' });
-    // As an OAuth app granted `upload` alone would hold it (written as another process would).
-    const db = new SQLite(path.join(server.dataDir, SQLITE_FILE));
-    db.prepare("UPDATE access_tokens SET scopes = 'upload' WHERE user_id = ?").run(user.id);
-    db.close();
-    await new Promise((r) => setTimeout(r, 250));
-    await expectError(await patchJson(up.image_id, { title: 'x' }, user.token), 403, {
+    // What an OAuth app holds when the user granted it `upload` alone.
+    const appToken = await grantedToken(server, user.id, 'upload');
+    await expectError(await patchJson(up.image_id, { title: 'x' }, appToken), 403, {
       path: `/api/images/${up.image_id}`,
       method: 'PATCH',
       message: /"public" scope/,
     });
   });
 });
+
+/** A token from the OAuth flow (a registered app, the user's consent to `scope`, the code exchanged). */
+async function grantedToken(server: TestServer, userId: number, scope: string): Promise<string> {
+  const redirectUri = 'https://app.example/callback';
+  const { app, clientSecret } = await server.rt.oauth.createApp(userId, 'Scoped app', [redirectUri]);
+  const check = await server.rt.oauth.checkAuthorization({
+    client_id: app.client_id,
+    redirect_uri: redirectUri,
+    response_type: 'code',
+    scope,
+  });
+  if (!check.ok) throw new Error(`authorization refused: ${check.redirect}`);
+  const row = await server.rt.store.users.findById(userId);
+  const back = await server.rt.oauth.approve(check.request, principalOf(row as UserRow, 'session'));
+  const code = new URL(back).searchParams.get('code') as string;
+  const { accessToken } = await server.rt.oauth.exchange(
+    {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: redirectUri,
+      client_id: app.client_id,
+      client_secret: clientSecret,
+    },
+    undefined,
+  );
+  return accessToken;
+}

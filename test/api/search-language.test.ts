@@ -1,7 +1,4 @@
-import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SQLITE_FILE } from '../../src/store/index.ts';
 import { expectError, jsonOf, uploadOk, type WireImage } from '../helpers/api.ts';
 import { solidPng } from '../helpers/images.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
@@ -28,18 +25,8 @@ describe('GET /api/search: the query language', () => {
     return (await jsonOf<WireImage[]>(res)).map((i) => name(i.image_id));
   };
   /** What the OCR job does: write the text into the image's row. */
-  const setOcrText = (imageId: string, text: string) => {
-    const db = new Database(path.join(server.dataDir, SQLITE_FILE));
-    try {
-      db.prepare('UPDATE images SET ocr_text = ?, ocr_locale = ? WHERE image_id = ?').run(
-        text,
-        'en',
-        imageId,
-      );
-    } finally {
-      db.close();
-    }
-  };
+  const setOcrText = (imageId: string, text: string) =>
+    server.rt.store.images.recordOcr(imageId, 'en', text, { replace: true });
 
   beforeAll(async () => {
     server = await startServer();
@@ -76,19 +63,19 @@ describe('GET /api/search: the query language', () => {
     await add('screen', { created_at: at('2024-12-31T23:59:59Z') });
     await add('chat', { created_at: at('2025-01-01T00:00:00Z') });
     await add('theirs', { title: 'Quarterly report', created_at: at('2024-06-01T00:00:00Z') }, otherToken);
-    setOcrText(img.screen?.image_id as string, 'Build failed\nerror: cannot find module "left-pad"');
-    setOcrText(img.chat?.image_id as string, '田中: 明日の会議は10時からです\n佐藤: 了解しました');
-    setOcrText(img.theirs?.image_id as string, 'Build failed 明日の会議');
+    await setOcrText(img.screen?.image_id as string, 'Build failed\nerror: cannot find module "left-pad"');
+    await setOcrText(img.chat?.image_id as string, '田中: 明日の会議は10時からです\n佐藤: 了解しました');
+    await setOcrText(img.theirs?.image_id as string, 'Build failed 明日の会議');
   });
   afterAll(() => server.close());
 
   it('finds OCR text, kept in step when the text changes', async () => {
     expect(await found('failed')).toEqual(['screen']);
     expect(await found('left-pad')).toEqual(['screen']);
-    setOcrText(img.screen?.image_id as string, 'Build passed');
+    await setOcrText(img.screen?.image_id as string, 'Build passed');
     expect(await found('failed')).toEqual([]);
     expect(await found('passed')).toEqual(['screen']);
-    setOcrText(img.screen?.image_id as string, 'Build failed\nerror: cannot find module "left-pad"');
+    await setOcrText(img.screen?.image_id as string, 'Build failed\nerror: cannot find module "left-pad"');
     expect(await found('failed')).toEqual(['screen']);
   });
 
