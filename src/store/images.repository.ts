@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { CommittedCache } from './committed-cache.ts';
 import { dialectOf, inTransaction } from './dialect.ts';
+import { bumpImagesVersion } from './images-version.ts';
 import { jobRow } from './jobs.repository.ts';
 import { PageBookmarks } from './page-bookmarks.ts';
 import { type ReadRunner, reusableColumnsQuery, reusableQuery } from './reusable-query.ts';
@@ -191,11 +192,7 @@ export class KyselyImageRepository implements ImageRepository {
         .executeTakeFirst();
       if (!row) return undefined;
       // Every change shows in the listed objects, one to nothing searched (the policy) too.
-      await trx
-        .updateTable('users')
-        .set((eb) => ({ images_version: eb('images_version', '+', 1) }))
-        .where('id', '=', userId)
-        .execute();
+      await bumpImagesVersion(trx, userId);
       return imageRow(row);
     });
   }
@@ -260,13 +257,7 @@ export class KyselyImageRepository implements ImageRepository {
         .where('blob_key', '=', blobKey)
         .returning('user_id')
         .execute();
-      const ids = [...new Set(owners.map((o) => o.user_id))];
-      if (ids.length === 0) return;
-      await trx
-        .updateTable('users')
-        .set((eb) => ({ images_version: eb('images_version', '+', 1) }))
-        .where('id', 'in', ids)
-        .execute();
+      await bumpImagesVersion(trx, [...new Set(owners.map((o) => o.user_id))]);
     });
   }
 
@@ -284,11 +275,7 @@ export class KyselyImageRepository implements ImageRepository {
       if (!options.replace) update = update.where('ocr_text', '=', '');
       const row = await update.returning('user_id').executeTakeFirst();
       if (!row) return false;
-      await trx
-        .updateTable('users')
-        .set((eb) => ({ images_version: eb('images_version', '+', 1) }))
-        .where('id', '=', row.user_id)
-        .execute();
+      await bumpImagesVersion(trx, row.user_id);
       return true;
     });
   }

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { inTransaction } from './dialect.ts';
+import { bumpImagesVersion } from './images-version.ts';
 import type { Database } from './schema.ts';
 import type { ImportRecord, ImportSourceRepository } from './types.ts';
 
@@ -46,12 +47,7 @@ export class KyselyImportSourceRepository implements ImportSourceRepository {
         .where('user_id', '=', userId)
         .executeTakeFirst();
       // Every change to a user's images bumps their version: cached list pages depend on it.
-      if (Number(changed.numUpdatedRows) > 0)
-        await trx
-          .updateTable('users')
-          .set((eb) => ({ images_version: eb('images_version', '+', 1) }))
-          .where('id', '=', userId)
-          .execute();
+      if (Number(changed.numUpdatedRows) > 0) await bumpImagesVersion(trx, userId);
     });
   }
 
