@@ -24,7 +24,8 @@ export const wantsJson = (request: FastifyRequest) => {
   return accept.includes('application/json') && !accept.includes('text/html');
 };
 
-export function sendPageForError(
+/** An error page; given a signed-in user, with their navigation. */
+export function sendErrorPage(
   rt: Runtime,
   reply: FastifyReply,
   status: number,
@@ -44,10 +45,6 @@ export function sendPageForError(
   );
 }
 
-/** An error page for a visitor (or, given one, for a signed-in user). */
-export const sendErrorPage = (rt: Runtime, reply: FastifyReply, status: number, message: string) =>
-  sendPageForError(rt, reply, status, message);
-
 /** The web group's errors: HTML pages for browsers, the JSON error shape for the pages' scripts. */
 export function webErrorHandler(rt: Runtime) {
   return async (error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => {
@@ -56,7 +53,7 @@ export function webErrorHandler(rt: Runtime) {
     // The navigation shows who is signed in, as on every other page (a failed lookup shows a visitor's).
     const viewer = await sessionViewer(rt.sessions, request).catch(() => undefined);
     const signedIn = viewer && { viewer, csrf: csrfToken(reply) };
-    const page = (status: number, message: string) => sendPageForError(rt, reply, status, message, signedIn);
+    const page = (status: number, message: string) => sendErrorPage(rt, reply, status, message, signedIn);
     if (error instanceof ServiceError) {
       setErrorHeaders(reply, error);
       return page(error.status, error.message);
