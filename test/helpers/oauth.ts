@@ -1,9 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { TestServer } from './server.ts';
 
-/** Cookie pairs (`name=value`) a response sets. */
-export const cookiesOf = (res: Response) => res.headers.getSetCookie().map((c) => c.split(';')[0] as string);
-
 const unescapeHtml = (s: string) =>
   s
     .replace(/&quot;/g, '"')
@@ -22,21 +19,6 @@ export function hiddenFields(page: string, action: string): Record<string, strin
     fields[m[1] as string] = unescapeHtml(m[2] as string);
   }
   return fields;
-}
-
-/** A browser's session, made as a person makes one: the sign-in form with its CSRF token. */
-export async function signedInCookies(server: TestServer, name: string, password: string): Promise<string> {
-  const page = await fetch(`${server.url}/signin`);
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
-  const res = await fetch(`${server.url}/signin`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookiesOf(page).join('; ') },
-    body: new URLSearchParams({ name, password, _csrf: csrf }),
-  });
-  if (res.status !== 303) throw new Error(`sign-in answered ${res.status}`);
-  // The CSRF cookie from the form page stays; the session cookie is the new one.
-  return [...cookiesOf(page), ...cookiesOf(res)].join('; ');
 }
 
 /** PKCE S256 (RFC 7636), computed here independently of any library. */

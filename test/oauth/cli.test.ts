@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/child.ts';
-import { consent, pkcePair, signedInCookies } from '../helpers/oauth.ts';
+import { consent, pkcePair } from '../helpers/oauth.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { signedInCookie } from '../helpers/web-session.ts';
 
 /** `gazo app …` in its own process, on the data dir of a server running meanwhile. */
 describe('gazo app', { timeout: 120_000 }, () => {
@@ -31,7 +32,7 @@ describe('gazo app', { timeout: 120_000 }, () => {
     expect(rest).toEqual({});
     expect(client_id).toMatch(/^[0-9a-f]{32}$/);
 
-    const cookie = await signedInCookies(server, user.name, user.password);
+    const cookie = await signedInCookie(server, user.name, user.password);
     const pair = pkcePair();
     const back = await consent(server, cookie, {
       client_id,

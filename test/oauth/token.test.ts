@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { solidPng } from '../helpers/images.ts';
-import { consent, hiddenFields, pkcePair, signedInCookies } from '../helpers/oauth.ts';
+import { consent, hiddenFields, pkcePair } from '../helpers/oauth.ts';
 import { form, startServer, type TestServer } from '../helpers/server.ts';
+import { signedInCookie } from '../helpers/web-session.ts';
 
 /**
  * The provider over plain HTTP: the consent form answered as a browser would post it (the real
@@ -17,7 +18,7 @@ const REDIRECT = 'https://app.example/callback?keep=1';
 beforeAll(async () => {
   server = await startServer();
   const user = await server.user('oauth-owner');
-  cookie = await signedInCookies(server, user.name, user.password);
+  cookie = await signedInCookie(server, user.name, user.password);
   const { app, clientSecret: secret } = await server.rt.oauth.createApp(user.id, 'Token Test App', [
     REDIRECT,
     'com.example.app:/oauth',

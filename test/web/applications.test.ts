@@ -10,8 +10,9 @@ import {
   watchPageErrors,
 } from '../helpers/browser.ts';
 import { solidPng } from '../helpers/images.ts';
-import { consent, pkcePair, signedInCookies } from '../helpers/oauth.ts';
+import { consent, pkcePair } from '../helpers/oauth.ts';
 import { form, startServer, type TestServer } from '../helpers/server.ts';
+import { signedInCookie } from '../helpers/web-session.ts';
 
 let server: TestServer;
 let browser: Browser;
@@ -88,7 +89,7 @@ describe('the Applications page', () => {
     expect(await page.content()).not.toContain(secret);
     expect(await page.getByRole('listitem').filter({ hasText: clientId }).isVisible()).toBe(true);
 
-    const otherBrowser = await signedInCookies(server, user.name, user.password);
+    const otherBrowser = await signedInCookie(server, user.name, user.password);
     const first = await tokenFor(otherBrowser, clientId, secret);
     expect(first.status).toBe(200);
     const appToken = (await first.json()).access_token as string;
@@ -170,7 +171,7 @@ describe('the Applications page', () => {
       REDIRECT,
       'com.example.sync:/oauth',
     ]);
-    const cookie = await signedInCookies(server, user.name, user.password);
+    const cookie = await signedInCookie(server, user.name, user.password);
     expect((await tokenFor(cookie, app.client_id, clientSecret)).status).toBe(200);
     await server.rt.accounts.createToken(user.name, 'backup script');
     for (const viewport of ['desktop', 'phone'] as const) {
@@ -202,7 +203,7 @@ describe('the Applications page', () => {
     const intruder = await server.user('apps-intruder');
     const { app } = await server.rt.oauth.createApp(owner.id, 'Owned', [REDIRECT]);
     const [tokenRow] = await server.rt.oauth.listTokens(owner.id);
-    const cookie = await signedInCookies(server, intruder.name, intruder.password);
+    const cookie = await signedInCookie(server, intruder.name, intruder.password);
     const page = await fetch(`${server.url}/applications`, { headers: { cookie } });
     const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1] as string;
     const post = (path: string, body: Record<string, string>) =>

@@ -9,6 +9,7 @@ import {
   watchPageErrors,
 } from '../helpers/browser.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { cookiesOf } from '../helpers/web-forms.ts';
 
 let server: TestServer;
 let browser: Browser;
@@ -22,7 +23,6 @@ afterAll(async () => {
 });
 
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
-const cookiesOf = (res: Response) => res.headers.getSetCookie().map((c) => c.split(';')[0] as string);
 
 /** A sign-in form fetched as a browser would, with the cookies and CSRF token it came with. */
 async function signInForm(cookies: string[] = []) {
