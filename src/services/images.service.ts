@@ -8,7 +8,7 @@ import {
 } from '../blobs/blob-store.ts';
 import type { DiskReserve } from '../blobs/disk-reserve.ts';
 import type { ImageRow, ListedImageRow } from '../store/schema.ts';
-import type { ImageChanges, ImagePage, MetadataStore, SearchCriteria } from '../store/types.ts';
+import type { ImageChanges, ImagePage, MetadataStore, SearchCriteria, SearchPage } from '../store/types.ts';
 import { badRequest, notFound } from './errors.ts';
 import { imageOwner, type Principal } from './principal.ts';
 import { parseSearchQuery, SearchQueryError } from './search-query.ts';
@@ -103,7 +103,7 @@ export class ImagesService {
   }
 
   /** The query in Gyazo's search language (see search-query.ts); a malformed one is a 400. */
-  search(user: Principal, query: string, page: number, perPage: number): Promise<ImagePage> {
+  search(user: Principal, query: string, page: number, perPage: number): Promise<SearchPage> {
     // Characters, as the route's schema counts them: an emoji is one, not two UTF-16 units.
     if ([...query].length > MAX_SEARCH_QUERY)
       throw badRequest(`query is longer than ${MAX_SEARCH_QUERY} characters`);

@@ -13,6 +13,7 @@ import * as oauth from './migrations/0009-oauth.ts';
 import * as easyAuth from './migrations/0010-easy-auth.ts';
 import * as legacyDevices from './migrations/0011-legacy-devices.ts';
 import * as blobCollections from './migrations/0012-blob-collections.ts';
+import * as shortTermSearch from './migrations/0013-short-term-search.ts';
 import { PortableDdlPlugin } from './postgres/portable-ddl.ts';
 import type { Database } from './schema.ts';
 
@@ -35,6 +36,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0011-legacy-devices': legacyDevices,
   '0009-oauth': oauth,
   '0012-blob-collections': blobCollections,
+  '0013-short-term-search': shortTermSearch,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -2,7 +2,7 @@ import { type Kysely, PostgresAdapter, type RawBuilder, type Transaction } from 
 import { postgresDialect } from './postgres/dialect.ts';
 import type { Database, JobRow } from './schema.ts';
 import { sqliteDialect } from './sqlite/dialect.ts';
-import type { ImagePage, SearchCriteria } from './types.ts';
+import type { SearchCriteria, SearchPage } from './types.ts';
 
 export type DialectKind = 'sqlite' | 'postgres';
 
@@ -25,7 +25,7 @@ export interface StoreDialect {
     criteria: SearchCriteria,
     offset: number,
     limit: number,
-  ): Promise<ImagePage>;
+  ): Promise<SearchPage>;
   /**
    * Leases up to `limit` due jobs of `kinds` (never one another claimer holds an unexpired lease
    * on) to `owner` until `lockedUntil`, counting the attempt; answers the leased rows.

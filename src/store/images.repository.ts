@@ -22,6 +22,7 @@ import type {
   ImageRepository,
   NewJob,
   SearchCriteria,
+  SearchPage,
 } from './types.ts';
 
 export const BLOB_GC_JOB = 'blob.collect';
@@ -173,7 +174,7 @@ export class KyselyImageRepository implements ImageRepository {
     return { rows, total };
   }
 
-  search(userId: number, criteria: SearchCriteria, offset: number, limit: number): Promise<ImagePage> {
+  search(userId: number, criteria: SearchCriteria, offset: number, limit: number): Promise<SearchPage> {
     return dialectOf(this.db).searchImages(this.db, userId, criteria, offset, limit);
   }
 

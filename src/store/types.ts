@@ -241,6 +241,11 @@ export interface ImagePage<Row = ImageRow> {
   total: number;
 }
 
+/** A page of search results: `total` is exact, or (past SEARCH_COUNT_AHEAD) a lower bound. */
+export interface SearchPage extends ImagePage {
+  totalIsExact: boolean;
+}
+
 export interface ImageRepository {
   /**
    * Commits the image, forgets its pending blob, counts it for its owner and queues `jobs`,
@@ -272,7 +277,7 @@ export interface ImageRepository {
    * The user's images that match every term (a substring, case-insensitive, of the term's field,
    * or of any of title, desc, app, url, alt text and OCR text) and lie within the time bounds; newest first.
    */
-  search(userId: number, criteria: SearchCriteria, offset: number, limit: number): Promise<ImagePage>;
+  search(userId: number, criteria: SearchCriteria, offset: number, limit: number): Promise<SearchPage>;
   /**
    * Changes the user's image as `changes` says and bumps the user's images_version, in one
    * transaction (the search index follows by trigger). Undefined when the user has no such image.

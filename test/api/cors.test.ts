@@ -6,7 +6,7 @@ import { solidPng } from '../helpers/images.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
 const ORIGIN = 'https://app.example.net';
-const EXPOSED = ['X-Total-Count', 'X-Current-Page', 'X-Per-Page', 'X-User-Type'];
+const EXPOSED = ['X-Total-Count', 'X-Total-Count-Exact', 'X-Current-Page', 'X-Per-Page', 'X-User-Type'];
 /** Routes that answer browsers with their cookies, under their own policy (none yet but easy_auth). */
 const CREDENTIALED = new Set(['POST /api/upload/easy_auth']);
 

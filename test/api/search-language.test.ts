@@ -195,6 +195,7 @@ describe('GET /api/search: the query language', () => {
     for (const p of [1, 3, 4]) {
       const res = await page(p);
       expect(res.headers.get('x-total-count')).toBe('6');
+      expect(res.headers.get('x-total-count-exact')).toBe('true');
       await res.arrayBuffer();
     }
   });

@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
 import { parseSearchQuery } from '../../src/services/search-query.ts';
+import { SEARCH_COUNT_AHEAD } from '../../src/store/image-search.ts';
 import { BLOB_GC_JOB, PendingUploadReclaimed } from '../../src/store/images.repository.ts';
 import type { ImageRow, NewImageRow } from '../../src/store/schema.ts';
 import type { MetadataStore } from '../../src/store/types.ts';
@@ -35,6 +36,8 @@ const CORPUS: Array<Partial<NewImageRow> & { key: string }> = [
   { key: 'mixed', title: 'Éclair recipe', desc: 'ab cd', app: 'Safari', ocr_text: 'Apple pie' },
   { key: 'plain', title: null, desc: '', app: null, url: null, ocr_text: '' },
   { key: 'late', title: 'report draft', app: 'Chrome', created_at: T0 + 3 * DAY },
+  // Short values and short text at the very end of one: found through the index on SQLite.
+  { key: 'short', title: '京都', app: 'Zq', alt_text: 'a', ocr_text: 'なまえ 山' },
 ];
 
 /** Query → the keys it finds, newest first (ties: the later insert first). */
@@ -76,7 +79,24 @@ const EXPECTED: Array<[string, string[]]> = [
   ['report since:2024-05-22', ['late']],
   ['report until:2024-05-21', ['chrome']],
   ['date:2024-05-23', ['late']],
-  ['since:2024-05-20', ['late', 'plain', 'mixed', 'japanese', 'terminal', 'chrome']],
+  ['since:2024-05-20', ['late', 'short', 'plain', 'mixed', 'japanese', 'terminal', 'chrome']],
+  ['京都', ['short']],
+  ['title:京都', ['short']],
+  ['desc:京都', []],
+  ['都', ['short']],
+  ['京', ['short', 'japanese']],
+  ['山', ['short']],
+  ['え 山', ['short']],
+  ['zq', ['short']],
+  ['ZQ', ['short']],
+  ['app:z', ['short']],
+  ['alt:a', ['short']],
+  ['q', ['short', 'chrome']],
+  ['"a"', ['late', 'short', 'mixed', 'terminal', 'chrome']],
+  ['地 京', ['japanese']],
+  ['地 山', []],
+  ['\u0001', []],
+  ['ぬ', []],
   ['NEAR OR (x)', []],
   ['title:* ', []],
   ['"', []],
@@ -168,10 +188,34 @@ forEachStore('images', (t) => {
     expect(first.total).toBe(7);
     expect(first.rows.map((r) => r.title)).toEqual(['match 6', 'match 5', 'match 4']);
     const past = await t.store.images.search(id, parseSearchQuery('match'), 10, 3);
-    expect(past).toEqual({ rows: [], total: 7 });
+    expect(past).toEqual({ rows: [], total: 7, totalIsExact: true });
     expect((await t.store.images.search(id, parseSearchQuery('ma'), 6, 3)).rows.map((r) => r.title)).toEqual([
       'match 0',
     ]);
+  });
+
+  it('counts matches up to 1,000 past the page, then says the total is a lower bound', async () => {
+    const id = await user(t.store, 'hoarder');
+    const n = SEARCH_COUNT_AHEAD + 30;
+    await t.store.transaction(async (tx) => {
+      for (let i = 0; i < n; i++) {
+        const row = imageRow(id, T0 + i, { title: i % 2 ? 'screenshot 東京' : 'screenshot 京都' });
+        await tx.images.insert(row, await tx.blobLedger.addPending(row.blob_key, Date.now()));
+      }
+    });
+    for (const query of ['screenshot', '京', 'S']) {
+      const first = await t.store.images.search(id, parseSearchQuery(query), 0, 20);
+      expect(first.rows.length, query).toBe(20);
+      expect({ total: first.total, exact: first.totalIsExact }, query).toEqual({
+        total: SEARCH_COUNT_AHEAD + 20,
+        exact: false,
+      });
+      // Near the end the count reaches every match: exact again.
+      const late = await t.store.images.search(id, parseSearchQuery(query), 1000, 20);
+      expect({ total: late.total, exact: late.totalIsExact }, query).toEqual({ total: n, exact: true });
+    }
+    const half = await t.store.images.search(id, parseSearchQuery('東京'), 0, 20);
+    expect({ total: half.total, exact: half.totalIsExact }).toEqual({ total: n / 2, exact: true });
   });
 
   it('records OCR text (kept unless replaced) and decode errors, bumping the owner’s version', async () => {

@@ -9,7 +9,14 @@ declare module 'fastify' {
 }
 
 /** What a browser app may read from an API answer besides the CORS-safelisted headers. */
-const EXPOSED_HEADERS = ['X-Total-Count', 'X-Current-Page', 'X-Per-Page', 'X-User-Type', 'Retry-After'];
+const EXPOSED_HEADERS = [
+  'X-Total-Count',
+  'X-Total-Count-Exact',
+  'X-Current-Page',
+  'X-Per-Page',
+  'X-User-Type',
+  'Retry-After',
+];
 
 /**
  * The API's CORS policy: any origin, never credentials. The API takes tokens only (never a

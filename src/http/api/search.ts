@@ -29,9 +29,11 @@ export function searchRoute(app: GazoApp, rt: Runtime) {
     const user = await requireUser(rt.accounts, request, 'public');
     const { query, page } = request.query;
     const per = request.query.per ?? request.query.per_page ?? 20;
-    const { rows, total } = await rt.images.search(user, query, page, per);
+    const { rows, total, totalIsExact } = await rt.images.search(user, query, page, per);
     reply.headers({
+      // Counting stops 1,000 matches past the page (SEARCH_COUNT_AHEAD): then a lower bound.
       'X-Total-Count': String(total),
+      'X-Total-Count-Exact': String(totalIsExact),
       'X-Current-Page': String(page),
       'X-Per-Page': String(per),
       'X-User-Type': USER_TYPE,

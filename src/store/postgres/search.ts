@@ -1,22 +1,12 @@
 import { type Kysely, sql } from 'kysely';
-import { likePattern, searchWith, termColumns } from '../image-search.ts';
+import { caselessBeyondAscii, likePattern, searchWith, termColumns } from '../image-search.ts';
 import type { Database } from '../schema.ts';
-import type { ImagePage, SearchCriteria } from '../types.ts';
+import type { SearchCriteria, SearchPage } from '../types.ts';
 
 /** pg_trgm's GIN indexes can narrow a LIKE down only for three characters or more. */
 const TRIGRAM = 3;
 const UPPER_ASCII = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 const LOWER_ASCII = 'abcdefghijklmnopqrstuvwxyz';
-
-/**
- * A term whose letters outside ASCII have no case (Japanese, digits, punctuation) matches the
- * same under ILIKE as under SQLite's ASCII-only LIKE, and ILIKE costs a fifth of the
- * translate() that imitates SQLite for the others (`é` must not find `É`, as on SQLite).
- * (Only a text with one of the rare characters that lower-case into ASCII, such as the Kelvin
- * sign, could tell the two apart.)
- */
-const caselessBeyondAscii = (text: string) =>
-  [...text].every((ch) => ch.charCodeAt(0) < 128 || ch.toLowerCase() === ch.toUpperCase());
 
 /**
  * PostgreSQL: every term is an ILIKE on its columns, which the `gin_trgm_ops` index of each
@@ -31,7 +21,7 @@ export function searchImagesPostgres(
   criteria: SearchCriteria,
   offset: number,
   limit: number,
-): Promise<ImagePage> {
+): Promise<SearchPage> {
   return searchWith(
     db,
     {

@@ -80,3 +80,48 @@ export async function addAltTextSearch(db: Kysely<unknown>): Promise<void> {
     INSERT INTO images_fts(rowid, ${FTS_COLUMNS}) VALUES (new.seq, ${NEW});
   END`.execute(db);
 }
+
+/**
+ * Appended to every indexed value (never stored in `images`): with two of them after the text,
+ * every place a one- or two-character string occurs starts a trigram, so such a string is found
+ * through the index as "any trigram it begins" (`images_fts_terms`), not by reading every row.
+ */
+export const SEARCH_SENTINEL = '\u0001';
+const SEARCHED_COLUMNS = ['title', '"desc"', 'app', 'url', 'ocr_text', 'alt_text'];
+const padded = (value: string) => `coalesce(${value}, '') || char(1, 1)`;
+const paddedColumns = (prefix: string, alias = false) =>
+  sql.raw(SEARCHED_COLUMNS.map((c) => `${padded(prefix + c)}${alias ? ` AS ${c}` : ''}`).join(', '));
+const PADDED_NEW = paddedColumns('new.');
+const PADDED_OLD = paddedColumns('old.');
+
+/**
+ * 0013: short terms through the index. `images_fts` reads its content from a view that pads each
+ * searched column with two sentinels (so 'rebuild' and the triggers index the same text), and
+ * `images_fts_terms` lists the index's trigrams, which can be read by range: the trigrams that
+ * begin with "東京" are the places "東京" occurs.
+ */
+export async function indexShortTerms(db: Kysely<unknown>): Promise<void> {
+  for (const trigger of ['images_fts_insert', 'images_fts_delete', 'images_fts_update']) {
+    await sql`DROP TRIGGER IF EXISTS ${sql.id(trigger)}`.execute(db);
+  }
+  await sql`DROP TABLE images_fts`.execute(db);
+  await sql`CREATE VIEW images_search_text AS SELECT seq, ${paddedColumns('', true)} FROM images`.execute(db);
+  await sql`CREATE VIRTUAL TABLE images_fts USING fts5(
+    ${FTS_COLUMNS},
+    content='images_search_text', content_rowid='seq', tokenize='trigram case_sensitive 0'
+  )`.execute(db);
+  await sql`INSERT INTO images_fts(images_fts) VALUES ('rebuild')`.execute(db);
+  await sql`CREATE VIRTUAL TABLE images_fts_terms USING fts5vocab(images_fts, 'row')`.execute(db);
+
+  await sql`CREATE TRIGGER images_fts_insert AFTER INSERT ON images BEGIN
+    INSERT INTO images_fts(rowid, ${FTS_COLUMNS}) VALUES (new.seq, ${PADDED_NEW});
+  END`.execute(db);
+  await sql`CREATE TRIGGER images_fts_delete AFTER DELETE ON images BEGIN
+    INSERT INTO images_fts(images_fts, rowid, ${FTS_COLUMNS}) VALUES ('delete', old.seq, ${PADDED_OLD});
+  END`.execute(db);
+  await sql`CREATE TRIGGER images_fts_update
+  AFTER UPDATE OF title, "desc", app, url, ocr_text, alt_text ON images BEGIN
+    INSERT INTO images_fts(images_fts, rowid, ${FTS_COLUMNS}) VALUES ('delete', old.seq, ${PADDED_OLD});
+    INSERT INTO images_fts(rowid, ${FTS_COLUMNS}) VALUES (new.seq, ${PADDED_NEW});
+  END`.execute(db);
+}

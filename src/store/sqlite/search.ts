@@ -1,10 +1,21 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
-import { likePattern, searchWith, termColumns } from '../image-search.ts';
+import { caselessBeyondAscii, likePattern, searchWith, termColumns } from '../image-search.ts';
 import type { Database } from '../schema.ts';
-import type { ImagePage, SearchCriteria, SearchTerm } from '../types.ts';
+import type { SearchCriteria, SearchPage, SearchTerm } from '../types.ts';
+import { SEARCH_SENTINEL } from './ddl.ts';
 
-/** FTS5 trigram matches need three characters; shorter terms are looked for row by row. */
+/** FTS5 trigram matches need three characters; shorter terms go through the trigrams they begin. */
 const TRIGRAM = 3;
+/**
+ * Past this many distinct trigrams beginning with a short term, or this many rows holding them
+ * (a common letter or pair), OR-ing their lists costs more than testing the user's rows newest
+ * first with LIKE, which then find a page (and the capped count) within a few thousand rows.
+ */
+const MAX_TRIGRAMS_PER_TERM = 200;
+const MAX_INDEXED_ROWS = 5000;
+
+const quoted = (text: string) => `"${text.replaceAll('"', '""')}"`;
+const inColumns = (term: SearchTerm, query: string) => (term.field ? `{${term.field}} : ${query}` : query);
 
 /**
  * An FTS5 query that means exactly the terms: each is a quoted string (so `*`, `-`, `^`, `:`,
@@ -12,39 +23,61 @@ const TRIGRAM = 3;
  * one, and all of them must match. With the trigram tokenizer a string matches as a substring.
  */
 export function ftsMatch(terms: SearchTerm[]): string {
-  return terms
-    .map((t) => {
-      const text = `"${t.text.replaceAll('"', '""')}"`;
-      return t.field ? `{${t.field}} : ${text}` : text;
-    })
-    .join(' AND ');
+  return terms.map((t) => inColumns(t, quoted(t.text))).join(' AND ');
 }
 
 /**
- * SQLite: the full-text match of the long terms (the costly part) is made once, into `m`, and
- * both the page and the count use it; one- and two-character terms (which trigrams cannot find)
- * are tested with LIKE (ASCII case-insensitive) on the rows the other conditions leave.
+ * A one- or two-character term as an FTS5 query: any of the indexed trigrams that begin with it
+ * (every occurrence begins one, see `indexShortTerms`). `null` when nothing begins with it (it
+ * occurs nowhere); undefined when the index cannot answer it as LIKE would (a letter with case
+ * beyond ASCII, which the index folds and LIKE does not) or it is too common to be worth it.
  */
-export function searchImagesSqlite(
+async function shortTermMatch(db: Kysely<Database>, term: SearchTerm): Promise<string | null | undefined> {
+  if (!caselessBeyondAscii(term.text) || term.text.includes(SEARCH_SENTINEL)) return undefined;
+  const from = term.text.toLowerCase(); // as the index holds it: the tokenizer folds case
+  const { rows } = await sql<{ term: string; doc: number }>`SELECT term, doc FROM images_fts_terms
+    WHERE term >= ${from} AND term < ${`${from}\u{10ffff}`} LIMIT ${MAX_TRIGRAMS_PER_TERM + 1}`.execute(db);
+  if (rows.length > MAX_TRIGRAMS_PER_TERM) return undefined;
+  if (rows.reduce((sum, r) => sum + Number(r.doc), 0) > MAX_INDEXED_ROWS) return undefined;
+  if (rows.length === 0) return null;
+  return inColumns(term, `(${rows.map((r) => quoted(r.term)).join(' OR ')})`);
+}
+
+/**
+ * SQLite: the full-text match of the terms (the costly part) is made once, into `m`, and both the
+ * page and the count use it; short terms the index cannot answer are tested with LIKE (ASCII
+ * case-insensitive) on the rows the other conditions leave.
+ */
+export async function searchImagesSqlite(
   db: Kysely<Database>,
   userId: number,
   criteria: SearchCriteria,
   offset: number,
   limit: number,
-): Promise<ImagePage> {
-  const long = criteria.terms.filter((t) => [...t.text].length >= TRIGRAM);
-  const short = criteria.terms.filter((t) => [...t.text].length < TRIGRAM);
+): Promise<SearchPage> {
+  const indexed: string[] = [];
+  const scanned: SearchTerm[] = [];
+  for (const term of criteria.terms) {
+    if ([...term.text].length >= TRIGRAM && !term.text.includes(SEARCH_SENTINEL)) {
+      indexed.push(ftsMatch([term]));
+      continue;
+    }
+    const match = await shortTermMatch(db, term);
+    if (match === null) return { rows: [], total: 0, totalIsExact: true };
+    if (match === undefined) scanned.push(term);
+    else indexed.push(match);
+  }
   const prefix =
-    long.length > 0
-      ? sql`WITH m(seq) AS MATERIALIZED (SELECT rowid FROM images_fts WHERE images_fts MATCH ${ftsMatch(long)}) `
+    indexed.length > 0
+      ? sql`WITH m(seq) AS MATERIALIZED (SELECT rowid FROM images_fts WHERE images_fts MATCH ${indexed.join(' AND ')}) `
       : sql``;
   return searchWith(
     db,
     {
       prefix,
       conditions: (col) => {
-        const all: RawBuilder<unknown>[] = long.length > 0 ? [sql`${col('seq')} IN m`] : [];
-        for (const term of short) {
+        const all: RawBuilder<unknown>[] = indexed.length > 0 ? [sql`${col('seq')} IN m`] : [];
+        for (const term of scanned) {
           const like = likePattern(term.text);
           const tests = termColumns(term).map((name) => sql`${col(name)} LIKE ${like} ESCAPE '\\'`);
           all.push(sql`(${sql.join(tests, sql` OR `)})`);

@@ -54,11 +54,11 @@ export async function sendMyImages(
   const { page } = params;
   let rows: ListedImageRow[] = [];
   let total = 0;
+  let totalIsExact = true;
   let error: string | undefined;
   try {
-    ({ rows, total } = q
-      ? await rt.images.search(viewer, q, page, PER_PAGE)
-      : await rt.images.list(viewer, page, PER_PAGE));
+    if (q) ({ rows, total, totalIsExact } = await rt.images.search(viewer, q, page, PER_PAGE));
+    else ({ rows, total } = await rt.images.list(viewer, page, PER_PAGE));
   } catch (err) {
     // A search the language cannot read is said next to the box, not on an error page.
     if (!(err instanceof ServiceError) || err.status !== 400) throw err;
@@ -68,7 +68,7 @@ export async function sendMyImages(
   const more = page * PER_PAGE < total ? `${base}page=${page + 1}` : undefined;
   const heading = q ? 'Search results' : 'My images';
   const summary = q
-    ? `${total} ${total === 1 ? 'image matches' : 'images match'} “${q}”`
+    ? `${totalIsExact ? '' : 'More than '}${total.toLocaleString('en')} ${total === 1 ? 'image matches' : 'images match'} “${q}”`
     : `${total} ${total === 1 ? 'image' : 'images'}`;
   const empty = q
     ? html`<p>Nothing matches “${q}”. <a href="/">See all your images</a>.</p>`
