@@ -70,3 +70,11 @@ export function forEachStore(title: string, suite: (t: StoreUnderTest) => void):
     });
   }
 }
+
+/** A user with nothing but a name (no password, no email), as the suites need one to own things. */
+export function createUser(store: Pick<MetadataStore, 'users'>, name: string) {
+  return store.users.create({ uid: name, name, email: null, passwordHash: null });
+}
+
+/** A SHA-256-looking hex string, distinct for each `n`: what the stores keep instead of a secret. */
+export const hashOf = (n: number | string) => n.toString(16).padStart(64, '0');
