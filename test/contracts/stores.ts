@@ -78,3 +78,11 @@ export function createUser(store: Pick<MetadataStore, 'users'>, name: string) {
 
 /** A SHA-256-looking hex string, distinct for each `n`: what the stores keep instead of a secret. */
 export const hashOf = (n: number | string) => n.toString(16).padStart(64, '0');
+
+/** The jobs of `kind` in the queue, as their payloads and times (read under the store, as a copy reads them). */
+export async function queuedJobs(store: MetadataStore, kind: string) {
+  const rows = await store.dataCopy.rowsAfter('jobs', undefined, 10_000);
+  return rows
+    .filter((row) => row.kind === kind)
+    .map((row) => ({ payload: JSON.parse(String(row.payload)) as unknown, runAt: row.run_at }));
+}
