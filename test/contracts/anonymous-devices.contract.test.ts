@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { HOLD_EXPIRE_JOB } from '../../src/store/held-images.repository.ts';
 import { BLOB_GC_JOB, THUMBNAIL_JOB } from '../../src/store/images.repository.ts';
