@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import { afterEach, beforeEach, describe } from 'vitest';
 import { openPostgresStore, openSqliteStore } from '../../src/store/index.ts';
+import type { NewImageRow } from '../../src/store/schema.ts';
 import type { MetadataStore } from '../../src/store/types.ts';
 import { testDatabase } from '../helpers/postgres.ts';
 import { makeDataDir } from '../helpers/server.ts';
@@ -85,4 +86,9 @@ export async function queuedJobs(store: MetadataStore, kind: string) {
   return rows
     .filter((row) => row.kind === kind)
     .map((row) => ({ payload: JSON.parse(String(row.payload)) as unknown, runAt: row.run_at }));
+}
+
+/** Commits an image as an upload does: its pending blob registered first, then the row. */
+export async function insertImage(store: MetadataStore, row: NewImageRow) {
+  return store.images.insert(row, await store.blobLedger.addPending(row.blob_key, Date.now()));
 }
