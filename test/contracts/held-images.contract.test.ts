@@ -92,6 +92,28 @@ forEachStore('held images', (t) => {
     expect(await t.store.heldImages.findByTokenHash(hashOf(1))).toBeDefined();
   });
 
+  it('starts one sign-in of many browsers opening the link at once, on several processes', async () => {
+    const stores = [t.store, await t.peer(), await t.peer()];
+    for (let round = 0; round < 6; round++) {
+      const held = await hold(t.store, heldRow(round, T0 + 60_000));
+      const started = await Promise.all(
+        stores.flatMap((store) =>
+          [1, 2].map((n) => store.heldImages.startSignIn(held.id, T0 + n, T0 + 600_000 + n)),
+        ),
+      );
+      const winners = started.filter((row) => row !== undefined);
+      expect(winners, `round ${round}`).toHaveLength(1);
+      expect(await t.store.heldImages.findByTokenHash(hashOf(round)), `round ${round}`).toEqual(winners[0]);
+      const expiries = (await queuedJobs(t.store, HOLD_EXPIRE_JOB)).filter(
+        (j) => (j.payload as { heldId: number }).heldId === held.id,
+      );
+      expect(
+        expiries.map((j) => Number(j.runAt)).sort((a, b) => a - b),
+        `round ${round}`,
+      ).toEqual([T0 + 60_000, winners[0]?.expires_at]);
+    }
+  });
+
   it('claims once, before (not at) the expiry: the user’s image, counted, its jobs queued, its expiries dropped', async () => {
     const alice = await createUser(t.store, 'alice');
     const row = heldRow(1, T0 + 60_000);
