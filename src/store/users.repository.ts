@@ -1,16 +1,28 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { dialectOf, inTransaction } from './dialect.ts';
 import type { Database, UserRow } from './schema.ts';
 import type { NewUser, UserRepository } from './types.ts';
+
+/** Held while deciding who is (or stays) an admin: the first user, or taking rights away. */
+const ADMINS_LOCK = 'users.admins';
 
 export class KyselyUserRepository implements UserRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async create(user: NewUser): Promise<UserRow> {
-    // "The first user is an admin" is decided in the insert itself, so two at once cannot both be.
-    const isAdmin =
-      user.isAdmin === undefined
-        ? sql<number>`(SELECT CASE WHEN EXISTS (SELECT 1 FROM users) THEN 0 ELSE 1 END)`
-        : Number(user.isAdmin);
+    // "The first user is an admin" is decided in the insert itself, under the admins' lock: on
+    // PostgreSQL two inserts at once would otherwise both see no user and both make an admin.
+    if (user.isAdmin !== undefined) return this.insert(user, Number(user.isAdmin));
+    return inTransaction(this.db, async (trx) => {
+      await dialectOf(trx).lock(trx, ADMINS_LOCK);
+      return new KyselyUserRepository(trx).insert(
+        user,
+        sql<number>`(SELECT CASE WHEN EXISTS (SELECT 1 FROM users) THEN 0 ELSE 1 END)`,
+      );
+    });
+  }
+
+  private insert(user: NewUser, isAdmin: number | RawBuilder<number>): Promise<UserRow> {
     return this.db
       .insertInto('users')
       .values({
@@ -34,7 +46,15 @@ export class KyselyUserRepository implements UserRepository {
   }
 
   async takeAway(id: number, change: 'disable' | 'unadmin', at: number): Promise<boolean> {
-    // One statement, so that two admins disabling each other at once cannot both succeed.
+    // One statement, under the admins' lock, so that two admins disabling each other at once
+    // cannot both succeed (on PostgreSQL each would otherwise still see the other as an admin).
+    return inTransaction(this.db, async (trx) => {
+      await dialectOf(trx).lock(trx, ADMINS_LOCK);
+      return new KyselyUserRepository(trx).takeAwayNow(id, change, at);
+    });
+  }
+
+  private async takeAwayNow(id: number, change: 'disable' | 'unadmin', at: number): Promise<boolean> {
     const result = await this.db
       .updateTable('users')
       .set(change === 'disable' ? { disabled_at: at } : { is_admin: 0 })

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import { afterEach, beforeEach, describe } from 'vitest';
 import { openPostgresStore, openSqliteStore } from '../../src/store/index.ts';
+import type { NewImageRow } from '../../src/store/schema.ts';
 import type { MetadataStore } from '../../src/store/types.ts';
 import { testDatabase } from '../helpers/postgres.ts';
 import { makeDataDir } from '../helpers/server.ts';
@@ -69,4 +70,25 @@ export function forEachStore(title: string, suite: (t: StoreUnderTest) => void):
       suite(t);
     });
   }
+}
+
+/** A user with nothing but a name (no password, no email), as the suites need one to own things. */
+export function createUser(store: Pick<MetadataStore, 'users'>, name: string) {
+  return store.users.create({ uid: name, name, email: null, passwordHash: null });
+}
+
+/** A SHA-256-looking hex string, distinct for each `n`: what the stores keep instead of a secret. */
+export const hashOf = (n: number | string) => n.toString(16).padStart(64, '0');
+
+/** The jobs of `kind` in the queue, as their payloads and times (read under the store, as a copy reads them). */
+export async function queuedJobs(store: MetadataStore, kind: string) {
+  const rows = await store.dataCopy.rowsAfter('jobs', undefined, 10_000);
+  return rows
+    .filter((row) => row.kind === kind)
+    .map((row) => ({ payload: JSON.parse(String(row.payload)) as unknown, runAt: row.run_at }));
+}
+
+/** Commits an image as an upload does: its pending blob registered first, then the row. */
+export async function insertImage(store: MetadataStore, row: NewImageRow) {
+  return store.images.insert(row, await store.blobLedger.addPending(row.blob_key, Date.now()));
 }
