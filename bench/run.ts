@@ -13,7 +13,8 @@
  *           sharp alone; Gazo's RSS while it happens.
  *   shared  the same list and upload load on PostgreSQL + S3 (a throwaway cluster and s3rver,
  *           seeded with the same rows), against the SQLite + folder figures above; then two
- *           `serve` processes on them at once against one (the load split between them).
+ *           `serve --no-jobs` processes on them at once against one (the load split between
+ *           them), one `gazo worker` beside them doing the jobs in both cases.
  *   gif     6 clients each uploading 100-megapixel single-colour GIFs (~70 KB each): Gazo's
  *           peak RSS above idle (issue #5). Runs once, last.
  *
@@ -34,6 +35,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { LIST_PAGE_CACHE_CHARS } from '../src/http/list-page-cache.ts';
 import { screenshotPng } from '../test/helpers/images.ts';
+import { startGazoServer } from './gazo-process.ts';
 import { solidGif } from './gif.ts';
 import { nginxInstalled, startNginx } from './nginx.ts';
 import { freePort, ROOT, runChild, type Started, startChild, stopAll, tsNode } from './procs.ts';
@@ -41,7 +43,7 @@ import { type Measured, report } from './report.ts';
 import type { LoadResult } from './result.ts';
 import { peakRssDuring, rssMb } from './rss.ts';
 import { seed } from './seed.ts';
-import { type SharedBackends, startSharedBackends, startSharedServer } from './shared.ts';
+import { type SharedBackends, startSharedBackends, startSharedServer, startSharedWorker } from './shared.ts';
 import type { SharpSpec } from './sharp-baseline.ts';
 import type { UploadSpec } from './upload-client.ts';
 import { type WrkSpec, wrkInstalled, wrkLoad } from './wrk.ts';
@@ -205,7 +207,7 @@ async function main() {
         `bench: PostgreSQL + s3rver up, ${fmt(shared.copy.rows)} rows copied in ${shared.copy.seconds.toFixed(1)} s`,
       );
       measured.notes.push(
-        `PostgreSQL + S3: a throwaway PostgreSQL 15 cluster (fsync off, as the tests run it) and s3rver on 127.0.0.1, seeded by migrate-data's row copy (${fmt(shared.copy.rows)} rows in ${shared.copy.seconds.toFixed(1)} s); each server runs its own job worker; their CPU µs/op counts the Gazo process only, not PostgreSQL or s3rver.`,
+        `PostgreSQL + S3: a throwaway PostgreSQL 15 cluster (fsync off, as the tests run it) and s3rver on 127.0.0.1, seeded by migrate-data's row copy (${fmt(shared.copy.rows)} rows in ${shared.copy.seconds.toFixed(1)} s); as in production the servers run \`serve --no-jobs\` and one \`gazo worker\` beside them makes the thumbnails (for one server and for two alike); CPU µs/op counts the serving processes only, not the worker, PostgreSQL or s3rver.`,
       );
     }
 
@@ -224,7 +226,6 @@ async function main() {
     const gifFile = path.join(tmp, 'big.gif');
     await fs.writeFile(gifFile, solidGif(9999, 10000));
 
-    const gazoPort = await freePort();
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GAZO_')));
     // OCR off: every uploaded screenshot would queue a second of OCR, and that backlog would be
     // measured in the list and raw rows of the next run. `npm run bench:ocr` measures OCR.
@@ -232,22 +233,12 @@ async function main() {
     const start = await startFlags();
     Object.assign(env, start.env);
     const flags = [...start.flags, ...gazoNodeArgs];
-    const gazo = await startChild(
-      process.execPath,
-      [
-        ...flags,
-        path.join(ROOT, 'bin/gazo.js'),
-        'serve',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        String(gazoPort),
-        '--data-dir',
-        dataDir,
-      ],
-      /Gazo listening on/,
-      { label: 'gazo serve', env },
-    );
+    const { server: gazo, url: gazoUrl } = await startGazoServer({
+      dataDir,
+      nodeFlags: flags,
+      env,
+      label: 'gazo serve',
+    });
     started.push(gazo);
     const gazoPid = gazo.child.pid as number;
     if (/running the TypeScript sources/.test(gazo.stderr()))
@@ -260,8 +251,8 @@ async function main() {
         .join('')}node ${flags.join(' ')}) idle RSS ${fmt(measured.rssIdleMb ?? Number.NaN)} MB`,
     );
 
-    const gazoUrl = `http://127.0.0.1:${gazoPort}`;
-    // Two servers on PostgreSQL + S3 (the second only loaded in the two-server rows).
+    // On PostgreSQL + S3 as in production: `serve --no-jobs` processes and one `gazo worker` doing
+    // the jobs of both. Two servers (the second only loaded in the two-server rows).
     const pgServers = shared
       ? [
           await startSharedServer(shared, tmp, 'pg-a', flags, env),
@@ -269,6 +260,7 @@ async function main() {
         ]
       : [];
     started.push(...pgServers.map((s) => s.server));
+    if (shared) started.push(await startSharedWorker(shared, tmp, flags, env));
     const listAuth = { Authorization: `Bearer ${seeded.listToken}` };
     const uploadAuth = { Authorization: `Bearer ${seeded.uploadToken}` };
 

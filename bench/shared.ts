@@ -1,8 +1,8 @@
 /**
  * The shared configuration for the bench: a throwaway PostgreSQL cluster (Debian's binaries, as
  * the tests start it) and an S3 test server (s3rver), seeded with the same rows as the SQLite data
- * dir (copied by migrate-data's row copy, so the same tokens work), and `gazo serve` processes on
- * them, each with a data dir of its own for staging.
+ * dir (copied by migrate-data's row copy, so the same tokens work), and `gazo serve --no-jobs`
+ * processes and one `gazo worker` on them, each with a data dir of its own for staging.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -11,7 +11,8 @@ import { copyRows } from '../src/services/migrate-data.service.ts';
 import { openPostgresStore, openSqliteStore } from '../src/store/index.ts';
 import { setup as startPostgres } from '../test/helpers/postgres.ts';
 import { startTestS3, TEST_S3_ENV } from '../test/helpers/s3-server.ts';
-import { freePort, ROOT, type Started, startChild } from './procs.ts';
+import { type GazoLaunch, startGazoServer, startGazoWorker } from './gazo-process.ts';
+import type { Started } from './procs.ts';
 
 export interface SharedBackends {
   databaseUrl: string;
@@ -69,36 +70,46 @@ export async function startSharedBackends(seededDataDir: string): Promise<Shared
   };
 }
 
-/** `gazo serve` (compiled, with npm start's flags) on the shared backends; `name` names its staging dir. */
+/** The launch of a `gazo` process on the shared backends; `name` names its own (staging) data dir. */
+async function sharedLaunch(
+  backends: SharedBackends,
+  tmp: string,
+  name: string,
+  nodeFlags: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<GazoLaunch> {
+  const dataDir = path.join(tmp, name);
+  await fs.mkdir(dataDir, { recursive: true });
+  return {
+    dataDir,
+    nodeFlags,
+    env: { ...env, ...TEST_S3_ENV },
+    args: ['--database', backends.databaseUrl, '--blobs', backends.blobsUrl],
+    label: `gazo (${name})`,
+  };
+}
+
+/**
+ * `gazo serve --no-jobs` on the shared backends, as production splits the work: HTTP here, the
+ * jobs (thumbnails, collection) in the worker (startSharedWorker).
+ */
 export async function startSharedServer(
   backends: SharedBackends,
   tmp: string,
   name: string,
-  flags: string[],
+  nodeFlags: string[],
   env: NodeJS.ProcessEnv,
 ): Promise<{ server: Started; url: string }> {
-  const port = await freePort();
-  const dataDir = path.join(tmp, name);
-  await fs.mkdir(dataDir, { recursive: true });
-  const server = await startChild(
-    process.execPath,
-    [
-      ...flags,
-      path.join(ROOT, 'bin/gazo.js'),
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--data-dir',
-      dataDir,
-      '--database',
-      backends.databaseUrl,
-      '--blobs',
-      backends.blobsUrl,
-    ],
-    /Gazo listening on/,
-    { label: `gazo serve (${name})`, env: { ...env, ...TEST_S3_ENV } },
-  );
-  return { server, url: `http://127.0.0.1:${port}` };
+  const launch = await sharedLaunch(backends, tmp, name, nodeFlags, env);
+  return startGazoServer({ ...launch, args: [...(launch.args ?? []), '--no-jobs'] });
+}
+
+/** `gazo worker` on the shared backends: the background work of every server there. */
+export async function startSharedWorker(
+  backends: SharedBackends,
+  tmp: string,
+  nodeFlags: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<Started> {
+  return startGazoWorker(await sharedLaunch(backends, tmp, 'pg-worker', nodeFlags, env));
 }

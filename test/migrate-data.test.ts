@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { originalKey } from '../src/blobs/blob-store.ts';
 import { COPIED_TABLES, type CopiedTable } from '../src/store/data-copy.repository.ts';
-import { openPostgresStore, openSqliteStore } from '../src/store/index.ts';
-import { uploadOk, type WireImage } from './helpers/api.ts';
+import { openPostgresStore, openSqliteStore, SQLITE_FILE } from '../src/store/index.ts';
+import type { MetadataStore } from '../src/store/types.ts';
+import { fieldPart, rawMultipart, uploadOk, type WireImage } from './helpers/api.ts';
 import {
   cleanEnv,
   freePort,
@@ -16,10 +18,11 @@ import {
   spawnServer,
 } from './helpers/child.ts';
 import { blobPath } from './helpers/data-dir.ts';
-import { noisePng, solidJpeg } from './helpers/images.ts';
-import { testDatabase } from './helpers/postgres.ts';
+import { noisePng, solidJpeg, solidPng } from './helpers/images.ts';
+import { queryDatabase, testDatabase } from './helpers/postgres.ts';
 import { startTestS3, TEST_S3_ENV, type TestS3 } from './helpers/s3-server.ts';
 import { makeDataDir, startServer } from './helpers/server.ts';
+import { FormClient } from './helpers/web-forms.ts';
 
 interface Seeded {
   dataDir: string;
@@ -74,10 +77,65 @@ async function objectsIn(s3: TestS3, bucket: string): Promise<number> {
   return entries.filter((e) => String(e).endsWith('._S3rver_object')).length;
 }
 
+const migrateArgs = (dataDir: string, database: string, blobs: string) => [
+  'migrate-data',
+  '--data-dir',
+  dataDir,
+  '--to-database',
+  database,
+  '--to-blobs',
+  blobs,
+];
+
+/** `gazo migrate-data` run to its end (credentials for the S3 test server in its environment). */
+const migrate = (dataDir: string, database: string, blobs: string) =>
+  runCli(migrateArgs(dataDir, database, blobs), { env: TEST_S3_ENV });
+
+/** `gazo serve` on a migrated database (and bucket), from a data dir of its own. */
+async function serveMigrated(dataDir: string, database: string, blobs?: string, ...flags: string[]) {
+  const port = await freePort();
+  return spawnServer(undefined, {
+    port,
+    env: TEST_S3_ENV,
+    args: [
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--data-dir',
+      dataDir,
+      '--database',
+      database,
+      ...(blobs ? ['--blobs', blobs] : []),
+      ...flags,
+    ],
+  });
+}
+
+/** An upload.cgi request as Gyazo for Linux sends it; an empty id asks for an anonymous device. */
+async function legacyUpload(base: string, id: string, png: Buffer) {
+  const { body, contentType } = rawMultipart([
+    fieldPart('id', id),
+    { headers: ['content-disposition: form-data; name="imagedata"; filename="gyazo.com"'], body: png },
+  ]);
+  const res = await fetch(`${base}/upload.cgi`, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': contentType, 'x-gyazo-accept-token': 'required', 'user-agent': 'Gyazo/1.3.1' },
+  });
+  return {
+    status: res.status,
+    permalink: await res.text(),
+    deviceId: res.headers.get('x-gyazo-id'),
+    token: res.headers.get('x-gyazo-session-token'),
+  };
+}
+
 describe('gazo migrate-data', () => {
   let s3: TestS3;
   beforeAll(async () => {
-    s3 = await startTestS3(['moved', 'corrupt', 'other']);
+    s3 = await startTestS3(['moved', 'corrupt', 'other', 'held']);
   });
   afterAll(async () => {
     await killChildren();
@@ -90,15 +148,7 @@ describe('gazo migrate-data', () => {
   }, async () => {
     const source = await seed(24);
     const db = await testDatabase();
-    const args = [
-      'migrate-data',
-      '--data-dir',
-      source.dataDir,
-      '--to-database',
-      db.url,
-      '--to-blobs',
-      s3.blobsUrl('moved'),
-    ];
+    const args = migrateArgs(source.dataDir, db.url, s3.blobsUrl('moved'));
     const files = source.images.length * 2;
 
     // Killed once some files are copied, and before the end.
@@ -160,24 +210,7 @@ describe('gazo migrate-data', () => {
     );
 
     const servingDir = await makeDataDir();
-    const port = await freePort();
-    const moved = await spawnServer(undefined, {
-      port,
-      env: TEST_S3_ENV,
-      args: [
-        'serve',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--data-dir',
-        servingDir,
-        '--database',
-        db.url,
-        '--blobs',
-        s3.blobsUrl('moved'),
-      ],
-    });
+    const moved = await serveMigrated(servingDir, db.url, s3.blobsUrl('moved'));
     try {
       for (const { wire, bytes, token } of source.images) {
         const raw = await fetch(new URL(new URL(wire.url).pathname, moved.url));
@@ -231,18 +264,7 @@ describe('gazo migrate-data', () => {
 
     // A second data dir cannot be poured into a database that holds the first one's users.
     const other = await seed(1);
-    const refused = await runCli(
-      [
-        'migrate-data',
-        '--data-dir',
-        other.dataDir,
-        '--to-database',
-        db.url,
-        '--to-blobs',
-        s3.blobsUrl('other'),
-      ],
-      { env: TEST_S3_ENV },
-    );
+    const refused = await migrate(other.dataDir, db.url, s3.blobsUrl('other'));
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(
       'the target database already holds users or images of another Gazo install',
@@ -251,35 +273,125 @@ describe('gazo migrate-data', () => {
     await db.drop();
   });
 
+  it('carries uploads waiting for a claim and devices nobody linked yet: claimed and linked there, byte-identical', {
+    timeout: 120_000,
+  }, async () => {
+    // Long enough a claim window for the migration to happen within it.
+    const source = await startServer({ legacyAnonymousDevices: true }, undefined, {
+      runtime: { easyAuthTimes: { claimWindowMs: 10 * 60_000 } },
+    });
+    const user = await source.user('claims-after-move');
+    const { app } = await source.rt.oauth.createApp(user.id, 'Capture tool', ['https://capture.example/cb']);
+    const easyAuth = await fetch(`${source.url}/api/upload/easy_auth`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        client_id: app.client_id,
+        image_url: `data:image/png;base64,${(await solidPng(14, 9, '#13579b')).toString('base64')}`,
+      }),
+    });
+    expect(easyAuth.status).toBe(200);
+    const claimLink = new URL((await easyAuth.json()).get_image_url);
+    const fromDevice = await legacyUpload(source.url, '', await solidPng(12, 8, '#2468ac'));
+    expect(fromDevice.status, fromDevice.permalink).toBe(200);
+    const heldKeys = await source.rt.store.heldImages.blobKeys();
+    expect(heldKeys.length).toBe(2);
+    const heldBytes = new Map<string, Buffer>();
+    for (const key of heldKeys)
+      heldBytes.set(key, await fs.readFile(blobPath(source.dataDir, originalKey(key))));
+    await source.close();
+
+    const db = await testDatabase();
+    const migrated = await migrate(source.dataDir, db.url, s3.blobsUrl('held'));
+    expect(migrated.code, migrated.stderr).toBe(0);
+    // A held upload has its original only: its thumbnail is made once it is claimed.
+    expect(migrated.stdout).toContain('(2 files copied, 0 already there');
+    expect(await objectsIn(s3, 'held')).toBe(2);
+
+    const moved = await serveMigrated(
+      await makeDataDir(),
+      db.url,
+      s3.blobsUrl('held'),
+      '--legacy-anonymous-devices',
+    );
+    try {
+      // The device id the client keeps still uploads (held again, for the same device).
+      const again = await legacyUpload(
+        moved.url,
+        fromDevice.deviceId ?? '',
+        await solidPng(10, 6, '#abcdef'),
+      );
+      expect(again.status, again.permalink).toBe(200);
+      expect(again.deviceId).toBe(fromDevice.deviceId);
+
+      const browser = await new FormClient(moved.url).signIn(user.name, user.password);
+      const claimed = await fetch(new URL(claimLink.pathname + claimLink.search, moved.url), {
+        redirect: 'manual',
+        headers: { cookie: browser.cookies.join('; ') },
+      });
+      expect(claimed.status, await claimed.text()).toBe(302);
+      // Linking the device (from the permalink the client opened before the move) brings its uploads.
+      const linkPath = `${new URL(fromDevice.permalink).pathname}?token=${fromDevice.token}`;
+      const page = await browser.get(linkPath);
+      expect(page.status).toBe(200);
+      const linked = await browser.post(
+        '/devices/link',
+        { image_id: new URL(fromDevice.permalink).pathname.slice(1), token: fromDevice.token ?? '' },
+        page.csrf,
+      );
+      expect(linked.status, linked.html).toBe(303);
+
+      const list = await fetch(`${moved.url}/api/images?access_token=${user.token}`);
+      const images = (await list.json()) as WireImage[];
+      expect(images.length).toBe(3);
+      const served = new Set<string>();
+      for (const image of images) {
+        const raw = await fetch(new URL(new URL(image.url).pathname, moved.url));
+        expect(raw.status).toBe(200);
+        served.add(Buffer.from(await raw.arrayBuffer()).toString('hex'));
+      }
+      for (const bytes of heldBytes.values()) expect(served.has(bytes.toString('hex'))).toBe(true);
+    } finally {
+      await moved.stop('SIGTERM');
+      await db.drop();
+    }
+  });
+
+  it('knows every table of both dialects as copied or left out, and refuses a data dir with one it does not', async () => {
+    const dataDir = await makeDataDir();
+    const db = await testDatabase();
+    const stores = [await openSqliteStore(dataDir), await openPostgresStore(db.url)];
+    let sourceIdentity: string;
+    try {
+      sourceIdentity = (await (stores[0] as MetadataStore).dataCopy.identity()).id;
+      for (const store of stores) {
+        expect(await store.dataCopy.unlistedTables(), store.kind).toEqual([]);
+        expect(await store.dataCopy.tables(), store.kind).toEqual(
+          expect.arrayContaining(['users', 'held_images', 'anonymous_devices', 'pending_blobs']),
+        );
+      }
+    } finally {
+      for (const store of stores) await store.close();
+    }
+
+    // A table a later migration adds, in neither list: nothing is copied rather than it silently left out.
+    const sqlite = new Database(path.join(dataDir, SQLITE_FILE));
+    sqlite.exec('CREATE TABLE later_feature (id integer PRIMARY KEY)');
+    sqlite.close();
+    const refused = await migrate(dataDir, db.url, s3.blobsUrl('other'));
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('migrate-data does not know the table(s) later_feature of the data dir');
+    // The target was not even claimed as this data dir's copy.
+    expect(await queryDatabase(db.url, 'SELECT id FROM data_dir')).not.toEqual([{ id: sourceIdentity }]);
+    await db.drop();
+  });
+
   it('copies the bytes into a folder: the blobs of the data dir a server on PostgreSQL then uses', async () => {
     const source = await seed(2);
     const db = await testDatabase();
     const newDataDir = await makeDataDir();
-    const result = await runCli([
-      'migrate-data',
-      '--data-dir',
-      source.dataDir,
-      '--to-database',
-      db.url,
-      '--to-blobs',
-      path.join(newDataDir, 'blobs'),
-    ]);
+    const result = await migrate(source.dataDir, db.url, path.join(newDataDir, 'blobs'));
     expect(result.stdout).toContain('migrated 2 users, 2 tokens, 2 images (4 files copied, 0 already there');
-    const port = await freePort();
-    const server = await spawnServer(undefined, {
-      port,
-      args: [
-        'serve',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--data-dir',
-        newDataDir,
-        '--database',
-        db.url,
-      ],
-    });
+    const server = await serveMigrated(newDataDir, db.url);
     try {
       for (const { wire, bytes } of source.images) {
         const raw = await fetch(new URL(new URL(wire.url).pathname, server.url));
@@ -302,21 +414,9 @@ describe('gazo migrate-data', () => {
     await fs.writeFile(file, bytes);
 
     const db = await testDatabase();
-    const result = await runCli(
-      [
-        'migrate-data',
-        '--data-dir',
-        source.dataDir,
-        '--to-database',
-        db.url,
-        '--to-blobs',
-        s3.blobsUrl('corrupt'),
-      ],
-      { env: TEST_S3_ENV },
-    );
+    const result = await migrate(source.dataDir, db.url, s3.blobsUrl('corrupt'));
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`gazo: orig/${corruptHash} in the data dir is corrupt`);
-    const { queryDatabase } = await import('./helpers/postgres.ts');
     expect(await queryDatabase(db.url, 'SELECT image_id FROM images')).toEqual([]);
     await db.drop();
   });
@@ -326,10 +426,7 @@ describe('gazo migrate-data', () => {
     const server = await spawnServer(dataDir);
     const db = await testDatabase();
     try {
-      const result = await runCli(
-        ['migrate-data', '--data-dir', dataDir, '--to-database', db.url, '--to-blobs', s3.blobsUrl('other')],
-        { env: TEST_S3_ENV },
-      );
+      const result = await migrate(dataDir, db.url, s3.blobsUrl('other'));
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(`another gazo serve (pid ${server.proc.pid}) is using ${dataDir}`);
     } finally {

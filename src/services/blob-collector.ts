@@ -13,22 +13,28 @@ export class BlobCollector {
   ) {}
 
   /** True when the blob was unused and is gone. */
-  collect(blobKey: string): Promise<boolean> {
-    return this.store.blobLedger.collectIfUnused(blobKey, async () => {
-      await this.blobs.delete(thumbnailKey(blobKey, this.thumbSize));
-      await this.blobs.delete(originalKey(blobKey));
-    });
+  collect(blobKey: string, options?: { deadBefore?: number }): Promise<boolean> {
+    return this.store.blobLedger.collectIfUnused(
+      blobKey,
+      async () => {
+        await this.blobs.delete(thumbnailKey(blobKey, this.thumbSize));
+        await this.blobs.delete(originalKey(blobKey));
+      },
+      options,
+    );
   }
 
   /**
-   * After a crash: uploads that registered a blob before `before` and never committed are dead;
-   * their blobs are collected, and half-written temporary files removed.
+   * After a crash: uploads that registered a blob before `before` and never committed are dead,
+   * and so are collections started before it or past their lease; their blobs are collected
+   * (each pending row dropped in the transaction that decides, so a sweep that dies or fails
+   * part-way leaves the rest to the next), and half-written temporary files removed.
    */
   async sweepAfterCrash(before: number): Promise<{ collected: number }> {
     await this.blobs.sweepIncomplete();
     let collected = 0;
-    for (const key of await this.store.blobLedger.takeStalePending(before)) {
-      if (await this.collect(key)) collected++;
+    for (const key of await this.store.blobLedger.keysToSweep(before)) {
+      if (await this.collect(key, { deadBefore: before })) collected++;
     }
     return { collected };
   }

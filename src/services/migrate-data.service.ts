@@ -58,6 +58,11 @@ export async function migrateData(
 ): Promise<MigrationResult> {
   if (source.store.kind !== 'sqlite')
     throw badRequest('migrate-data copies from an embedded (SQLite) data dir');
+  const unlisted = await source.store.dataCopy.unlistedTables();
+  if (unlisted.length > 0)
+    throw new Error(
+      `migrate-data does not know the table(s) ${unlisted.join(', ')} of the data dir: list each as copied or not in store/data-copy.repository.ts (nothing was migrated)`,
+    );
   await claimTarget(source.store, target.store);
   const blobs = await copyBlobs(source, target, options.thumbSize, progress);
   const rows = await copyRows(source.store, target.store, options.now ?? Date.now(), progress);
@@ -84,37 +89,52 @@ async function copyBlobs(
   progress: MigrationProgress,
 ): Promise<Omit<MigrationResult, 'rows'>> {
   const hashes = await source.store.images.allBlobKeys();
+  // An upload waiting for a claim (easy_auth, an unlinked device) has its original, no thumbnail yet.
+  const imageHashes = new Set(hashes);
+  const heldOnly = (await source.store.heldImages.blobKeys()).filter((h) => !imageHashes.has(h));
   const queued = new Set(await source.store.integrity.blobKeysAwaitingThumbnail());
   const result = { blobsCopied: 0, blobsVerified: 0, missingThumbnails: 0 };
-  progress.start('files', hashes.length * 2);
+  const count = (outcome: 'copied' | 'verified') => {
+    if (outcome === 'copied') result.blobsCopied++;
+    else result.blobsVerified++;
+    progress.tick();
+  };
+  progress.start('files', hashes.length * 2 + heldOnly.length);
   try {
     for (const hash of hashes) {
-      for (const key of [originalKey(hash), thumbnailKey(hash, thumbSize)]) {
-        const isOriginal = key === originalKey(hash);
-        const outcome = await copyBlob(source.blobs, target.blobs, key, isOriginal ? hash : undefined);
-        if (outcome === 'missing') {
-          if (isOriginal) {
-            const images = await source.store.integrity.imagesUsingBlob(hash);
-            throw badRequest(
-              `the original of image ${images.map((i) => i.image_id).join(', ')} (${key}) is missing in the data dir; run gazo fsck there, nothing was migrated past this point`,
-            );
-          }
-          if (!queued.has(hash)) {
-            result.missingThumbnails++;
-            progress.note(
-              `thumbnail ${key} is missing in the data dir: run gazo fsck --repair on the target`,
-            );
-          }
-        } else if (outcome === 'copied') result.blobsCopied++;
-        else result.blobsVerified++;
+      const original = await copyBlob(source.blobs, target.blobs, originalKey(hash), hash);
+      if (original === 'missing') {
+        const images = await source.store.integrity.imagesUsingBlob(hash);
+        throw missingOriginal(`the original of image ${images.map((i) => i.image_id).join(', ')}`, hash);
+      }
+      count(original);
+      const key = thumbnailKey(hash, thumbSize);
+      const thumbnail = await copyBlob(source.blobs, target.blobs, key, undefined);
+      if (thumbnail !== 'missing') count(thumbnail);
+      else {
+        if (!queued.has(hash)) {
+          result.missingThumbnails++;
+          progress.note(`thumbnail ${key} is missing in the data dir: run gazo fsck --repair on the target`);
+        }
         progress.tick();
       }
+    }
+    for (const hash of heldOnly) {
+      const original = await copyBlob(source.blobs, target.blobs, originalKey(hash), hash);
+      if (original === 'missing')
+        throw missingOriginal('the original of an upload waiting to be claimed', hash);
+      count(original);
     }
   } finally {
     progress.stop();
   }
   return result;
 }
+
+const missingOriginal = (what: string, hash: string) =>
+  badRequest(
+    `${what} (${originalKey(hash)}) is missing in the data dir; run gazo fsck there, nothing was migrated past this point`,
+  );
 
 /**
  * Copies one blob unless the target has it with the right bytes already. An original's bytes

@@ -21,6 +21,13 @@ const WAIT_STEP_MS = 20;
 /** The named lock that makes uploads and collection of the same blob exclude each other. */
 export const blobLock = (blobKey: string) => `blob:${blobKey}`;
 
+/**
+ * Whether the collector whose lease ends at `until` is gone: its lease is up, or it started
+ * before `deadBefore` (a sweep's bound: every process at work then is known to be dead).
+ */
+const collectorDead = (until: number, deadBefore: number | undefined) =>
+  until < Date.now() || (deadBefore !== undefined && until - COLLECTION_LEASE_MS < deadBefore);
+
 export class BlobCollectionInProgress extends Error {
   constructor(blobKey: string) {
     super(`blob ${blobKey} is being collected; try again shortly`);
@@ -70,28 +77,45 @@ export class KyselyBlobLedger implements BlobLedger {
     await this.db.deleteFrom('pending_blobs').where('id', '=', id).execute();
   }
 
-  async takeStalePending(before: number): Promise<string[]> {
-    const rows = await this.db
-      .deleteFrom('pending_blobs')
-      .where('created_at', '<', before)
-      .returning('blob_key')
-      .execute();
-    return [...new Set(rows.map((r) => r.blob_key))];
+  async keysToSweep(before: number): Promise<string[]> {
+    const deadUploads = this.db
+      .selectFrom('pending_blobs')
+      .select('blob_key')
+      .where('created_at', '<', before);
+    const deadCollections = this.db
+      .selectFrom('blob_collections')
+      .select('blob_key')
+      .where('until', '<', Math.max(Date.now(), before + COLLECTION_LEASE_MS));
+    const rows = await deadUploads.union(deadCollections).execute();
+    return rows.map((r) => r.blob_key);
   }
 
   /**
    * Decides under the blob's lock, commits, and only then runs `remove` (file deletes: no lock
    * and no transaction are held over them). The commit leaves a `blob_collections` row that makes
-   * uploads of these bytes wait until `remove` is done; it goes when `remove` ends, or expires.
-   * A crash between the commit and the deletes leaves the files: the collection job, not
-   * completed, runs again and deletes them then.
+   * uploads of these bytes wait until `remove` is done, and goes when `remove` has ended. Until
+   * then it records unfinished work: a collector that dies in `remove` leaves it until its lease
+   * is up (its collection job runs again; keysToSweep names it), one whose `remove` fails ends the
+   * lease at once. With `deadBefore` (a sweep), the blob's pending uploads registered before it
+   * are dropped in the same transaction, so that a death at any point leaves them or the row.
    */
-  async collectIfUnused(blobKey: string, remove: () => Promise<void>): Promise<boolean> {
+  async collectIfUnused(
+    blobKey: string,
+    remove: () => Promise<void>,
+    options: { deadBefore?: number } = {},
+  ): Promise<boolean> {
     if (this.db.isTransaction)
       throw new Error('collectIfUnused deletes after its own commit: call it outside transaction()');
+    const { deadBefore } = options;
     const owner = randomBytes(16).toString('hex');
     const decided = await this.db.transaction().execute(async (trx) => {
       await dialectOf(trx).lock(trx, blobLock(blobKey));
+      if (deadBefore !== undefined)
+        await trx
+          .deleteFrom('pending_blobs')
+          .where('blob_key', '=', blobKey)
+          .where('created_at', '<', deadBefore)
+          .execute();
       // One statement, so one snapshot: an upload committing its image meanwhile moves the blob
       // from pending_blobs to images in one transaction, and two separate reads (each with its
       // own snapshot on PostgreSQL) could see it in neither.
@@ -107,15 +131,21 @@ export class KyselyBlobLedger implements BlobLedger {
         .executeTakeFirstOrThrow();
       // true/false on PostgreSQL, 1/0 on SQLite.
       const used = Boolean(image) || Boolean(pending) || Boolean(held);
-      if (used) return false;
-      // Another collector is deleting the files right now: let it. (Taking over would let its
-      // late deletes land after this one ended, on bytes an upload wrote in between.)
       const other = await trx
         .selectFrom('blob_collections')
         .select('until')
         .where('blob_key', '=', blobKey)
         .executeTakeFirst();
-      if (other && other.until >= Date.now()) return false;
+      const otherAlive = other !== undefined && !collectorDead(other.until, deadBefore);
+      if (used) {
+        // A dead collector's unfinished work is void now that the bytes are used again.
+        if (other && !otherAlive)
+          await trx.deleteFrom('blob_collections').where('blob_key', '=', blobKey).execute();
+        return false;
+      }
+      // Another collector is deleting the files right now: let it. (Taking over would let its
+      // late deletes land after this one ended, on bytes an upload wrote in between.)
+      if (otherAlive) return false;
       const until = Date.now() + COLLECTION_LEASE_MS;
       await trx
         .insertInto('blob_collections')
@@ -128,13 +158,21 @@ export class KyselyBlobLedger implements BlobLedger {
     if (!decided) return false;
     try {
       await remove();
-    } finally {
+    } catch (err) {
+      // Nobody is deleting now: uploads need not wait, and the next sweep finishes the work.
       await this.db
-        .deleteFrom('blob_collections')
+        .updateTable('blob_collections')
+        .set({ until: 0 })
         .where('blob_key', '=', blobKey)
         .where('owner', '=', owner)
         .execute();
+      throw err;
     }
+    await this.db
+      .deleteFrom('blob_collections')
+      .where('blob_key', '=', blobKey)
+      .where('owner', '=', owner)
+      .execute();
     return true;
   }
 

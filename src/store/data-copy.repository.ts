@@ -4,9 +4,7 @@ import type { Database } from './schema.ts';
 
 /**
  * The tables `gazo migrate-data` copies, in an order that satisfies every foreign key, each with
- * the key it is read in order of and that makes a repeated insert harmless. Not copied: the
- * data_dir identity (taken over once, see claimIdentity), pending_blobs and blob_collections
- * (bookkeeping of processes that are gone once the source is locked).
+ * the key it is read in order of and that makes a repeated insert harmless.
  */
 export const COPIED_TABLES = {
   users: 'id',
@@ -18,9 +16,29 @@ export const COPIED_TABLES = {
   invites: 'id',
   images: 'seq',
   import_sources: 'id',
+  anonymous_devices: 'id',
+  held_images: 'id',
   jobs: 'id',
   server_secrets: 'name',
 } as const satisfies { [T in keyof Database]?: string };
+
+/**
+ * Every other table there is, and why a copy leaves it out. A table in neither list stops a
+ * migration before it copies anything (see unlistedTables), so a new one cannot be missed silently.
+ */
+export const NOT_COPIED_TABLES = {
+  data_dir: "the data dir's identity: taken over once, by takeIdentity",
+  pending_blobs: 'uploads under way in processes that are gone once the source is locked',
+  blob_collections: 'collections under way in processes that are gone once the source is locked',
+  images_fts: "SQLite's search index of images: the target indexes the copied rows itself",
+  kysely_migration: 'which migrations ran: the target records its own',
+  kysely_migration_lock: 'which migrations ran: the target records its own',
+} as const;
+
+// Every table of the schema is in one of the two lists (a compile error names one that is not).
+type Unlisted = Exclude<keyof Database, keyof typeof COPIED_TABLES | keyof typeof NOT_COPIED_TABLES>;
+const everyTableListed: [Unlisted] extends [never] ? true : Unlisted = true;
+void everyTableListed;
 
 export type CopiedTable = keyof typeof COPIED_TABLES;
 export type CopiedRow = Record<string, unknown>;
@@ -44,6 +62,26 @@ export class KyselyDataCopy {
         this.db,
       );
     return rows;
+  }
+
+  /** The tables of this database (SQLite's internal and FTS shadow tables left out). */
+  async tables(): Promise<string[]> {
+    const { rows } =
+      dialectKind(this.db) === 'postgres'
+        ? await sql<{ name: string }>`SELECT table_name AS name FROM information_schema.tables
+            WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`.execute(this.db)
+        : await sql<{ name: string }>`SELECT name FROM pragma_table_list
+            WHERE schema = 'main' AND type IN ('table', 'virtual') AND substr(name, 1, 7) <> 'sqlite_'`.execute(
+            this.db,
+          );
+    return rows.map((r) => r.name).sort();
+  }
+
+  /** Tables here in neither COPIED_TABLES nor NOT_COPIED_TABLES: a copy would leave them behind. */
+  async unlistedTables(): Promise<string[]> {
+    return (await this.tables()).filter(
+      (t) => !Object.hasOwn(COPIED_TABLES, t) && !Object.hasOwn(NOT_COPIED_TABLES, t),
+    );
   }
 
   async count(table: CopiedTable): Promise<number> {

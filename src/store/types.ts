@@ -350,14 +350,24 @@ export interface BlobLedger {
    */
   addPending(blobKey: string, at: number): Promise<number>;
   removePending(id: number): Promise<void>;
-  /** Removes pending entries created before `before`, returning their blob keys. */
-  takeStalePending(before: number): Promise<string[]>;
+  /**
+   * The blobs a sweep must collect (if unused) to leave no orphan: those of uploads registered
+   * before `before` (dead: they never committed), and those a collector decided to remove and did
+   * not finish (it started before `before`, its deletes failed, or its lease is up).
+   */
+  keysToSweep(before: number): Promise<string[]>;
   /**
    * Runs `remove` only if no image, held image or pending upload uses the key: decided under the
    * blob's named lock and committed, then `remove` runs outside any transaction while uploads of
    * the key wait (see addPending), so no upload can start to rely on the blob while it is removed.
+   * `deadBefore` (a sweep): pending uploads of the key registered before it are dropped in the
+   * deciding transaction, and a collection of it started before it is taken over.
    */
-  collectIfUnused(blobKey: string, remove: () => Promise<void>): Promise<boolean>;
+  collectIfUnused(
+    blobKey: string,
+    remove: () => Promise<void>,
+    options?: { deadBefore?: number },
+  ): Promise<boolean>;
   /** All keys with a pending upload. */
   pendingKeys(): Promise<string[]>;
 }

@@ -19,17 +19,45 @@ forEachStore('blob ledger', (t) => {
     await fs.rm(files, { recursive: true, force: true });
   });
 
-  it('keeps pending uploads until removed, and hands the stale ones to the sweep once', async () => {
+  it('keeps pending uploads until removed; the sweep is handed the stale ones and drops them as it collects', async () => {
     const [a, b] = [newKey(), newKey()];
-    const old = await t.store.blobLedger.addPending(a, 1_000);
+    await t.store.blobLedger.addPending(a, 1_000);
     await t.store.blobLedger.addPending(a, 1_000);
     const fresh = await t.store.blobLedger.addPending(b, 5_000);
     expect((await t.store.blobLedger.pendingKeys()).sort()).toEqual([a, b].sort());
-    expect(await t.store.blobLedger.takeStalePending(2_000)).toEqual([a]);
-    expect(await t.store.blobLedger.takeStalePending(2_000)).toEqual([]);
-    await t.store.blobLedger.removePending(old);
+    expect(await t.store.blobLedger.keysToSweep(2_000)).toEqual([a]);
+    const removed: string[] = [];
+    const remove = (key: string) => async () => {
+      removed.push(key);
+    };
+    // Only a sweep's bound makes a pending upload dead: without it the blob is in use.
+    expect(await t.store.blobLedger.collectIfUnused(a, remove(a))).toBe(false);
+    expect(await t.store.blobLedger.collectIfUnused(a, remove(a), { deadBefore: 2_000 })).toBe(true);
+    expect(await t.store.blobLedger.collectIfUnused(b, remove(b), { deadBefore: 2_000 })).toBe(false);
+    expect(removed).toEqual([a]);
+    expect(await t.store.blobLedger.keysToSweep(2_000)).toEqual([]);
+    expect(await t.store.blobLedger.pendingKeys()).toEqual([b]);
     await t.store.blobLedger.removePending(fresh);
     expect(await t.store.blobLedger.pendingKeys()).toEqual([]);
+  });
+
+  it('a collection whose deletes fail is named to the sweep until one finishes it; uploads need not wait it out', async () => {
+    const [key, other] = [newKey(), newKey()];
+    const failing = async () => {
+      throw new Error('bucket unreachable');
+    };
+    await expect(t.store.blobLedger.collectIfUnused(key, failing)).rejects.toThrow('bucket unreachable');
+    // A bound long past: only unfinished collections are named.
+    expect(await t.store.blobLedger.keysToSweep(0)).toEqual([key]);
+    expect(await t.store.blobLedger.collectIfUnused(key, async () => {})).toBe(true);
+    expect(await t.store.blobLedger.keysToSweep(0)).toEqual([]);
+
+    await expect(t.store.blobLedger.collectIfUnused(other, failing)).rejects.toThrow();
+    const started = Date.now();
+    const pending = await (await t.peer()).blobLedger.addPending(other, Date.now());
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(await t.store.blobLedger.keysToSweep(0)).toEqual([]);
+    await t.store.blobLedger.removePending(pending);
   });
 
   it('collects a blob only when no image and no pending upload uses it', async () => {

@@ -236,7 +236,10 @@ forEachStore('images', (t) => {
     const id = await user(t.store, 'alice');
     const row = imageRow(id, T0);
     const pending = await t.store.blobLedger.addPending(row.blob_key, 1);
-    expect(await t.store.blobLedger.takeStalePending(2)).toEqual([row.blob_key]);
+    expect(await t.store.blobLedger.keysToSweep(2)).toEqual([row.blob_key]);
+    expect(await t.store.blobLedger.collectIfUnused(row.blob_key, async () => {}, { deadBefore: 2 })).toBe(
+      true,
+    );
     await expect(t.store.images.insert(row, pending)).rejects.toBeInstanceOf(PendingUploadReclaimed);
     expect(await t.store.images.findByImageId(row.image_id)).toBeUndefined();
     expect((await owner(t.store, id)).image_count).toBe(0);

@@ -1,0 +1,44 @@
+import path from 'node:path';
+import { freePort, ROOT, type Started, startChild } from './procs.ts';
+
+/** How the bench runs a `gazo` command: compiled, with the node flags and environment npm start gives it. */
+export interface GazoLaunch {
+  /** Its data dir (on PostgreSQL + S3 only its staging files are there). */
+  dataDir: string;
+  nodeFlags: string[];
+  env: NodeJS.ProcessEnv;
+  /** More flags for the command (`--database …`, `--no-jobs`). */
+  args?: string[];
+  label: string;
+}
+
+const startGazo = (launch: GazoLaunch, command: string[], ready: RegExp) =>
+  startChild(
+    process.execPath,
+    [
+      ...launch.nodeFlags,
+      path.join(ROOT, 'bin/gazo.js'),
+      ...command,
+      '--data-dir',
+      launch.dataDir,
+      ...(launch.args ?? []),
+    ],
+    ready,
+    { label: launch.label, env: launch.env },
+  );
+
+/** `gazo serve` on 127.0.0.1, on a free port; resolves once it is listening. */
+export async function startGazoServer(launch: GazoLaunch): Promise<{ server: Started; url: string }> {
+  const port = await freePort();
+  const server = await startGazo(
+    launch,
+    ['serve', '--host', '127.0.0.1', '--port', String(port)],
+    /Gazo listening on/,
+  );
+  return { server, url: `http://127.0.0.1:${port}` };
+}
+
+/** `gazo worker`; resolves once it runs its jobs. */
+export function startGazoWorker(launch: GazoLaunch): Promise<Started> {
+  return startGazo(launch, ['worker'], /Gazo worker running/);
+}
