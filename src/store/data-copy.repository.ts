@@ -31,6 +31,7 @@ export const NOT_COPIED_TABLES = {
   pending_blobs: 'uploads under way in processes that are gone once the source is locked',
   blob_collections: 'collections under way in processes that are gone once the source is locked',
   images_fts: "SQLite's search index of images: the target indexes the copied rows itself",
+  images_fts_terms: "the trigrams of SQLite's search index, read from it (fts5vocab): nothing of its own",
   kysely_migration: 'which migrations ran: the target records its own',
   kysely_migration_lock: 'which migrations ran: the target records its own',
 } as const;
