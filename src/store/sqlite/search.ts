@@ -13,6 +13,12 @@ const TRIGRAM = 3;
  */
 const MAX_TRIGRAMS_PER_TERM = 200;
 const MAX_INDEXED_ROWS = 5000;
+/**
+ * A term in at least this share of all rows ("the", a word on every screenshot) is cheaper to
+ * test on the user's rows newest first, where a page and the capped count are found within a few
+ * thousand rows, than to list every match from the index first.
+ */
+const DENSE_SHARE = 0.2;
 
 const quoted = (text: string) => `"${text.replaceAll('"', '""')}"`;
 const inColumns = (term: SearchTerm, query: string) => (term.field ? `{${term.field}} : ${query}` : query);
@@ -43,10 +49,26 @@ async function shortTermMatch(db: Kysely<Database>, term: SearchTerm): Promise<s
   return inColumns(term, `(${rows.map((r) => quoted(r.term)).join(' OR ')})`);
 }
 
+/** Whether `term` (3+ characters) is in DENSE_SHARE of the rows or more: see DENSE_SHARE. */
+async function isDense(db: Kysely<Database>, term: SearchTerm): Promise<boolean> {
+  if (!caselessBeyondAscii(term.text)) return false; // LIKE would not fold it as the index does
+  const { rows: last } = await sql<{ seq: number | null }>`SELECT max(seq) AS seq FROM images`.execute(db);
+  const enough = Math.ceil(Number(last[0]?.seq ?? 0) * DENSE_SHARE);
+  // The rows holding its first trigram bound its matches from above, cheaply...
+  const first = [...term.text.toLowerCase()].slice(0, TRIGRAM).join('');
+  const { rows: vocab } = await sql<{ doc: number }>`SELECT doc FROM images_fts_terms WHERE term = ${first}`.execute(db);
+  if (Number(vocab[0]?.doc ?? 0) < enough) return false;
+  // ...and counting matches no further than `enough` settles it.
+  const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM
+    (SELECT 1 FROM images_fts WHERE images_fts MATCH ${ftsMatch([term])} LIMIT ${enough}) AS probe`.execute(db);
+  return Number(rows[0]?.n ?? 0) >= enough;
+}
+
 /**
  * SQLite: the full-text match of the terms (the costly part) is made once, into `m`, and both the
- * page and the count use it; short terms the index cannot answer are tested with LIKE (ASCII
- * case-insensitive) on the rows the other conditions leave.
+ * page and the count use it; short terms the index cannot answer, and terms in most rows, are
+ * tested with LIKE (ASCII case-insensitive, as the index for such terms) on the rows the other
+ * conditions leave.
  */
 export async function searchImagesSqlite(
   db: Kysely<Database>,
@@ -59,7 +81,8 @@ export async function searchImagesSqlite(
   const scanned: SearchTerm[] = [];
   for (const term of criteria.terms) {
     if ([...term.text].length >= TRIGRAM && !term.text.includes(SEARCH_SENTINEL)) {
-      indexed.push(ftsMatch([term]));
+      if (await isDense(db, term)) scanned.push(term);
+      else indexed.push(ftsMatch([term]));
       continue;
     }
     const match = await shortTermMatch(db, term);
