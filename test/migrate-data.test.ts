@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { originalKey } from '../src/blobs/blob-store.ts';
 import { COPIED_TABLES, type CopiedTable } from '../src/store/data-copy.repository.ts';
@@ -198,6 +199,19 @@ describe('gazo migrate-data', () => {
         expect(copied, table).toEqual(expected);
       }
       expect(await from.dataCopy.count('images')).toBe(24);
+      // The planner knows the copied rows at once (not when autovacuum gets there): a deep
+      // page of 100,000 images took 33 ms on a table it took for empty, 0.4 ms after ANALYZE.
+      const stats = new pg.Client({ connectionString: db.url });
+      await stats.connect();
+      try {
+        const { rows } = await stats.query(
+          `SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NULL AND relname = ANY($1)`,
+          [Object.keys(COPIED_TABLES)],
+        );
+        expect(rows.map((r) => r.relname)).toEqual([]);
+      } finally {
+        await stats.end();
+      }
     } finally {
       await from.close();
       await to.close();

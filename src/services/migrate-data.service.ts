@@ -67,6 +67,7 @@ export async function migrateData(
   const blobs = await copyBlobs(source, target, options.thumbSize, progress);
   const rows = await copyRows(source.store, target.store, options.now ?? Date.now(), progress);
   await target.store.dataCopy.advanceIdentities();
+  await target.store.dataCopy.refreshStatistics();
   return { ...blobs, rows };
 }
 

@@ -132,6 +132,16 @@ export class KyselyDataCopy {
     }
   }
 
+  /**
+   * After a copy: PostgreSQL plans each table as it last measured it, empty, until autovacuum
+   * analyzes it minutes later; meanwhile a deep page of 100,000 images took 33 ms (0.4 ms after).
+   * SQLite keeps no statistics unless asked, and its plans are chosen for that.
+   */
+  async refreshStatistics(): Promise<void> {
+    if (dialectKind(this.db) !== 'postgres') return;
+    await sql`ANALYZE`.execute(this.db);
+  }
+
   /** Whether anything a user made is here (a fresh database has only its identity and secrets). */
   async holdsUserData(): Promise<boolean> {
     for (const table of ['users', 'images', 'access_tokens', 'oauth_apps', 'devices'] as const) {
