@@ -46,7 +46,13 @@ export class KyselyBlobLedger implements BlobLedger {
   async addPending(blobKey: string, at: number): Promise<number> {
     const deadline = Date.now() + COLLECTION_LEASE_MS + 5_000;
     for (;;) {
-      const id = await inTransaction(this.db, (trx) => this.tryAddPending(trx, blobKey, at));
+      // Relaxed durability (no fsync of its own): the upload's commit, FULL, syncs this row
+      // with it before any answer, so an acknowledged upload is as durable as before. What a
+      // power cut can lose is the row of an upload that was never answered, leaving its bytes
+      // for `gazo fsck` to name instead of for the start-up sweep (a process crash loses nothing).
+      const id = await dialectOf(this.db).relaxed(this.db, (db) =>
+        inTransaction(db, (trx) => this.tryAddPending(trx, blobKey, at)),
+      );
       if (id !== undefined) return id;
       // Inside a caller's transaction there is no waiting: it holds what the collector needs.
       if (this.db.isTransaction || Date.now() > deadline) throw new BlobCollectionInProgress(blobKey);
