@@ -56,11 +56,15 @@ async function isDense(db: Kysely<Database>, term: SearchTerm): Promise<boolean>
   const enough = Math.ceil(Number(last[0]?.seq ?? 0) * DENSE_SHARE);
   // The rows holding its first trigram bound its matches from above, cheaply...
   const first = [...term.text.toLowerCase()].slice(0, TRIGRAM).join('');
-  const { rows: vocab } = await sql<{ doc: number }>`SELECT doc FROM images_fts_terms WHERE term = ${first}`.execute(db);
+  const { rows: vocab } = await sql<{
+    doc: number;
+  }>`SELECT doc FROM images_fts_terms WHERE term = ${first}`.execute(db);
   if (Number(vocab[0]?.doc ?? 0) < enough) return false;
   // ...and counting matches no further than `enough` settles it.
   const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM
-    (SELECT 1 FROM images_fts WHERE images_fts MATCH ${ftsMatch([term])} LIMIT ${enough}) AS probe`.execute(db);
+    (SELECT 1 FROM images_fts WHERE images_fts MATCH ${ftsMatch([term])} LIMIT ${enough}) AS probe`.execute(
+    db,
+  );
   return Number(rows[0]?.n ?? 0) >= enough;
 }
 
