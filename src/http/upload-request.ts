@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { StagedFile } from '../blobs/staged-file.ts';
 import type { Runtime } from '../runtime.ts';
 import { badRequest } from '../services/errors.ts';
 import type { UploadMeta } from '../services/upload.service.ts';
@@ -6,26 +7,37 @@ import { optionalText, parseAccessPolicy, parseBoolean, parseCreatedAt } from '.
 import type { ImageRow } from '../store/schema.ts';
 import { discardBody, readUploadForm, refuseBeforeReading } from './multipart.ts';
 
-/** How an upload route tells who is uploading; each step may throw to refuse. */
-export interface UploadGate<Early> {
+/** What an upload route checks while the body arrives; each step may throw to refuse. */
+export interface UploadFormGate<Early> {
   /** Before a byte of the body is read: a token in the header, a session, a CSRF header. */
   beforeReading: () => Promise<Early>;
   /** When the `imagedata` part begins, with the fields sent before it: nothing is staged yet. */
   beforeImage?: (fields: Record<string, string>) => void;
+}
+
+/** How an upload route tells who is uploading. */
+export interface UploadGate<Early> extends UploadFormGate<Early> {
   /** Once every part is in: the owner's user id. */
   owner: (early: Early, fields: Record<string, string>) => Promise<number>;
 }
 
+export interface UploadForm {
+  fields: Record<string, string>;
+  imagedata?: StagedFile;
+}
+
 /**
- * The Gyazo-style multipart upload (`imagedata` and the metadata fields), streamed to disk as it
- * arrives, shared by the API and the web upload: the pre-body checks, the bounded read, the
- * owner's check, then the stored row. The staged file never outlives the request.
+ * A Gyazo-style multipart upload (`imagedata` and the metadata fields), streamed to disk as it
+ * arrives, for every upload route: the pre-body checks, the bounded read, then `handle` with the
+ * fields and the staged file, which never outlives the request. The upload counts as running
+ * (background decodes give way) until `handle` is done.
  */
-export async function receiveUpload<Early>(
+export async function withUploadForm<Early, T>(
   rt: Runtime,
   request: FastifyRequest,
-  gate: UploadGate<Early>,
-): Promise<ImageRow> {
+  gate: UploadFormGate<Early>,
+  handle: (early: Early, form: UploadForm) => Promise<T>,
+): Promise<T> {
   const ended = rt.uploads.activity.begin();
   try {
     const maxUploadBytes = rt.config.limits.maxUploadBytes;
@@ -37,7 +49,7 @@ export async function receiveUpload<Early>(
     );
     let refusedAtImage: unknown;
     const beforeImage = gate.beforeImage;
-    const { fields, imagedata } = await readUploadForm(
+    const form = await readUploadForm(
       request,
       (stream, max) => rt.uploads.stage(stream, max),
       maxUploadBytes,
@@ -56,15 +68,26 @@ export async function receiveUpload<Early>(
       throw err;
     });
     try {
-      const owner = await gate.owner(early, fields);
-      if (!imagedata || imagedata.size === 0) throw badRequest('imagedata is required');
-      return await rt.uploads.upload(owner, imagedata, uploadMeta(fields));
+      return await handle(early, form);
     } finally {
-      await imagedata?.discard();
+      await form.imagedata?.discard();
     }
   } finally {
     ended();
   }
+}
+
+/** The API's and the web's upload: `withUploadForm`, the owner's check, then the stored row. */
+export function receiveUpload<Early>(
+  rt: Runtime,
+  request: FastifyRequest,
+  gate: UploadGate<Early>,
+): Promise<ImageRow> {
+  return withUploadForm(rt, request, gate, async (early, { fields, imagedata }) => {
+    const owner = await gate.owner(early, fields);
+    if (!imagedata || imagedata.size === 0) throw badRequest('imagedata is required');
+    return rt.uploads.upload(owner, imagedata, uploadMeta(fields));
+  });
 }
 
 function uploadMeta(fields: Record<string, string>): UploadMeta {

@@ -1,12 +1,12 @@
 import type { FastifyReply } from 'fastify';
-import type { StagedFile } from '../../blobs/staged-file.ts';
 import type { Runtime } from '../../runtime.ts';
 import { badRequest, ServiceError } from '../../services/errors.ts';
 import { optionalText, parseCreatedAt } from '../../services/upload-fields.ts';
 import { deviceUser } from '../auth.ts';
 import { closeAfterAnswer, setErrorHeaders } from '../errors.ts';
-import { readUploadForm, refuseBeforeReading, refuseDeclaredOversize } from '../multipart.ts';
+import { refuseDeclaredOversize } from '../multipart.ts';
 import type { GazoApp } from '../types.ts';
+import { withUploadForm } from '../upload-request.ts';
 
 const schema = {
   summary: 'Legacy desktop-client upload',
@@ -53,54 +53,40 @@ function plain(reply: FastifyReply, status: number, body: string) {
 export function legacyUploadRoute(app: GazoApp, rt: Runtime) {
   const onRequest = refuseDeclaredOversize(rt.config.limits.maxUploadBytes);
   app.post('/upload.cgi', { schema, onRequest }, async (request, reply) => {
-    let imagedata: StagedFile | undefined;
-    const ended = rt.uploads.activity.begin();
     try {
       // The device id is in the body: only the address and the disk can be checked first.
-      await refuseBeforeReading(
-        request,
-        rt.config.limits.maxUploadBytes,
-        (bytes) => rt.uploads.assertRoomFor(bytes),
-        async () => undefined,
-      );
-      const form = await readUploadForm(
-        request,
-        (stream, max) => rt.uploads.stage(stream, max),
-        rt.config.limits.maxUploadBytes,
-      );
-      imagedata = form.imagedata;
-      const deviceId = form.fields.id ?? '';
-      const user = deviceId ? await deviceUser(rt.accounts, request, deviceId) : undefined;
-      if (!user && !rt.devices.anonymousEnabled) return plain(reply, 401, NO_DEVICE);
-      if (!imagedata || imagedata.size === 0) throw badRequest('imagedata is required');
-      const legacy = parseMetadata(form.fields.metadata);
-      const meta = {
-        createdAt: parseCreatedAt(form.fields.created_at),
-        app: text('app', legacy.app),
-        title: text('title', legacy.title),
-        url: text('url', legacy.url),
-        desc: text('note', legacy.note),
-      };
-      if (!user) {
-        // --legacy-anonymous-devices: held for nobody until the person links the device from
-        // the browser the client opens (the permalink with `?token=`).
-        const held = await rt.devices.uploadAnonymous(deviceId, request.ip, imagedata, meta);
-        reply.header('X-Gyazo-Id', held.deviceId);
-        reply.header('X-Gyazo-Session-Token', held.token);
-        return plain(reply, 200, rt.urls.permalink(held.imageId));
-      }
-      const row = await rt.uploads.upload(user.userId, imagedata, meta);
-      reply.header('X-Gyazo-Id', deviceId);
-      return plain(reply, 200, rt.urls.permalink(row.image_id));
+      return await withUploadForm(rt, request, { beforeReading: async () => undefined }, async (_, form) => {
+        const { fields, imagedata } = form;
+        const deviceId = fields.id ?? '';
+        const user = deviceId ? await deviceUser(rt.accounts, request, deviceId) : undefined;
+        if (!user && !rt.devices.anonymousEnabled) return plain(reply, 401, NO_DEVICE);
+        if (!imagedata || imagedata.size === 0) throw badRequest('imagedata is required');
+        const legacy = parseMetadata(fields.metadata);
+        const meta = {
+          createdAt: parseCreatedAt(fields.created_at),
+          app: text('app', legacy.app),
+          title: text('title', legacy.title),
+          url: text('url', legacy.url),
+          desc: text('note', legacy.note),
+        };
+        if (!user) {
+          // --legacy-anonymous-devices: held for nobody until the person links the device from
+          // the browser the client opens (the permalink with `?token=`).
+          const held = await rt.devices.uploadAnonymous(deviceId, request.ip, imagedata, meta);
+          reply.header('X-Gyazo-Id', held.deviceId);
+          reply.header('X-Gyazo-Session-Token', held.token);
+          return plain(reply, 200, rt.urls.permalink(held.imageId));
+        }
+        const row = await rt.uploads.upload(user.userId, imagedata, meta);
+        reply.header('X-Gyazo-Id', deviceId);
+        return plain(reply, 200, rt.urls.permalink(row.image_id));
+      });
     } catch (err) {
       if (err instanceof ServiceError) {
         setErrorHeaders(reply, err);
         return plain(reply, err.status, `${err.message}\n`);
       }
       throw err;
-    } finally {
-      await imagedata?.discard();
-      ended();
     }
   });
 }
