@@ -1,38 +1,23 @@
 import fs from 'node:fs/promises';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  expectAccessible,
-  launchBrowser,
-  newContext,
-  screenshot,
-  signIn,
-  watchPageErrors,
-} from '../helpers/browser.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { expectAccessible, newContext, screenshot, signIn, watchPageErrors } from '../helpers/browser.ts';
 import { solidPng } from '../helpers/images.ts';
 import { consent, pkcePair } from '../helpers/oauth.ts';
-import { form, startServer, type TestServer } from '../helpers/server.ts';
+import { form } from '../helpers/server.ts';
+import { serverAndBrowser } from '../helpers/web-fixture.ts';
 import { signedInCookie } from '../helpers/web-session.ts';
 
-let server: TestServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  [server, browser] = await Promise.all([startServer(), launchBrowser()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const web = serverAndBrowser();
 
 const REDIRECT = 'https://registered.example/cb';
 const meStatus = async (token: string) =>
-  (await fetch(`${server.url}/api/users/me`, { headers: { authorization: `Bearer ${token}` } })).status;
+  (await fetch(`${web.server.url}/api/users/me`, { headers: { authorization: `Bearer ${token}` } })).status;
 
 /** Exchanges a fresh code of the app (consented with `cookie`) for a token, with this secret. */
 async function tokenFor(cookie: string, clientId: string, secret: string) {
   const pair = pkcePair();
-  const back = await consent(server, cookie, {
+  const back = await consent(web.server, cookie, {
     client_id: clientId,
     redirect_uri: REDIRECT,
     response_type: 'code',
@@ -40,7 +25,7 @@ async function tokenFor(cookie: string, clientId: string, secret: string) {
     code_challenge: pair.challenge,
     code_challenge_method: 'S256',
   });
-  return fetch(`${server.url}/oauth/token`, {
+  return fetch(`${web.server.url}/oauth/token`, {
     method: 'POST',
     body: new URLSearchParams({
       grant_type: 'authorization_code',
@@ -62,12 +47,12 @@ async function revealed(page: Page, label: string): Promise<string> {
 
 describe('the Applications page', () => {
   it('registers an app, renews its secret, makes, lists and revokes tokens, downloads ShareX, deletes the app', async () => {
-    const user = await server.user('apps-user');
-    const context = await newContext(browser, { viewport: 'desktop', colorScheme: 'light' });
+    const user = await web.server.user('apps-user');
+    const context = await newContext(web.browser, { viewport: 'desktop', colorScheme: 'light' });
     const page = await context.newPage();
     page.on('dialog', (dialog) => dialog.accept());
     const errors = watchPageErrors(page);
-    await signIn(page, server.url, user.name, user.password);
+    await signIn(page, web.server.url, user.name, user.password);
     await page.getByRole('link', { name: 'Applications' }).click();
     await expect
       .poll(() => page.getByRole('heading', { name: 'Applications', level: 1 }).isVisible())
@@ -85,11 +70,11 @@ describe('the Applications page', () => {
     expect(clientId).toMatch(/^[0-9a-f]{32}$/);
     await expectAccessible(page, 'applications with a new secret');
     await screenshot(page, 'applications-registered-desktop-light');
-    await page.goto(`${server.url}/applications`);
+    await page.goto(`${web.server.url}/applications`);
     expect(await page.content()).not.toContain(secret);
     expect(await page.getByRole('listitem').filter({ hasText: clientId }).isVisible()).toBe(true);
 
-    const otherBrowser = await signedInCookie(server, user.name, user.password);
+    const otherBrowser = await signedInCookie(web.server, user.name, user.password);
     const first = await tokenFor(otherBrowser, clientId, secret);
     expect(first.status).toBe(200);
     const appToken = (await first.json()).access_token as string;
@@ -103,12 +88,12 @@ describe('the Applications page', () => {
     expect(await meStatus(appToken)).toBe(200);
 
     // A personal access token, shown once; the list shows it and the app's, with last use.
-    await page.goto(`${server.url}/applications`);
+    await page.goto(`${web.server.url}/applications`);
     await page.getByLabel(/Note/).fill('laptop script');
     await page.getByRole('button', { name: 'Create token' }).click();
     const personal = await revealed(page, 'Access token');
     expect(await meStatus(personal)).toBe(200);
-    await page.goto(`${server.url}/applications`);
+    await page.goto(`${web.server.url}/applications`);
     const tokenCards = page.getByRole('list', { name: 'Your access tokens' }).getByRole('listitem');
     const personalRow = tokenCards.filter({ hasText: 'laptop script' });
     expect(await personalRow.getByText('Personal', { exact: true }).isVisible()).toBe(true);
@@ -136,7 +121,7 @@ describe('the Applications page', () => {
       expect(sxcu).toMatchObject({
         DestinationType: 'ImageUploader',
         RequestMethod: 'POST',
-        RequestURL: `${server.url}/api/upload`,
+        RequestURL: `${web.server.url}/api/upload`,
         Body: 'MultipartFormData',
         FileFormName: 'imagedata',
         URL: '$json:permalink_url$',
@@ -155,7 +140,7 @@ describe('the Applications page', () => {
     expect(tokens[0]).not.toBe(tokens[1]);
 
     // Deleting the app revokes every token granted to it.
-    await page.goto(`${server.url}/applications`);
+    await page.goto(`${web.server.url}/applications`);
     await page.getByRole('button', { name: 'Delete Team Uploader' }).click();
     await expect.poll(() => page.getByText(/The application is deleted/).isVisible()).toBe(true);
     expect(await meStatus(appToken)).toBe(401);
@@ -166,21 +151,21 @@ describe('the Applications page', () => {
   });
 
   it('passes axe and looks right at desktop and phone width, light and dark', async () => {
-    const user = await server.user('apps-looks');
-    const { app, clientSecret } = await server.rt.oauth.createApp(user.id, 'Screenshot Sync for Mac', [
+    const user = await web.server.user('apps-looks');
+    const { app, clientSecret } = await web.server.rt.oauth.createApp(user.id, 'Screenshot Sync for Mac', [
       REDIRECT,
       'com.example.sync:/oauth',
     ]);
-    const cookie = await signedInCookie(server, user.name, user.password);
+    const cookie = await signedInCookie(web.server, user.name, user.password);
     expect((await tokenFor(cookie, app.client_id, clientSecret)).status).toBe(200);
-    await server.rt.accounts.createToken(user.name, 'backup script');
+    await web.server.rt.accounts.createToken(user.name, 'backup script');
     for (const viewport of ['desktop', 'phone'] as const) {
       for (const colorScheme of ['light', 'dark'] as const) {
-        const context = await newContext(browser, { viewport, colorScheme });
+        const context = await newContext(web.browser, { viewport, colorScheme });
         const page = await context.newPage();
         const errors = watchPageErrors(page);
-        await signIn(page, server.url, user.name, user.password);
-        await page.goto(`${server.url}/applications`);
+        await signIn(page, web.server.url, user.name, user.password);
+        await page.goto(`${web.server.url}/applications`);
         await expectAccessible(page, `applications (${viewport}, ${colorScheme})`);
         await screenshot(page, `applications-${viewport}-${colorScheme}`);
         // A refused registration says why, keeps what was typed, and is accessible too.
@@ -195,19 +180,19 @@ describe('the Applications page', () => {
         await context.close();
       }
     }
-    expect((await server.rt.oauth.listApps(user.id)).length).toBe(1);
+    expect((await web.server.rt.oauth.listApps(user.id)).length).toBe(1);
   });
 
   it("refuses posts without a CSRF token, and another user's tokens and apps are not theirs to touch", async () => {
-    const owner = await server.user('apps-owner');
-    const intruder = await server.user('apps-intruder');
-    const { app } = await server.rt.oauth.createApp(owner.id, 'Owned', [REDIRECT]);
-    const [tokenRow] = await server.rt.oauth.listTokens(owner.id);
-    const cookie = await signedInCookie(server, intruder.name, intruder.password);
-    const page = await fetch(`${server.url}/applications`, { headers: { cookie } });
+    const owner = await web.server.user('apps-owner');
+    const intruder = await web.server.user('apps-intruder');
+    const { app } = await web.server.rt.oauth.createApp(owner.id, 'Owned', [REDIRECT]);
+    const [tokenRow] = await web.server.rt.oauth.listTokens(owner.id);
+    const cookie = await signedInCookie(web.server, intruder.name, intruder.password);
+    const page = await fetch(`${web.server.url}/applications`, { headers: { cookie } });
     const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1] as string;
     const post = (path: string, body: Record<string, string>) =>
-      fetch(`${server.url}${path}`, {
+      fetch(`${web.server.url}${path}`, {
         method: 'POST',
         redirect: 'manual',
         headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
@@ -215,7 +200,7 @@ describe('the Applications page', () => {
       });
     expect((await post('/applications/tokens', { name: 'x' })).status).toBe(403);
     expect((await post('/applications/sharex', {})).status).toBe(403);
-    expect((await server.rt.oauth.listTokens(intruder.id)).length).toBe(1);
+    expect((await web.server.rt.oauth.listTokens(intruder.id)).length).toBe(1);
     for (const path of [
       `/applications/tokens/${tokenRow?.id}/revoke`,
       `/applications/apps/${app.id}/delete`,
@@ -224,9 +209,9 @@ describe('the Applications page', () => {
       expect((await post(path, { _csrf: csrf })).status, path).toBe(404);
     }
     expect(await meStatus(owner.token)).toBe(200);
-    expect((await server.rt.oauth.listApps(owner.id)).length).toBe(1);
+    expect((await web.server.rt.oauth.listApps(owner.id)).length).toBe(1);
     // Signed out, the page asks for sign-in.
-    const signedOut = await fetch(`${server.url}/applications`, { redirect: 'manual' });
+    const signedOut = await fetch(`${web.server.url}/applications`, { redirect: 'manual' });
     expect(signedOut.status).toBe(303);
     expect(signedOut.headers.get('location')).toBe('/signin?next=%2Fapplications');
   });
