@@ -29,7 +29,7 @@ export function listImagesRoute(app: GazoApp, rt: Runtime) {
     if (body === undefined) {
       const { rows } = await rt.images.list(user, page, per_page);
       body = JSON.stringify(rows.map((row) => rt.urls.toWire(row)));
-      cache.set(key, body);
+      if (cache.admit(key)) cache.set(key, body);
     }
     reply.headers({
       'X-Total-Count': String(user.imageCount),
