@@ -27,4 +27,16 @@ describe('ListPageCache', () => {
     expect(cache.size).toBe(200);
     expect(cache.get('a')).toBe(page(3, 200));
   });
+
+  it('keeps a page only when it is asked for again while among the last pages read once', () => {
+    const cache = new ListPageCache(1000, 3);
+    expect(cache.admit('p1')).toBe(false);
+    expect(cache.admit('p1')).toBe(true);
+    // Asked once more after that, it counts as new again (a kept page is answered from the cache).
+    expect(cache.admit('p1')).toBe(false);
+    // A walk through more pages than are remembered keeps none of them, however long it is.
+    for (const walk of [1, 2])
+      for (let p = 10; p < 20; p++) expect(cache.admit(`p${p}`), `walk ${walk}`).toBe(false);
+    expect(cache.admit('p18')).toBe(true);
+  });
 });

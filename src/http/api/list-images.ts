@@ -1,5 +1,6 @@
 import { Type } from '@fastify/type-provider-typebox';
 import type { Runtime } from '../../runtime.ts';
+import { wireImagesJson } from '../../services/wire-json.ts';
 import { requireUser } from '../auth.ts';
 import { ListPageCache } from '../list-page-cache.ts';
 import { AccessTokenQuery, errors, security } from '../schemas.ts';
@@ -28,8 +29,8 @@ export function listImagesRoute(app: GazoApp, rt: Runtime) {
     let body = cache.get(key);
     if (body === undefined) {
       const { rows } = await rt.images.list(user, page, per_page);
-      body = JSON.stringify(rows.map((row) => rt.urls.toWire(row)));
-      cache.set(key, body);
+      body = wireImagesJson(rt.urls, rows);
+      if (cache.admit(key)) cache.set(key, body);
     }
     reply.headers({
       'X-Total-Count': String(user.imageCount),
