@@ -50,10 +50,12 @@ export class RegistrationService {
   async createInvite(admin: Principal): Promise<{ token: string; invite: InviteRow }> {
     requireAdmin(admin);
     const token = randomBytes(32).toString('base64url');
+    const now = Date.now();
     const invite = await this.store.invites.create({
       hash: hashSecret(token),
       createdBy: admin.userId,
-      expiresAt: Date.now() + INVITE_LIFETIME_MS,
+      createdAt: now,
+      expiresAt: now + INVITE_LIFETIME_MS,
     });
     return { token, invite };
   }

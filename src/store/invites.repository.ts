@@ -8,13 +8,18 @@ import { KyselyUserRepository } from './users.repository.ts';
 export class KyselyInviteRepository implements InviteRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  create(invite: { hash: string; createdBy: number; expiresAt: number }): Promise<InviteRow> {
+  create(invite: {
+    hash: string;
+    createdBy: number;
+    createdAt: number;
+    expiresAt: number;
+  }): Promise<InviteRow> {
     return this.db
       .insertInto('invites')
       .values({
         invite_hash: invite.hash,
         created_by: invite.createdBy,
-        created_at: Date.now(),
+        created_at: invite.createdAt,
         expires_at: invite.expiresAt,
       })
       .returningAll()

@@ -106,7 +106,12 @@ export type ListedInvite = InviteRow & { created_by_name: string };
 
 /** Single-use sign-up links, by the SHA-256 of the link's random token. */
 export interface InviteRepository {
-  create(invite: { hash: string; createdBy: number; expiresAt: number }): Promise<InviteRow>;
+  create(invite: {
+    hash: string;
+    createdBy: number;
+    createdAt: number;
+    expiresAt: number;
+  }): Promise<InviteRow>;
   /** The invite if it is unused and has not expired by `now`. */
   findUsable(hash: string, now: number): Promise<InviteRow | undefined>;
   /** Unused, unexpired invites, newest first. */

@@ -93,8 +93,18 @@ async function seed(store: MetadataStore) {
     expiresAt: Date.now() + HOUR,
     userAgent: null,
   });
-  await store.invites.create({ hash: hashOf(10), createdBy: alice.id, expiresAt: Date.now() + HOUR });
-  await store.invites.create({ hash: hashOf(11), createdBy: alice.id, expiresAt: Date.now() + HOUR });
+  await store.invites.create({
+    hash: hashOf(10),
+    createdBy: alice.id,
+    createdAt: Date.now(),
+    expiresAt: Date.now() + HOUR,
+  });
+  await store.invites.create({
+    hash: hashOf(11),
+    createdBy: alice.id,
+    createdAt: Date.now(),
+    expiresAt: Date.now() + HOUR,
+  });
   await store.invites.redeem(hashOf(11), Date.now(), {
     uid: 'uc',
     name: 'carol',

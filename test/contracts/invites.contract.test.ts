@@ -11,7 +11,7 @@ const signUp = (name: string): NewUser => ({
 
 forEachStore('invites', (t) => {
   const invite = (createdBy: number, n: number, expiresAt: number) =>
-    t.store.invites.create({ hash: hashOf(n), createdBy, expiresAt });
+    t.store.invites.create({ hash: hashOf(n), createdBy, createdAt: Date.now(), expiresAt });
 
   it('makes an invite with numbers for ids and times, usable until (not at) its expiry', async () => {
     const admin = await createUser(t.store, 'admin');
