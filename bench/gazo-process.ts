@@ -1,3 +1,4 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { freePort, ROOT, type Started, startChild } from './procs.ts';
 
@@ -41,4 +42,19 @@ export async function startGazoServer(launch: GazoLaunch): Promise<{ server: Sta
 /** `gazo worker`; resolves once it runs its jobs. */
 export function startGazoWorker(launch: GazoLaunch): Promise<Started> {
   return startGazo(launch, ['worker'], /Gazo worker running/);
+}
+
+/** The node flags `npm start` gives Gazo, so that the bench runs it exactly as operators do. */
+export async function startFlags(): Promise<{ flags: string[]; env: Record<string, string> }> {
+  const pkg = JSON.parse(await fs.readFile(path.join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const words = pkg.scripts.start.split(/\s+/);
+  const node = words.indexOf('node');
+  // `VAR=value node …`: the environment npm start gives Gazo (e.g. MALLOC_ARENA_MAX).
+  const env = Object.fromEntries(words.slice(0, node).map((w) => w.split('=', 2) as [string, string]));
+  return {
+    flags: words.slice(node + 1, words.indexOf('bin/gazo.js')).filter((w) => w.startsWith('--')),
+    env,
+  };
 }

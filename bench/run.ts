@@ -35,10 +35,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { LIST_PAGE_CACHE_CHARS } from '../src/http/list-page-cache.ts';
 import { screenshotPng } from '../test/helpers/images.ts';
-import { startGazoServer } from './gazo-process.ts';
+import { startFlags, startGazoServer } from './gazo-process.ts';
 import { solidGif } from './gif.ts';
 import { nginxInstalled, startNginx } from './nginx.ts';
-import { freePort, ROOT, runChild, type Started, startChild, stopAll, tsNode } from './procs.ts';
+import { freePort, runChild, type Started, startChild, stopAll, tsNode } from './procs.ts';
 import { type Measured, report } from './report.ts';
 import type { LoadResult } from './result.ts';
 import { peakRssDuring, rssMb } from './rss.ts';
@@ -107,21 +107,6 @@ async function child(script: string, spec: UploadSpec | SharpSpec, label: string
 async function check(res: Response, what: string): Promise<Response> {
   if (!res.ok) throw new Error(`${what}: HTTP ${res.status} ${await res.text()}`);
   return res;
-}
-
-/** The node flags `npm start` gives Gazo, so that the bench runs it exactly as operators do. */
-async function startFlags(): Promise<{ flags: string[]; env: Record<string, string> }> {
-  const pkg = JSON.parse(await fs.readFile(path.join(ROOT, 'package.json'), 'utf8')) as {
-    scripts: { start: string };
-  };
-  const words = pkg.scripts.start.split(/\s+/);
-  const node = words.indexOf('node');
-  // `VAR=value node …`: the environment npm start gives Gazo (e.g. MALLOC_ARENA_MAX).
-  const env = Object.fromEntries(words.slice(0, node).map((w) => w.split('=', 2) as [string, string]));
-  return {
-    flags: words.slice(node + 1, words.indexOf('bin/gazo.js')).filter((w) => w.startsWith('--')),
-    env,
-  };
 }
 
 /** Files under `dir`, recursively (0 when it does not exist yet). */
