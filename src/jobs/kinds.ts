@@ -26,15 +26,16 @@ export const blobCollectJob = (collector: BlobCollector) =>
   });
 
 /**
- * Making a thumbnail: one full decode, bounded by the decode budget as well. One at a time, so
- * that uploads keep a core of a two-core machine to themselves: with two, a backlog of decodes
- * took both cores and the upload answer time doubled (1-client p50 13.2 -> 7.5 ms with one).
+ * Making a thumbnail: one full decode, bounded by the decode budget as well. Two at a time, the
+ * second only while no upload runs (ThumbnailService.runJob), so that uploads keep a core of a
+ * two-core machine to themselves: with two decodes beside them the upload answer time doubled
+ * (1-client p50 13.2 -> 7.5 ms with one).
  */
 export const thumbnailJob = (thumbnails: ThumbnailService) =>
   defineJob({
     kind: THUMBNAIL_JOB,
     payload: BlobPayload,
-    concurrency: 1,
+    concurrency: 2,
     timeoutMs: 120_000,
     run: (payload, { queuedAt }) => thumbnails.runJob(payload, queuedAt),
   });

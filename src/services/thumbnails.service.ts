@@ -13,6 +13,9 @@ import type { ImageRow } from '../store/schema.ts';
 import type { MetadataStore } from '../store/types.ts';
 import type { UploadActivity } from './upload-activity.ts';
 
+const DECODE_SLOT_POLL_MS = 25;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 export interface ThumbnailLimits {
   thumbSize: number;
   maxPixels: number;
@@ -27,6 +30,8 @@ export interface ThumbnailLimits {
  */
 export class ThumbnailService {
   private readonly inFlight = new Map<string, Promise<Buffer | undefined>>();
+  /** Jobs decoding now (requests for a thumbnail are not counted: they never wait). */
+  private jobDecodes = 0;
   private placeholderPng: Promise<Buffer> | undefined;
 
   constructor(
@@ -56,8 +61,17 @@ export class ThumbnailService {
   async runJob(payload: { blobKey: string }, queuedAt = Date.now()): Promise<void> {
     if (await this.hasThumbnail(payload.blobKey)) return;
     await this.uploads?.quietOrOld(queuedAt);
-    const row = await this.store.images.findByBlobKey(payload.blobKey);
-    if (row && !row.decode_error) await this.make(row);
+    // A second job's decode beside the first only while no upload runs: uploads keep a core of
+    // a two-core machine to themselves, and a backlog drains on both once they stop. (Waiting
+    // for the first decode to end, not for quiet, so no job waits past its timeout.)
+    while (this.jobDecodes >= (this.uploads?.busy() ? 1 : 2)) await sleep(DECODE_SLOT_POLL_MS);
+    this.jobDecodes++;
+    try {
+      const row = await this.store.images.findByBlobKey(payload.blobKey);
+      if (row && !row.decode_error) await this.make(row);
+    } finally {
+      this.jobDecodes--;
+    }
   }
 
   /**

@@ -20,6 +20,11 @@ export class UploadActivity {
     };
   }
 
+  /** Whether an upload runs now or ended less than `quietMs` ago. */
+  busy(quietMs = QUIET_MS): boolean {
+    return this.running > 0 || Date.now() - this.lastEnded < quietMs;
+  }
+
   /**
    * Resolves once no upload has run for `quietMs`, or once work queued at `queuedAt` is
    * `maxDelayMs` old, whichever comes first.

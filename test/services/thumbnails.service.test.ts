@@ -7,6 +7,7 @@ import { DecodeBudget } from '../../src/imaging/decode-budget.ts';
 import { checkStructure } from '../../src/imaging/structure.ts';
 import { ThumbnailService } from '../../src/services/thumbnails.service.ts';
 import { UploadService } from '../../src/services/upload.service.ts';
+import { UploadActivity } from '../../src/services/upload-activity.ts';
 import { openSqliteStore } from '../../src/store/index.ts';
 import type { UserRow } from '../../src/store/schema.ts';
 import type { MetadataStore } from '../../src/store/types.ts';
@@ -50,6 +51,43 @@ describe('ThumbnailService', () => {
     expect(answers[0]?.bytes.equals(answers[4]?.bytes as Buffer)).toBe(true);
     await thumbnails.runJob({ blobKey: row.blob_key });
     expect(puts).toHaveLength(1);
+  });
+
+  it('decodes for jobs one at a time while an upload runs, two at a time once uploads stop', async () => {
+    const rows = [];
+    for (let i = 0; i < 4; i++) rows.push(await upload(await solidPng(300 + i, 200)));
+    // Each decode holds the original for a while, so that jobs that may overlap do.
+    let decoding = 0;
+    let most = 0;
+    const withLocalFile = blobs.withLocalFile.bind(blobs);
+    blobs.withLocalFile = (key, use) =>
+      withLocalFile(key, async (file) => {
+        most = Math.max(most, ++decoding);
+        try {
+          await new Promise((r) => setTimeout(r, 150));
+          return await use(file);
+        } finally {
+          decoding--;
+        }
+      });
+    const uploads = new UploadActivity();
+    const thumbnails = new ThumbnailService(
+      store,
+      blobs,
+      new DecodeBudget(64 * 1024 * 1024),
+      limits,
+      undefined,
+      uploads,
+    );
+    const old = Date.now() - 60_000; // past the wait for quiet: the jobs may start at once
+    const ended = uploads.begin();
+    await Promise.all(rows.slice(0, 2).map((row) => thumbnails.runJob({ blobKey: row.blob_key }, old)));
+    expect(most).toBe(1);
+    ended();
+    await new Promise((r) => setTimeout(r, 50));
+    await Promise.all(rows.slice(2).map((row) => thumbnails.runJob({ blobKey: row.blob_key }, old)));
+    expect(most).toBe(2);
+    expect(puts).toHaveLength(4);
   });
 
   it('records pixels that do not decode, serves a placeholder, and the job completes instead of retrying', async () => {
