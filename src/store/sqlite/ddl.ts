@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 
 /** The SQLite side of the migrations whose DDL differs between the dialects. */
 
@@ -58,26 +58,40 @@ const NEW = sql.raw('new.title, new."desc", new.app, new.url, new.ocr_text, new.
 
 /** 0008: `images_fts` made again with alt_text (an FTS5 table cannot gain a column), rebuilt, and its triggers with it. */
 export async function addAltTextSearch(db: Kysely<unknown>): Promise<void> {
+  await remakeSearchIndex(db, 'images', NEW, OLD);
+}
+
+/**
+ * Drops `images_fts` and its triggers, makes it again over `content` (a table or view with the
+ * searched columns), rebuilds it, and makes the triggers that index `newValues` and un-index
+ * `oldValues` (the same text `content` gives, so 'rebuild' and the triggers agree).
+ */
+async function remakeSearchIndex(
+  db: Kysely<unknown>,
+  content: string,
+  newValues: RawBuilder<unknown>,
+  oldValues: RawBuilder<unknown>,
+): Promise<void> {
   for (const trigger of ['images_fts_insert', 'images_fts_delete', 'images_fts_update']) {
     await sql`DROP TRIGGER IF EXISTS ${sql.id(trigger)}`.execute(db);
   }
   await sql`DROP TABLE images_fts`.execute(db);
   await sql`CREATE VIRTUAL TABLE images_fts USING fts5(
     ${FTS_COLUMNS},
-    content='images', content_rowid='seq', tokenize='trigram case_sensitive 0'
+    content=${sql.lit(content)}, content_rowid='seq', tokenize='trigram case_sensitive 0'
   )`.execute(db);
   await sql`INSERT INTO images_fts(images_fts) VALUES ('rebuild')`.execute(db);
 
   await sql`CREATE TRIGGER images_fts_insert AFTER INSERT ON images BEGIN
-    INSERT INTO images_fts(rowid, ${FTS_COLUMNS}) VALUES (new.seq, ${NEW});
+    INSERT INTO images_fts(rowid, ${FTS_COLUMNS}) VALUES (new.seq, ${newValues});
   END`.execute(db);
   await sql`CREATE TRIGGER images_fts_delete AFTER DELETE ON images BEGIN
-    INSERT INTO images_fts(images_fts, rowid, ${FTS_COLUMNS}) VALUES ('delete', old.seq, ${OLD});
+    INSERT INTO images_fts(images_fts, rowid, ${FTS_COLUMNS}) VALUES ('delete', old.seq, ${oldValues});
   END`.execute(db);
   await sql`CREATE TRIGGER images_fts_update
   AFTER UPDATE OF title, "desc", app, url, ocr_text, alt_text ON images BEGIN
-    INSERT INTO images_fts(images_fts, rowid, ${FTS_COLUMNS}) VALUES ('delete', old.seq, ${OLD});
-    INSERT INTO images_fts(rowid, ${FTS_COLUMNS}) VALUES (new.seq, ${NEW});
+    INSERT INTO images_fts(images_fts, rowid, ${FTS_COLUMNS}) VALUES ('delete', old.seq, ${oldValues});
+    INSERT INTO images_fts(rowid, ${FTS_COLUMNS}) VALUES (new.seq, ${newValues});
   END`.execute(db);
 }
 
@@ -101,27 +115,7 @@ const PADDED_OLD = paddedColumns('old.');
  * begin with "東京" are the places "東京" occurs.
  */
 export async function indexShortTerms(db: Kysely<unknown>): Promise<void> {
-  for (const trigger of ['images_fts_insert', 'images_fts_delete', 'images_fts_update']) {
-    await sql`DROP TRIGGER IF EXISTS ${sql.id(trigger)}`.execute(db);
-  }
-  await sql`DROP TABLE images_fts`.execute(db);
   await sql`CREATE VIEW images_search_text AS SELECT seq, ${paddedColumns('', true)} FROM images`.execute(db);
-  await sql`CREATE VIRTUAL TABLE images_fts USING fts5(
-    ${FTS_COLUMNS},
-    content='images_search_text', content_rowid='seq', tokenize='trigram case_sensitive 0'
-  )`.execute(db);
-  await sql`INSERT INTO images_fts(images_fts) VALUES ('rebuild')`.execute(db);
+  await remakeSearchIndex(db, 'images_search_text', PADDED_NEW, PADDED_OLD);
   await sql`CREATE VIRTUAL TABLE images_fts_terms USING fts5vocab(images_fts, 'row')`.execute(db);
-
-  await sql`CREATE TRIGGER images_fts_insert AFTER INSERT ON images BEGIN
-    INSERT INTO images_fts(rowid, ${FTS_COLUMNS}) VALUES (new.seq, ${PADDED_NEW});
-  END`.execute(db);
-  await sql`CREATE TRIGGER images_fts_delete AFTER DELETE ON images BEGIN
-    INSERT INTO images_fts(images_fts, rowid, ${FTS_COLUMNS}) VALUES ('delete', old.seq, ${PADDED_OLD});
-  END`.execute(db);
-  await sql`CREATE TRIGGER images_fts_update
-  AFTER UPDATE OF title, "desc", app, url, ocr_text, alt_text ON images BEGIN
-    INSERT INTO images_fts(images_fts, rowid, ${FTS_COLUMNS}) VALUES ('delete', old.seq, ${PADDED_OLD});
-    INSERT INTO images_fts(rowid, ${FTS_COLUMNS}) VALUES (new.seq, ${PADDED_NEW});
-  END`.execute(db);
 }
