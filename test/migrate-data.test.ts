@@ -8,7 +8,7 @@ import { originalKey } from '../src/blobs/blob-store.ts';
 import { COPIED_TABLES, type CopiedTable } from '../src/store/data-copy.repository.ts';
 import { openPostgresStore, openSqliteStore, SQLITE_FILE } from '../src/store/index.ts';
 import type { MetadataStore } from '../src/store/types.ts';
-import { fieldPart, rawMultipart, uploadOk, type WireImage } from './helpers/api.ts';
+import { gyazoForLinuxUpload, uploadOk, type WireImage } from './helpers/api.ts';
 import {
   cleanEnv,
   freePort,
@@ -112,25 +112,6 @@ async function serveMigrated(dataDir: string, database: string, blobs?: string, 
       ...flags,
     ],
   });
-}
-
-/** An upload.cgi request as Gyazo for Linux sends it; an empty id asks for an anonymous device. */
-async function legacyUpload(base: string, id: string, png: Buffer) {
-  const { body, contentType } = rawMultipart([
-    fieldPart('id', id),
-    { headers: ['content-disposition: form-data; name="imagedata"; filename="gyazo.com"'], body: png },
-  ]);
-  const res = await fetch(`${base}/upload.cgi`, {
-    method: 'POST',
-    body,
-    headers: { 'content-type': contentType, 'x-gyazo-accept-token': 'required', 'user-agent': 'Gyazo/1.3.1' },
-  });
-  return {
-    status: res.status,
-    permalink: await res.text(),
-    deviceId: res.headers.get('x-gyazo-id'),
-    token: res.headers.get('x-gyazo-session-token'),
-  };
 }
 
 describe('gazo migrate-data', () => {
@@ -305,8 +286,8 @@ describe('gazo migrate-data', () => {
     });
     expect(easyAuth.status).toBe(200);
     const claimLink = new URL((await easyAuth.json()).get_image_url);
-    const fromDevice = await legacyUpload(source.url, '', await solidPng(12, 8, '#2468ac'));
-    expect(fromDevice.status, fromDevice.permalink).toBe(200);
+    const fromDevice = await gyazoForLinuxUpload(source.url, { id: '' }, await solidPng(12, 8, '#2468ac'));
+    expect(fromDevice.status, fromDevice.text).toBe(200);
     const heldKeys = await source.rt.store.heldImages.blobKeys();
     expect(heldKeys.length).toBe(2);
     const heldBytes = new Map<string, Buffer>();
@@ -329,13 +310,13 @@ describe('gazo migrate-data', () => {
     );
     try {
       // The device id the client keeps still uploads (held again, for the same device).
-      const again = await legacyUpload(
+      const again = await gyazoForLinuxUpload(
         moved.url,
-        fromDevice.deviceId ?? '',
+        { id: fromDevice.id ?? '' },
         await solidPng(10, 6, '#abcdef'),
       );
-      expect(again.status, again.permalink).toBe(200);
-      expect(again.deviceId).toBe(fromDevice.deviceId);
+      expect(again.status, again.text).toBe(200);
+      expect(again.id).toBe(fromDevice.id);
 
       const browser = await new FormClient(moved.url).signIn(user.name, user.password);
       const claimed = await fetch(new URL(claimLink.pathname + claimLink.search, moved.url), {
@@ -344,12 +325,12 @@ describe('gazo migrate-data', () => {
       });
       expect(claimed.status, await claimed.text()).toBe(302);
       // Linking the device (from the permalink the client opened before the move) brings its uploads.
-      const linkPath = `${new URL(fromDevice.permalink).pathname}?token=${fromDevice.token}`;
+      const linkPath = `${new URL(fromDevice.text).pathname}?token=${fromDevice.token}`;
       const page = await browser.get(linkPath);
       expect(page.status).toBe(200);
       const linked = await browser.post(
         '/devices/link',
-        { image_id: new URL(fromDevice.permalink).pathname.slice(1), token: fromDevice.token ?? '' },
+        { image_id: new URL(fromDevice.text).pathname.slice(1), token: fromDevice.token ?? '' },
         page.csrf,
       );
       expect(linked.status, linked.html).toBe(303);

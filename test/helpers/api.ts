@@ -139,6 +139,34 @@ export const fieldPart = (name: string, value: string): RawPart => ({
   body: value,
 });
 
+/**
+ * An upload.cgi request exactly as Gyazo for Linux sends it: the fields given (`metadata`, then
+ * `id`; an empty id asks for an anonymous device), then the image named gyazo.com with no
+ * Content-Type. Answers the status, the plain-text body (the permalink) and the device headers.
+ */
+export async function gyazoForLinuxUpload(
+  base: string,
+  fields: { id: string; metadata?: string },
+  png: Buffer,
+): Promise<{ status: number; text: string; id: string | null; token: string | null }> {
+  const { body, contentType } = rawMultipart([
+    ...(fields.metadata === undefined ? [] : [fieldPart('metadata', fields.metadata)]),
+    fieldPart('id', fields.id),
+    { headers: ['content-disposition: form-data; name="imagedata"; filename="gyazo.com"'], body: png },
+  ]);
+  const res = await fetch(`${base}/upload.cgi`, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': contentType, 'x-gyazo-accept-token': 'required', 'user-agent': 'Gyazo/1.3.1' },
+  });
+  return {
+    status: res.status,
+    text: await res.text(),
+    id: res.headers.get('x-gyazo-id'),
+    token: res.headers.get('x-gyazo-session-token'),
+  };
+}
+
 export interface RawResponse {
   status: number;
   headers: http.IncomingHttpHeaders;

@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fieldPart, jsonOf, rawMultipart } from '../helpers/api.ts';
+import { gyazoForLinuxUpload, jsonOf } from '../helpers/api.ts';
 import {
   expectAccessible,
   launchBrowser,
@@ -15,33 +15,13 @@ import { startServer, type TestServer } from '../helpers/server.ts';
 const SCHEMES = ['light', 'dark'] as const;
 const VIEWPORTS = ['desktop', 'phone'] as const;
 
-/** An upload exactly as Gyazo for Linux sends it: id, metadata, then the image named gyazo.com. */
+/** An upload exactly as Gyazo for Linux sends it, of a fresh colour each time (no dedupe). */
 async function gyazoForLinux(server: TestServer, id: string, title: string) {
-  const { body, contentType } = rawMultipart([
-    fieldPart('metadata', JSON.stringify({ app: 'xterm', title, url: '', note: title })),
-    fieldPart('id', id),
-    {
-      headers: ['content-disposition: form-data; name="imagedata"; filename="gyazo.com"'],
-      body: await solidPng(
-        32,
-        24,
-        `#${Math.floor(Math.random() * 0xffffff)
-          .toString(16)
-          .padStart(6, '0')}`,
-      ),
-    },
-  ]);
-  const res = await fetch(`${server.url}/upload.cgi`, {
-    method: 'POST',
-    body,
-    headers: { 'content-type': contentType, 'x-gyazo-accept-token': 'required', 'user-agent': 'Gyazo/1.3.1' },
-  });
-  return {
-    status: res.status,
-    text: await res.text(),
-    id: res.headers.get('x-gyazo-id'),
-    token: res.headers.get('x-gyazo-session-token'),
-  };
+  const colour = `#${Math.floor(Math.random() * 0xffffff)
+    .toString(16)
+    .padStart(6, '0')}`;
+  const metadata = JSON.stringify({ app: 'xterm', title, url: '', note: title });
+  return gyazoForLinuxUpload(server.url, { id, metadata }, await solidPng(32, 24, colour));
 }
 
 const imagesOf = async (server: TestServer, token: string) =>
