@@ -23,6 +23,17 @@ export const caselessBeyondAscii = (text: string) =>
 /** The columns a term is looked for in: its field's, or every searched one. */
 export const termColumns = (term: SearchTerm): readonly string[] => (term.field ? [term.field] : SEARCHED);
 
+/** `test` of any of the term's columns, for the table alias `col` reads from. */
+export const inAnyColumn = (
+  term: SearchTerm,
+  col: (name: string) => RawBuilder<unknown>,
+  test: (column: RawBuilder<unknown>) => RawBuilder<unknown>,
+) =>
+  sql`(${sql.join(
+    termColumns(term).map((name) => test(col(name))),
+    sql` OR `,
+  )})`;
+
 /**
  * How a dialect finds text: a statement prefix (a CTE, or nothing) and, for the table alias the
  * rows come from, conditions that together mean "every term matches".

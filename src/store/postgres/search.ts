@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import { caselessBeyondAscii, likePattern, searchWith, termColumns } from '../image-search.ts';
+import { caselessBeyondAscii, inAnyColumn, likePattern, searchWith } from '../image-search.ts';
 import type { Database } from '../schema.ts';
 import type { SearchCriteria, SearchPage } from '../types.ts';
 
@@ -30,12 +30,11 @@ export function searchImagesPostgres(
         criteria.terms.map((term) => {
           const like = likePattern(term.text);
           const foldAsciiOnly = [...term.text].length < TRIGRAM && !caselessBeyondAscii(term.text);
-          const tests = termColumns(term).map((name) =>
+          return inAnyColumn(term, col, (column) =>
             foldAsciiOnly
-              ? sql`translate(${col(name)}, ${UPPER_ASCII}, ${LOWER_ASCII}) LIKE translate(${like}, ${UPPER_ASCII}, ${LOWER_ASCII}) ESCAPE '\\'`
-              : sql`${col(name)} ILIKE ${like} ESCAPE '\\'`,
+              ? sql`translate(${column}, ${UPPER_ASCII}, ${LOWER_ASCII}) LIKE translate(${like}, ${UPPER_ASCII}, ${LOWER_ASCII}) ESCAPE '\\'`
+              : sql`${column} ILIKE ${like} ESCAPE '\\'`,
           );
-          return sql`(${sql.join(tests, sql` OR `)})`;
         }),
     },
     userId,

@@ -1,5 +1,5 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
-import { caselessBeyondAscii, likePattern, searchWith, termColumns } from '../image-search.ts';
+import { caselessBeyondAscii, inAnyColumn, likePattern, searchWith } from '../image-search.ts';
 import type { Database } from '../schema.ts';
 import type { SearchCriteria, SearchPage, SearchTerm } from '../types.ts';
 import { SEARCH_SENTINEL } from './ddl.ts';
@@ -20,6 +20,9 @@ const MAX_INDEXED_ROWS = 5000;
  */
 const DENSE_SHARE = 0.2;
 
+/** LIKE tests `term` as the index matches it (the index folds all of Unicode, LIKE only ASCII). */
+const likeable = (term: SearchTerm) => caselessBeyondAscii(term.text) && !term.text.includes(SEARCH_SENTINEL);
+
 const quoted = (text: string) => `"${text.replaceAll('"', '""')}"`;
 const inColumns = (term: SearchTerm, query: string) => (term.field ? `{${term.field}} : ${query}` : query);
 
@@ -39,7 +42,7 @@ export function ftsMatch(terms: SearchTerm[]): string {
  * beyond ASCII, which the index folds and LIKE does not) or it is too common to be worth it.
  */
 async function shortTermMatch(db: Kysely<Database>, term: SearchTerm): Promise<string | null | undefined> {
-  if (!caselessBeyondAscii(term.text) || term.text.includes(SEARCH_SENTINEL)) return undefined;
+  if (!likeable(term)) return undefined;
   const from = term.text.toLowerCase(); // as the index holds it: the tokenizer folds case
   const { rows } = await sql<{ term: string; doc: number }>`SELECT term, doc FROM images_fts_terms
     WHERE term >= ${from} AND term < ${`${from}\u{10ffff}`} LIMIT ${MAX_TRIGRAMS_PER_TERM + 1}`.execute(db);
@@ -51,7 +54,7 @@ async function shortTermMatch(db: Kysely<Database>, term: SearchTerm): Promise<s
 
 /** Whether `term` (3+ characters) is in DENSE_SHARE of the rows or more: see DENSE_SHARE. */
 async function isDense(db: Kysely<Database>, term: SearchTerm): Promise<boolean> {
-  if (!caselessBeyondAscii(term.text)) return false; // LIKE would not fold it as the index does
+  if (!likeable(term)) return false;
   const { rows: last } = await sql<{ seq: number | null }>`SELECT max(seq) AS seq FROM images`.execute(db);
   const enough = Math.ceil(Number(last[0]?.seq ?? 0) * DENSE_SHARE);
   // The rows holding its first trigram bound its matches from above, cheaply...
@@ -106,8 +109,7 @@ export async function searchImagesSqlite(
         const all: RawBuilder<unknown>[] = indexed.length > 0 ? [sql`${col('seq')} IN m`] : [];
         for (const term of scanned) {
           const like = likePattern(term.text);
-          const tests = termColumns(term).map((name) => sql`${col(name)} LIKE ${like} ESCAPE '\\'`);
-          all.push(sql`(${sql.join(tests, sql` OR `)})`);
+          all.push(inAnyColumn(term, col, (column) => sql`${column} LIKE ${like} ESCAPE '\\'`));
         }
         return all;
       },
