@@ -168,33 +168,37 @@ export interface ServerSecretsTable {
   created_at: number;
 }
 
+/** The image row's own columns a held image carries until it is claimed (`image_id`: the id it will have). */
+type HeldImageColumns = Pick<
+  ImagesTable,
+  | 'image_id'
+  | 'blob_key'
+  | 'type'
+  | 'byte_size'
+  | 'width'
+  | 'height'
+  | 'created_at'
+  | 'uploaded_at'
+  | 'app'
+  | 'title'
+  | 'url'
+  | 'desc'
+  | 'metadata_is_public'
+  | 'access_policy'
+  | 'latitude'
+  | 'longitude'
+>;
+
 /**
  * An image stored but nobody's yet (migration 0010): an easy_auth upload waiting for the browser
  * that opens its link. Its columns are the image row it becomes, less the owner.
  */
-export interface HeldImagesTable {
+export interface HeldImagesTable extends HeldImageColumns {
   id: Generated<number>;
   /** SHA-256 of the token in the claim link; the token itself is never stored. */
   token_hash: string;
-  /** The id the image will have once claimed. */
-  image_id: string;
   /** The easy_auth caller's application (its public client_id). */
   client_id: string | null;
-  blob_key: string;
-  type: string;
-  byte_size: number;
-  width: number;
-  height: number;
-  created_at: number;
-  uploaded_at: number;
-  app: string | null;
-  title: string | null;
-  url: string | null;
-  desc: string;
-  metadata_is_public: number;
-  access_policy: string;
-  latitude: number | null;
-  longitude: number | null;
   /** Unclaimed at this time (ms), the row and its bytes are deleted. */
   expires_at: number;
   /** When a browser that was not signed in first opened the link. */
