@@ -37,6 +37,11 @@ export class FormClient {
     return { status: res.status, location: res.headers.get('location'), html: await res.text(), res };
   }
 
+  /** Posts the sign-up form, fetched first for its CSRF token; `repeat` is the second password field. */
+  signUp(name: string, password: string, repeat = password) {
+    return this.post('/signup', { name, password, repeat }, undefined, '/signup');
+  }
+
   async signIn(name: string, password: string): Promise<this> {
     const res = await this.post('/signin', { name, password }, undefined, '/signin');
     if (res.status !== 303) throw new Error(`sign-in of ${name} answered ${res.status}`);

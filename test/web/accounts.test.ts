@@ -392,12 +392,7 @@ describe('open registration', () => {
 
   it('refuses sign-up while the server has no admin yet', async () => {
     const visitor = new FormClient(open.url);
-    const res = await visitor.post(
-      '/signup',
-      { name: 'first', password: 'first password', repeat: 'first password' },
-      undefined,
-      '/signup',
-    );
+    const res = await visitor.signUp('first', 'first password');
     expect(res.status).toBe(403);
     expect(res.html).toContain('gazo user create');
     expect(await open.rt.store.users.list()).toEqual([]);
@@ -426,12 +421,7 @@ describe('open registration', () => {
     expect(await open.rt.store.users.findByName('walkin')).toMatchObject({ is_admin: 0, email: null });
     // A taken name, in any case, is refused.
     const again = new FormClient(open.url);
-    const taken = await again.post(
-      '/signup',
-      { name: 'Walkin', password: 'walkin password', repeat: 'walkin password' },
-      undefined,
-      '/signup',
-    );
+    const taken = await again.signUp('Walkin', 'walkin password');
     expect(taken.status).toBe(400);
     expect(taken.html).toContain('already exists');
     expect(errors).toEqual([]);
@@ -442,13 +432,7 @@ describe('open registration', () => {
     const limited = await startServer({ registration: 'open' });
     try {
       await limited.user('limitroot');
-      const signUp = (n: number) =>
-        new FormClient(limited.url).post(
-          '/signup',
-          { name: `bulk${n}`, password: 'bulk password', repeat: 'bulk password' },
-          undefined,
-          '/signup',
-        );
+      const signUp = (n: number) => new FormClient(limited.url).signUp(`bulk${n}`, 'bulk password');
       for (let n = 1; n <= 5; n++) expect((await signUp(n)).status).toBe(303);
       const refused = await signUp(6);
       expect(refused.status).toBe(429);
@@ -465,32 +449,9 @@ describe('open registration', () => {
       await limited.user('failroot');
       const visitor = new FormClient(limited.url);
       expect((await visitor.get('/invite/guess-1')).status).toBe(404);
-      expect(
-        (
-          await visitor.post(
-            '/signup',
-            { name: 'failroot', password: 'some password', repeat: 'some password' },
-            undefined,
-            '/signup',
-          )
-        ).status,
-      ).toBe(400);
-      expect(
-        (
-          await visitor.post(
-            '/signup',
-            { name: 'x', password: 'short', repeat: 'short' },
-            undefined,
-            '/signup',
-          )
-        ).status,
-      ).toBe(400);
-      const refused = await visitor.post(
-        '/signup',
-        { name: 'fine', password: 'fine password', repeat: 'fine password' },
-        undefined,
-        '/signup',
-      );
+      expect((await visitor.signUp('failroot', 'some password')).status).toBe(400);
+      expect((await visitor.signUp('x', 'short')).status).toBe(400);
+      const refused = await visitor.signUp('fine', 'fine password');
       expect(refused.status).toBe(429);
       expect(await limited.rt.store.users.findByName('fine')).toBeUndefined();
     } finally {
