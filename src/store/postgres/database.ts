@@ -44,14 +44,3 @@ export async function openPostgres(
   }
   return { db, pool, changeCounter: watched.changeCounter };
 }
-
-/** The URL with any password replaced, for messages. */
-export function redactedUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'postgres://…';
-  }
-}
