@@ -54,8 +54,6 @@ export async function startSharedBackends(seededDataDir: string): Promise<Shared
       stop: () => undefined,
     });
     rows = Object.values(counts).reduce((a, b) => a + b, 0);
-    await target.dataCopy.advanceIdentities();
-    await target.dataCopy.refreshStatistics();
   } finally {
     await source.close();
     await target.close();

@@ -66,8 +66,6 @@ export async function migrateData(
   await claimTarget(source.store, target.store);
   const blobs = await copyBlobs(source, target, options.thumbSize, progress);
   const rows = await copyRows(source.store, target.store, options.now ?? Date.now(), progress);
-  await target.store.dataCopy.advanceIdentities();
-  await target.store.dataCopy.refreshStatistics();
   return { ...blobs, rows };
 }
 
@@ -179,7 +177,11 @@ function carried(table: CopiedTable, row: CopiedRow, now: number): CopiedRow | u
   return row;
 }
 
-/** The rows part of migrateData on its own (the bench seeds PostgreSQL from a seeded data dir with it). */
+/**
+ * The rows part of migrateData on its own (the bench seeds PostgreSQL from a seeded data dir with
+ * it): every copied table with its own keys, then the target made ready to use them (identity
+ * counters past the copied ids, planner statistics of the copied rows).
+ */
 export async function copyRows(
   source: MetadataStore,
   target: MetadataStore,
@@ -208,5 +210,7 @@ export async function copyRows(
   } finally {
     progress.stop();
   }
+  await target.dataCopy.advanceIdentities();
+  await target.dataCopy.refreshStatistics();
   return counts;
 }
