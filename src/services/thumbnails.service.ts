@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type BlobStore, originalKey, thumbnailKey } from '../blobs/blob-store.ts';
 import { DecodeBudget } from '../imaging/decode-budget.ts';
 import {
@@ -14,7 +15,6 @@ import type { MetadataStore } from '../store/types.ts';
 import type { UploadActivity } from './upload-activity.ts';
 
 const DECODE_SLOT_POLL_MS = 25;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface ThumbnailLimits {
   thumbSize: number;
