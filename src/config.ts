@@ -66,9 +66,11 @@ export interface Config {
   /** Reading the text in images. */
   ocr: {
     enabled: boolean;
+    /** `tesseract.js` (WebAssembly, models from npm; the default) or `tesseract` (the installed command). */
+    engine: OcrEngineName;
     /** Tesseract language codes joined by `+`; the first is the main one. */
     languages: string;
-    /** tesseract.js worker threads. */
+    /** Reads at once: tesseract.js worker threads, or tesseract processes. */
     workers: number;
     /** A read taking longer is stopped (its worker killed) and the job retried later. */
     timeoutMs: number;
@@ -103,6 +105,7 @@ export interface ConfigInput {
   /** False for `--no-ocr`; commander gives true when the flag is absent. */
   ocr?: boolean | string;
   ocrLanguages?: string;
+  ocrEngine?: string;
   registration?: string;
   legacyAnonymousDevices?: boolean | string;
 }
@@ -132,12 +135,18 @@ export const DEFAULTS = {
   maxRequestsPerTokenPerDay: 0,
   keepMetadata: false,
   ocrLanguages: 'eng+jpn',
+  ocrEngine: 'tesseract.js',
   ocrWorkers: 1,
   // Seconds. A 1280×720 screenshot takes about a second; a huge one a few.
   ocrTimeout: 60,
 } as const;
 
 export class ConfigError extends Error {}
+
+export const OCR_ENGINES = ['tesseract.js', 'tesseract'] as const;
+export type OcrEngineName = (typeof OCR_ENGINES)[number];
+const isOcrEngineName = (name: string): name is OcrEngineName =>
+  (OCR_ENGINES as readonly string[]).includes(name);
 
 function positiveInt(name: string, value: string | number | undefined, fallback: number): number {
   if (value === undefined || value === '') return fallback;
@@ -344,8 +353,13 @@ function ocrConfig(
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
+  const engine = String(pick(flags.ocrEngine, 'GAZO_OCR_ENGINE') ?? DEFAULTS.ocrEngine).trim();
+  if (!isOcrEngineName(engine)) {
+    throw new ConfigError(`OCR engine must be one of ${OCR_ENGINES.join(', ')}; got "${engine}"`);
+  }
   return {
     enabled,
+    engine,
     languages,
     workers: atLeastOne('OCR workers', env.GAZO_OCR_WORKERS, DEFAULTS.ocrWorkers),
     timeoutMs: atLeastOne('OCR timeout', env.GAZO_OCR_TIMEOUT, DEFAULTS.ocrTimeout) * 1000,

@@ -94,17 +94,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   const reserve = new DiskReserve(path.join(config.dataDir, DISK_RESERVE_FILE), DISK_RESERVE_BYTES);
   await reserve.ensure();
   // Uploads still queue OCR jobs when OCR is on; without jobs here, a `gazo worker` runs them.
-  const ocr =
-    config.ocr.enabled && options.jobs !== false
-      ? // Loaded only when OCR is on: tesseract.js is memory an OCR-less server need not hold.
-        await (await import('./ocr/tesseract-pool.ts')).TesseractPool.open({
-          languages: parseLanguages(config.ocr.languages),
-          workers: config.ocr.workers,
-          timeoutMs: config.ocr.timeoutMs,
-          recycleAfterJobs: OCR_RECYCLE_AFTER_READS,
-          recycleAboveRssBytes: OCR_RECYCLE_ABOVE_RSS_BYTES,
-        })
-      : undefined;
+  const ocr = config.ocr.enabled && options.jobs !== false ? await openOcrEngine(config.ocr) : undefined;
   // The worker is made below; uploads only nudge it once they have queued work.
   let nudge = () => {};
   const uploads = new UploadService(
@@ -182,4 +172,21 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       await store.close();
     },
   };
+}
+
+/** The configured OCR engine, loaded only when OCR is on: tesseract.js is memory an OCR-less server need not hold. */
+async function openOcrEngine(ocr: Config['ocr']): Promise<OcrEngine> {
+  const languages = parseLanguages(ocr.languages);
+  if (ocr.engine === 'tesseract') {
+    const { TesseractCommand } = await import('./ocr/tesseract-command.ts');
+    return TesseractCommand.open({ languages, workers: ocr.workers, timeoutMs: ocr.timeoutMs });
+  }
+  const { TesseractPool } = await import('./ocr/tesseract-pool.ts');
+  return TesseractPool.open({
+    languages,
+    workers: ocr.workers,
+    timeoutMs: ocr.timeoutMs,
+    recycleAfterJobs: OCR_RECYCLE_AFTER_READS,
+    recycleAboveRssBytes: OCR_RECYCLE_ABOVE_RSS_BYTES,
+  });
 }

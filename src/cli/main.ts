@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { GazoApiError } from '../client/errors.ts';
 import { ConfigError } from '../config.ts';
+import { OcrSetupError } from '../ocr/languages.ts';
 import { ServiceError } from '../services/errors.ts';
 import { accountCommands } from './accounts.ts';
 import { appCommand } from './apps.ts';
@@ -58,6 +59,7 @@ export async function main(argv: string[]): Promise<void> {
     if (
       err instanceof ServiceError ||
       err instanceof ConfigError ||
+      err instanceof OcrSetupError ||
       err instanceof GazoApiError ||
       err instanceof NotLoggedInError ||
       isFileError(err)

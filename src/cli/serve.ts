@@ -41,6 +41,10 @@ export const withImageWorkOptions = (command: Command) =>
     .option(
       '--ocr-languages <codes>',
       'tesseract languages to read, joined by + (env GAZO_OCR_LANGUAGES, default eng+jpn)',
+    )
+    .option(
+      '--ocr-engine <name>',
+      'tesseract.js (built in) or tesseract (the installed command, faster; env GAZO_OCR_ENGINE, default tesseract.js)',
     );
 
 /**

@@ -5,6 +5,7 @@ describe('OCR settings', () => {
   it('reads eng+jpn by default; --no-ocr and GAZO_OCR=off turn it off, the flag winning', () => {
     expect(loadConfig({}, {}).ocr).toEqual({
       enabled: true,
+      engine: 'tesseract.js',
       languages: 'eng+jpn',
       workers: 1,
       timeoutMs: 60_000,
@@ -29,5 +30,15 @@ describe('OCR settings', () => {
     const { ocr } = loadConfig({}, { GAZO_OCR_WORKERS: '2', GAZO_OCR_TIMEOUT: '5' });
     expect([ocr.workers, ocr.timeoutMs]).toEqual([2, 5000]);
     expect(() => loadConfig({}, { GAZO_OCR_WORKERS: '0' })).toThrow(ConfigError);
+  });
+
+  it('takes the engine from --ocr-engine over GAZO_OCR_ENGINE, and refuses an unknown one', () => {
+    expect(loadConfig({ ocrEngine: 'tesseract' }, { GAZO_OCR_ENGINE: 'tesseract.js' }).ocr.engine).toBe(
+      'tesseract',
+    );
+    expect(loadConfig({}, { GAZO_OCR_ENGINE: 'tesseract' }).ocr.engine).toBe('tesseract');
+    expect(() => loadConfig({ ocrEngine: 'paddle' }, {})).toThrow(
+      'OCR engine must be one of tesseract.js, tesseract; got "paddle"',
+    );
   });
 });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { openRuntime } from '../../src/runtime.ts';
-import { killChildren, spawnServer } from '../helpers/child.ts';
+import { freePort, killChildren, runCli, spawnServer } from '../helpers/child.ts';
 import { serverDatabaseFor } from '../helpers/postgres.ts';
 import { block, renderPng, requireFonts } from '../helpers/text-images.ts';
 
@@ -60,4 +60,33 @@ describe('gazo serve with OCR', () => {
     // The models' folder of links is gone with the process (tsx keeps its own cache there).
     expect((await fs.readdir(tmp)).filter((f) => f.startsWith('gazo-'))).toEqual([]);
   });
+
+  it.each([
+    ['tesseract.js', 'no OCR language data for "deu": install the npm package @tesseract.js-data/deu'],
+    ['tesseract', 'tesseract has no data for "deu" (Debian: apt-get install tesseract-ocr-deu)'],
+  ])(
+    'with engine %s and a language without data, refuses to start, naming the package',
+    async (engine, said) => {
+      const dataDir = await tempDir('data');
+      const port = String(await freePort());
+      const run = await runCli(
+        [
+          'serve',
+          '--data-dir',
+          dataDir,
+          '--port',
+          port,
+          '--ocr-engine',
+          engine,
+          '--ocr-languages',
+          'eng+deu',
+        ],
+        {
+          env: { GAZO_OCR: 'on' },
+        },
+      );
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe(`gazo: ${said}\n`);
+    },
+  );
 });

@@ -6,9 +6,10 @@ import { block, CJK, MONO, renderPng, requireFonts } from '../helpers/text-image
 
 /**
  * The whole path a user depends on: text in an uploaded screenshot is read in the background,
- * shows in the image object with its line breaks and language, and is found by search.
+ * shows in the image object with its line breaks and language, and is found by search. Once with
+ * each engine: the built-in tesseract.js and the tesseract command (`.ci/run` installs it).
  */
-describe('OCR of uploaded screenshots', () => {
+describe.each(['tesseract.js', 'tesseract'])('OCR of uploaded screenshots (engine %s)', (engine) => {
   let server: TestServer;
   let token: string;
   const uploaded: Record<string, WireImage> = {};
@@ -26,7 +27,7 @@ describe('OCR of uploaded screenshots', () => {
 
   beforeAll(async () => {
     requireFonts();
-    server = await startServer({ ocr: true });
+    server = await startServer({ ocr: true, ocrEngine: engine });
     ({ token } = await server.user());
     const shots = {
       // A settings page: light theme, dark text.
