@@ -10,6 +10,9 @@
  *   prepare   (BENCH_OCR_PREPARE=1) the engine alone in this process on each way of preparing
  *             the pixels: as decoded (greyscale), dark themes inverted, and also scaled ×1.5, ×1.6 or ×2.
  *
+ * Each engine in turn (BENCH_OCR_ENGINES, default `tesseract.js,tesseract`; the tesseract command
+ * is skipped, saying so, where it is not installed).
+ *
  * Settings (environment): GAZO_OCR_WORKERS (default 1) and GAZO_OCR_LANGUAGES are passed to the
  * server; BENCH_OCR_PREPARE=1 adds the preparation comparison; BENCH_OCR_ONLY=prepare skips serve.
  */
@@ -98,11 +101,15 @@ async function comparePreparation(corpus: CorpusImage[]): Promise<void> {
   }
 }
 
-/** CPU seconds the process (all its threads) has used: a figure other work on the machine disturbs less. */
-async function cpuSecondsOf(pid: number): Promise<number> {
+/**
+ * CPU seconds the process (all its threads) has used, and with `children` that of the children
+ * it has waited for: a figure other work on the machine disturbs less.
+ */
+async function cpuSecondsOf(pid: number, children = false): Promise<number> {
   const fields = (await fs.readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
-  // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 a second on Linux).
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  // utime and stime, fields 14 and 15 of stat(5); cutime and cstime 16 and 17; in clock ticks (100 a second).
+  const own = Number(fields[11]) + Number(fields[12]);
+  return (own + (children ? Number(fields[13]) + Number(fields[14]) : 0)) / 100;
 }
 
 function memoryOf(pid: number): Promise<{ rss: number; hwm: number }> {
@@ -113,8 +120,29 @@ function memoryOf(pid: number): Promise<{ rss: number; hwm: number }> {
   });
 }
 
+/** Resident memory of a process's children (the tesseract command's processes), summed. */
+async function childrenRssOf(pid: number): Promise<number> {
+  let total = 0;
+  const tasks = await fs.readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+  for (const task of tasks) {
+    const kids = await fs.readFile(`/proc/${pid}/task/${task}/children`, 'utf8').catch(() => '');
+    for (const kid of kids.split(' ').filter(Boolean))
+      total += await memoryOf(Number(kid)).then(
+        (m) => m.rss,
+        () => 0,
+      );
+  }
+  return total;
+}
+
+/** The tesseract command, when installed: the second engine is measured only where it can run. */
+async function commandInstalled(): Promise<boolean> {
+  const { execFile } = await import('node:child_process');
+  return new Promise((resolve) => execFile('tesseract', ['--version'], (err) => resolve(!err)));
+}
+
 /** A real server: upload everything, wait until every text is stored, read it back. */
-async function measureServe(corpus: CorpusImage[]): Promise<void> {
+async function measureServe(corpus: CorpusImage[], engine: string): Promise<void> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'gazo-bench-ocr-'));
   try {
     const setup = await openRuntime(loadConfig({ dataDir, ocr: false }, {}));
@@ -126,13 +154,13 @@ async function measureServe(corpus: CorpusImage[]): Promise<void> {
     const { server, url: base } = await startGazoServer({
       dataDir,
       nodeFlags: start.flags,
-      env: { ...process.env, ...start.env, GAZO_OCR: 'on' },
+      env: { ...process.env, ...start.env, GAZO_OCR: 'on', GAZO_OCR_ENGINE: engine },
       label: 'gazo serve',
     });
     const pid = server.child.pid ?? 0;
     try {
       const idle = await memoryOf(pid);
-      const cpuBefore = await cpuSecondsOf(pid);
+      const cpuBefore = await cpuSecondsOf(pid, true);
       const started = performance.now();
       const ids: string[] = [];
       for (const image of corpus) {
@@ -145,9 +173,11 @@ async function measureServe(corpus: CorpusImage[]): Promise<void> {
       const uploaded = performance.now();
       let texts: string[] = [];
       let peakRss = 0;
+      let peakChildren = 0;
       for (const deadline = Date.now() + 600_000; Date.now() < deadline; ) {
         await new Promise((r) => setTimeout(r, 250));
         peakRss = Math.max(peakRss, (await memoryOf(pid)).rss);
+        peakChildren = Math.max(peakChildren, await childrenRssOf(pid));
         const list = (await (
           await fetch(`${base}/api/images?per_page=100&access_token=${token}`)
         ).json()) as Array<{
@@ -160,15 +190,20 @@ async function measureServe(corpus: CorpusImage[]): Promise<void> {
       }
       const seconds = (performance.now() - started) / 1000;
       const workers = process.env.GAZO_OCR_WORKERS || '1';
-      report(`serve, ${workers} worker(s)`, tallyAll(corpus, texts), seconds, corpus.length);
+      report(`${engine}, ${workers} worker(s)`, tallyAll(corpus, texts), seconds, corpus.length);
       const mem = await memoryOf(pid);
-      const cpu = (await cpuSecondsOf(pid)) - cpuBefore;
+      // The tesseract command's processes are the server's children: their CPU is counted once
+      // they have been waited for (cutime and cstime), which every finished read has.
+      const cpu = (await cpuSecondsOf(pid, true)) - cpuBefore;
       console.log(
         `  server CPU ${(cpu / corpus.length).toFixed(2)} s an image (upload, decode, thumbnail and OCR): at most ${(os.cpus().length / (cpu / corpus.length)).toFixed(2)} images/s on ${os.cpus().length} idle cores; load average ${os.loadavg()[0]?.toFixed(1)} during the run`,
       );
       console.log(
         `  uploads took ${((uploaded - started) / 1000).toFixed(1)} s; all read after ${seconds.toFixed(1)} s; ` +
-          `server RSS idle ${(idle.rss / 2 ** 20).toFixed(0)} MB, peak ${(Math.max(peakRss, mem.hwm) / 2 ** 20).toFixed(0)} MB (VmHWM), after ${(mem.rss / 2 ** 20).toFixed(0)} MB`,
+          `server RSS idle ${(idle.rss / 2 ** 20).toFixed(0)} MB, peak ${(Math.max(peakRss, mem.hwm) / 2 ** 20).toFixed(0)} MB (VmHWM), after ${(mem.rss / 2 ** 20).toFixed(0)} MB` +
+          (peakChildren > 0
+            ? `; its tesseract processes peak ${(peakChildren / 2 ** 20).toFixed(0)} MB together (sampled)`
+            : ''),
       );
       if (process.env.BENCH_OCR_SHOW) {
         for (const [i, c] of corpus.entries()) console.log(`--- ${c.name}\n${texts[i]}`);
@@ -187,4 +222,14 @@ console.log(
 );
 if (process.env.BENCH_OCR_PREPARE === '1' || process.env.BENCH_OCR_ONLY === 'prepare')
   await comparePreparation(corpus);
-if (process.env.BENCH_OCR_ONLY !== 'prepare') await measureServe(corpus);
+if (process.env.BENCH_OCR_ONLY !== 'prepare') {
+  for (const engine of (process.env.BENCH_OCR_ENGINES || 'tesseract.js,tesseract').split(',')) {
+    if (engine === 'tesseract' && !(await commandInstalled())) {
+      console.log(
+        'tesseract: skipped, the tesseract command is not installed (apt-get install tesseract-ocr tesseract-ocr-jpn)',
+      );
+      continue;
+    }
+    await measureServe(corpus, engine);
+  }
+}
