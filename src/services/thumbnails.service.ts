@@ -3,9 +3,10 @@ import { type BlobStore, originalKey, thumbnailKey } from '../blobs/blob-store.t
 import { DecodeBudget } from '../imaging/decode-budget.ts';
 import {
   decodePixels,
+  type ImageInfo,
   type ImageType,
   ImagingError,
-  type Pixels,
+  makeThumbnail,
   solidPng,
   thumbnailFromPixels,
 } from '../imaging/imaging.ts';
@@ -32,6 +33,7 @@ export class ThumbnailService {
   private readonly inFlight = new Map<string, Promise<Buffer | undefined>>();
   /** Jobs decoding now (requests for a thumbnail are not counted: they never wait). */
   private jobDecodes = 0;
+  private slotWaiters: Array<() => void> = [];
   private placeholderPng: Promise<Buffer> | undefined;
 
   constructor(
@@ -61,17 +63,29 @@ export class ThumbnailService {
   async runJob(payload: { blobKey: string }, queuedAt = Date.now()): Promise<void> {
     if (await this.hasThumbnail(payload.blobKey)) return;
     await this.uploads?.quietOrOld(queuedAt);
-    // A second job's decode beside the first only while no upload runs: uploads keep a core of
-    // a two-core machine to themselves, and a backlog drains on both once they stop. (Waiting
-    // for the first decode to end, not for quiet, so no job waits past its timeout.)
-    while (this.jobDecodes >= (this.uploads?.busy() ? 1 : 2)) await sleep(DECODE_SLOT_POLL_MS);
-    this.jobDecodes++;
-    try {
-      const row = await this.store.images.findByBlobKey(payload.blobKey);
-      if (row && !row.decode_error) await this.make(row);
-    } finally {
-      this.jobDecodes--;
+    const row = await this.store.images.findByBlobKey(payload.blobKey);
+    if (row && !row.decode_error) await this.make(row, () => this.jobDecodeSlot());
+  }
+
+  /**
+   * A job's turn to decode: a second decode beside the first only while no upload runs, so that
+   * uploads keep a core of a two-core machine to themselves, and a backlog drains on both once
+   * they stop. Held for the decode and encode only, not while the thumbnail is written (fsync):
+   * a slot waiting on the disk would leave a core idle. Resolves with the slot's release.
+   */
+  private async jobDecodeSlot(): Promise<() => void> {
+    // Polled only while uploads hold the second slot back; a slot given back wakes a waiter at once.
+    while (this.jobDecodes >= (this.uploads?.busy() ? 1 : 2)) {
+      await Promise.race([new Promise<void>((r) => this.slotWaiters.push(r)), sleep(DECODE_SLOT_POLL_MS)]);
     }
+    this.jobDecodes++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.jobDecodes--;
+      for (const wake of this.slotWaiters.splice(0)) wake();
+    };
   }
 
   /**
@@ -91,57 +105,61 @@ export class ThumbnailService {
       const made = inputs.take(row.blob_key);
       if (made) return made;
     }
-    return this.decodeOriginal(row, (pixels) => inputs.from(pixels));
+    return this.decodeOriginal(row, async (file) =>
+      inputs.from(await decodePixels(file, this.limits.maxPixels, inputs.maxPixels)),
+    );
   }
 
   private hasThumbnail(blobKey: string): Promise<boolean> {
     return this.blobs.exists(thumbnailKey(blobKey, this.limits.thumbSize));
   }
 
-  private make(row: ImageRow): Promise<Buffer | undefined> {
+  /** The thumbnail, decoded once however many ask; `slot` (jobs only) is waited for before decoding. */
+  private make(row: ImageRow, slot?: () => Promise<() => void>): Promise<Buffer | undefined> {
     let pending = this.inFlight.get(row.blob_key);
     if (!pending) {
-      pending = this.decode(row).finally(() => this.inFlight.delete(row.blob_key));
+      pending = this.decode(row, slot).finally(() => this.inFlight.delete(row.blob_key));
       this.inFlight.set(row.blob_key, pending);
     }
     return pending;
   }
 
-  private async decode(row: ImageRow): Promise<Buffer | undefined> {
-    const thumb = await this.decodeOriginal(row, async (pixels) => {
-      const made = await thumbnailFromPixels(pixels, row.type as ImageType, this.limits.thumbSize);
-      await this.ocrInputs?.keep(row.blob_key, pixels);
-      return made;
-    });
+  private async decode(row: ImageRow, slot?: () => Promise<() => void>): Promise<Buffer | undefined> {
+    const release = await slot?.();
+    let thumb: Buffer | undefined;
+    try {
+      const inputs = this.ocrInputs;
+      thumb = await this.decodeOriginal(row, async (file) => {
+        // Without OCR nothing else needs the pixels: one pipeline, decode to thumbnail, streams
+        // through libvips without holding the decoded image (a quarter less CPU than two steps).
+        if (!inputs) return makeThumbnail(file, infoOf(row), this.limits.thumbSize, this.limits.maxPixels);
+        const pixels = await decodePixels(file, this.limits.maxPixels, inputs.maxPixels);
+        const made = await thumbnailFromPixels(pixels, row.type as ImageType, this.limits.thumbSize);
+        await inputs.keep(row.blob_key, pixels);
+        return made;
+      });
+    } finally {
+      release?.();
+    }
     if (thumb) await this.blobs.put(thumbnailKey(row.blob_key, this.limits.thumbSize), thumb);
     return thumb;
   }
 
   /**
-   * Decodes the original under the decode budget and hands its pixels to `use` while they are
-   * held; records the image as undecodable (undefined) when they do not decode.
+   * Runs `use` on the original as a local file under the decode budget; records the image as
+   * undecodable (undefined) when its pixels do not decode.
    */
-  private async decodeOriginal<T>(
-    row: ImageRow,
-    use: (pixels: Pixels) => Promise<T>,
-  ): Promise<T | undefined> {
+  private async decodeOriginal<T>(row: ImageRow, use: (file: string) => Promise<T>): Promise<T | undefined> {
     try {
       // Under the budget first: with S3, the local copy is made only once the decode may start.
       return await this.budget.run(DecodeBudget.costOf(row.width, row.height), () =>
-        this.blobs.withLocalFile(originalKey(row.blob_key), async (file) =>
-          use(await decodePixels(file, this.limits.maxPixels, this.decodedPixels())),
-        ),
+        this.blobs.withLocalFile(originalKey(row.blob_key), use),
       );
     } catch (err) {
       if (!(err instanceof ImagingError)) throw err;
       await this.store.images.recordDecodeError(row.blob_key, err.message);
       return undefined;
     }
-  }
-
-  /** How large a decode need be: what OCR reads, or (OCR off) a little more than the thumbnail. */
-  private decodedPixels(): number {
-    return this.ocrInputs?.maxPixels ?? this.limits.thumbSize * this.limits.thumbSize * 2;
   }
 
   /** A plain grey square in PNG, made once: shown for images whose pixels would not decode. */
@@ -151,3 +169,9 @@ export class ThumbnailService {
     return this.placeholderPng;
   }
 }
+
+const infoOf = (row: ImageRow): ImageInfo => ({
+  type: row.type as ImageType,
+  width: row.width,
+  height: row.height,
+});
