@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import type { ImageType } from './imaging.ts';
 import { ChangeDetector, type Edits, EditWriter } from './strip/edits.ts';
 import type { ExifFacts, GeoLocation } from './strip/exif.ts';
-import { FileBytes } from './strip/file-bytes.ts';
+import { BufferBytes, FileBytes, type ImageBytes } from './strip/file-bytes.ts';
 import { stripGif } from './strip/gif.ts';
 import { stripJpeg } from './strip/jpeg.ts';
 import { stripPng } from './strip/png.ts';
@@ -10,7 +10,7 @@ import { stripWebp } from './strip/webp.ts';
 
 export type { GeoLocation } from './strip/exif.ts';
 
-type Stripper = (src: FileBytes, edits: Edits) => Promise<ExifFacts | undefined>;
+type Stripper = (src: ImageBytes, edits: Edits) => Promise<ExifFacts | undefined>;
 
 const STRIPPERS: Record<ImageType, Stripper> = {
   jpg: stripJpeg,
@@ -43,12 +43,25 @@ export interface StrippedImage {
 export async function readIdentifyingMetadata(
   inputPath: string,
   type: ImageType,
+  inMemory?: Buffer,
 ): Promise<IdentifyingMetadata> {
+  return withBytes(inputPath, inMemory, async (bytes) => {
+    const detector = new ChangeDetector();
+    const exif = await STRIPPERS[type](bytes, detector);
+    return withLocation({ present: detector.changed }, exif);
+  });
+}
+
+/** Runs `use` on the image's bytes: those in memory when the caller has them, else the file's, by window. */
+async function withBytes<T>(
+  inputPath: string,
+  inMemory: Buffer | undefined,
+  use: (bytes: ImageBytes) => Promise<T>,
+): Promise<T> {
+  if (inMemory) return use(new BufferBytes(inMemory));
   const input = await open(inputPath, 'r');
   try {
-    const detector = new ChangeDetector();
-    const exif = await STRIPPERS[type](new FileBytes(input, (await input.stat()).size), detector);
-    return withLocation({ present: detector.changed }, exif);
+    return await use(new FileBytes(input, (await input.stat()).size));
   } finally {
     await input.close();
   }
@@ -59,7 +72,8 @@ export async function readIdentifyingMetadata(
  * place: EXIF (written back holding only the orientation, when that is not 1), XMP, IPTC,
  * comments, text chunks, vendor blocks, and anything after the end of the image. The pixels are
  * the same bytes (nothing is decoded or re-encoded); the ICC profile stays. Memory stays flat:
- * headers are read by position, image data is copied through a fixed buffer.
+ * headers are read by position, image data is copied through a fixed buffer. A caller that
+ * holds the file's bytes already (`inMemory`, a small upload) saves the reads of the first pass.
  *
  * Runs the format's parser once to see whether anything must go, and a second time, writing,
  * only if so. The output is not fsynced: the blob store that takes it does that.
@@ -68,17 +82,17 @@ export async function stripIdentifyingMetadata(
   inputPath: string,
   outputPath: string,
   type: ImageType,
+  inMemory?: Buffer,
 ): Promise<StrippedImage> {
   const strip = STRIPPERS[type];
+  const detector = new ChangeDetector();
+  const exif = await withBytes(inputPath, inMemory, (bytes) => strip(bytes, detector));
+  if (!detector.changed) return withLocation({ changed: false }, exif);
   const input = await open(inputPath, 'r');
   try {
-    const size = (await input.stat()).size;
-    const detector = new ChangeDetector();
-    const exif = await strip(new FileBytes(input, size), detector);
-    if (!detector.changed) return withLocation({ changed: false }, exif);
     const writer = await EditWriter.create(input, outputPath);
     try {
-      await strip(new FileBytes(input, size), writer);
+      await strip(new FileBytes(input, (await input.stat()).size), writer);
       return withLocation({ changed: true, ...(await writer.finish()) }, exif);
     } catch (err) {
       await writer.abort();

@@ -13,8 +13,9 @@ import { type ImageType, ImagingError } from './imaging.ts';
  * - WebP: a RIFF container as long as it says, made of whole chunks.
  * Bytes after the end (some cameras append trailers) are allowed.
  */
-export async function checkStructure(file: string, type: ImageType): Promise<void> {
-  const reader = await WindowReader.open(file);
+export async function checkStructure(file: string, type: ImageType, inMemory?: Buffer): Promise<void> {
+  // A small upload's bytes, kept as they arrived, are checked where they are: no reads.
+  const reader = inMemory ? WindowReader.over(inMemory) : await WindowReader.open(file);
   try {
     const ok = await CHECKS[type](reader);
     if (!ok) throw corrupt();
@@ -35,11 +36,11 @@ const WINDOW = 64 * 1024;
 
 /** Positional reads through one window of the file. */
 class WindowReader {
-  private window = Buffer.alloc(0);
+  private window: Buffer = Buffer.alloc(0);
   private windowStart = 0;
 
   private constructor(
-    private readonly handle: fs.FileHandle,
+    private readonly handle: fs.FileHandle | undefined,
     readonly size: number,
   ) {}
 
@@ -48,13 +49,21 @@ class WindowReader {
     return new WindowReader(handle, (await handle.stat()).size);
   }
 
-  close = () => this.handle.close();
+  /** The whole file in memory: one window that never moves. */
+  static over(bytes: Buffer): WindowReader {
+    const reader = new WindowReader(undefined, bytes.length);
+    reader.window = bytes;
+    return reader;
+  }
+
+  close = async () => this.handle?.close();
 
   /** `length` bytes at `pos` (length ≤ WINDOW); past the end of the file is PastEnd. */
   async bytes(pos: number, length: number): Promise<Buffer> {
     if (pos + length > this.size) throw new PastEnd();
     const end = pos + length;
     if (pos < this.windowStart || end > this.windowStart + this.window.length) {
+      if (!this.handle) throw new PastEnd();
       const want = Math.min(Math.max(WINDOW, length), this.size - pos);
       const buffer = Buffer.alloc(want);
       const { bytesRead } = await this.handle.read(buffer, 0, want, pos);
@@ -69,6 +78,7 @@ class WindowReader {
 
   /** The CRC-32 of a byte range of any length, read a window at a time. */
   async crcOf(pos: number, length: number, crc = 0): Promise<number> {
+    if (!this.handle) return crc32(await this.bytes(pos, length), crc);
     for (let at = pos; at < pos + length; at += WINDOW) {
       crc = crc32(await this.bytes(at, Math.min(WINDOW, pos + length - at)), crc);
     }

@@ -106,7 +106,7 @@ export class UploadService {
   /** Streams `source` to a staged file, refusing more than `maxBytes` (413) and a full disk (507). */
   async stage(source: Readable, maxBytes = this.maxUploadBytes): Promise<StagedFile> {
     try {
-      return await writeStagedFile(source, await this.blobs.stagingPath(), maxBytes);
+      return await writeStagedFile(source, await this.blobs.stagingPath(), maxBytes, { keepCopy: true });
     } catch (err) {
       if (err instanceof StagedTooLargeError)
         throw tooLarge(`imagedata is too large: the limit is ${maxBytes} bytes`);
@@ -166,8 +166,8 @@ export class UploadService {
     commit: (stored: StoredUpload) => Promise<T>,
   ): Promise<T> {
     const info = await this.imaging(async () => {
-      const header = await inspectImage(upload.path, this.limits.maxPixels);
-      await checkStructure(upload.path, header.type);
+      const header = await inspectImage(upload.bytes ?? upload.path, this.limits.maxPixels);
+      await checkStructure(upload.path, header.type, upload.bytes);
       return header;
     });
     const { file, location } = await this.withoutIdentifyingMetadata(upload, info.type);
@@ -187,12 +187,14 @@ export class UploadService {
     type: ImageType,
   ): Promise<{ file: StagedFile; location?: GeoLocation }> {
     if (this.limits.keepMetadata) {
-      const { location } = await this.imaging(() => readIdentifyingMetadata(upload.path, type));
+      const { location } = await this.imaging(() => readIdentifyingMetadata(upload.path, type, upload.bytes));
       return { file: upload, location };
     }
     const cleanPath = await this.blobs.stagingPath();
     try {
-      const clean = await this.imaging(() => stripIdentifyingMetadata(upload.path, cleanPath, type));
+      const clean = await this.imaging(() =>
+        stripIdentifyingMetadata(upload.path, cleanPath, type, upload.bytes),
+      );
       if (!clean.changed || !clean.sha256 || clean.size === undefined) {
         await discardFile(cleanPath);
         return { file: upload, location: clean.location };

@@ -25,7 +25,18 @@ import {
  * Stripping identifying metadata from originals, file to file, on real images made by sharp and
  * read back by sharp: the pixels and orientation must survive, the identifying bits must not.
  */
-describe('stripIdentifyingMetadata', () => {
+/** Both ways the parsers get the bytes: read from the file, or kept in memory by the upload. */
+describe.each(['from the file', 'from memory'])('stripIdentifyingMetadata (%s)', (source) => {
+  const inMemory = (at: string) => (source === 'from memory' ? fs.readFile(at) : Promise.resolve(undefined));
+  const stripFile = async (at: string, out: string, type: ImageType) =>
+    stripIdentifyingMetadata(at, out, type, await inMemory(at));
+  const readFile = async (at: string, type: ImageType) =>
+    readIdentifyingMetadata(at, type, await inMemory(at));
+  // Files this large are never kept in memory (KEEP_IN_MEMORY_BYTES): only the file way has them.
+  const itLargeFile = (name: string, test: () => Promise<void>) => {
+    if (source === 'from the file') it(name, test);
+  };
+
   let dir: string;
   let n = 0;
   beforeAll(async () => {
@@ -50,7 +61,7 @@ describe('stripIdentifyingMetadata', () => {
   /** Strips `bytes` and returns the output, checking that what was reported is what was written. */
   async function strip(bytes: Buffer, type: ImageType) {
     const out = outPath();
-    const result = await stripIdentifyingMetadata(await file(bytes), out, type);
+    const result = await stripFile(await file(bytes), out, type);
     expect(result.changed).toBe(true);
     const written = await fs.readFile(out);
     expect(result.size).toBe(written.length);
@@ -106,7 +117,7 @@ describe('stripIdentifyingMetadata', () => {
           expectNoIdentifyingStrings(written);
 
           // What is left is clean: nothing more to remove, no location to find.
-          expect(await readIdentifyingMetadata(await file(written), type)).toEqual({ present: false });
+          expect(await readFile(await file(written), type)).toEqual({ present: false });
         });
       }
 
@@ -127,7 +138,7 @@ describe('stripIdentifyingMetadata', () => {
       [await animatedGif(), 'gif'],
     ] as const) {
       const out = outPath();
-      expect(await stripIdentifyingMetadata(await file(bytes), out, type), type).toEqual({ changed: false });
+      expect(await stripFile(await file(bytes), out, type), type).toEqual({ changed: false });
       expect(await exists(out)).toBe(false);
     }
   });
@@ -135,7 +146,7 @@ describe('stripIdentifyingMetadata', () => {
   it('does a second strip of its own output as nothing', async () => {
     const { written } = await strip(await photoWithMetadata('jpeg', { orientation: 6 }), 'jpg');
     const out = outPath();
-    expect(await stripIdentifyingMetadata(await file(written), out, 'jpg')).toEqual({ changed: false });
+    expect(await stripFile(await file(written), out, 'jpg')).toEqual({ changed: false });
     expect(await exists(out)).toBe(false);
   });
 
@@ -257,7 +268,7 @@ describe('stripIdentifyingMetadata', () => {
       for (const variant of variants) {
         const out = outPath();
         try {
-          await stripIdentifyingMetadata(await file(variant), out, type);
+          await stripFile(await file(variant), out, type);
         } catch (err) {
           expect(err).toBeInstanceOf(ImagingError);
           expect((err as ImagingError).reason).toBe('corrupt');
@@ -274,7 +285,7 @@ describe('stripIdentifyingMetadata', () => {
         [await gifWithMetadata(), 'gif'],
       ] as const) {
         const out = outPath();
-        const error = await stripIdentifyingMetadata(await file(truncated(bytes)), out, type).catch((e) => e);
+        const error = await stripFile(await file(truncated(bytes)), out, type).catch((e) => e);
         expect(error, type).toBeInstanceOf(ImagingError);
         expect(error.message).toBe('Image is truncated or corrupt');
         expect(await exists(out)).toBe(false);
@@ -333,7 +344,7 @@ describe('stripIdentifyingMetadata', () => {
     }, 1);
     const started = Date.now();
     const out = outPath();
-    const result = await stripIdentifyingMetadata(at, out, type);
+    const result = await stripFile(at, out, type);
     clearInterval(sampler);
     const elapsed = Date.now() - started;
     const size = (await fs.stat(at)).size;
@@ -346,24 +357,27 @@ describe('stripIdentifyingMetadata', () => {
   // A whole-file read would add 48 MB to the peak; the read window and copy buffer are under 1 MB.
   const FLAT = 8 * 1024 * 1024;
 
-  it('memory stays flat on a 48 MB PNG: headers are read by position, data copied in chunks', async () => {
-    // PNG-shaped: a text chunk to remove, then 48 MB of IDAT chunks (never decoded here).
-    const start = await solidPng(4, 4);
-    const iend = start.length - 12;
-    const text = pngChunk('tEXt', `Author\0${IDENTIFYING.artist}`);
-    const at = await bigFile(
-      'big.png',
-      withPngChunks(start.subarray(0, iend), [text]),
-      pngChunk('IDAT', Buffer.alloc(1024 * 1024, 0x5a)),
-      48,
-      start.subarray(iend),
-    );
-    const { result, peak, size } = await stripMeasured(at, 'png');
-    expect(result.size).toBe(size - text.length);
-    expect(peak).toBeLessThan(FLAT);
-  });
+  itLargeFile(
+    'memory stays flat on a 48 MB PNG: headers are read by position, data copied in chunks',
+    async () => {
+      // PNG-shaped: a text chunk to remove, then 48 MB of IDAT chunks (never decoded here).
+      const start = await solidPng(4, 4);
+      const iend = start.length - 12;
+      const text = pngChunk('tEXt', `Author\0${IDENTIFYING.artist}`);
+      const at = await bigFile(
+        'big.png',
+        withPngChunks(start.subarray(0, iend), [text]),
+        pngChunk('IDAT', Buffer.alloc(1024 * 1024, 0x5a)),
+        48,
+        start.subarray(iend),
+      );
+      const { result, peak, size } = await stripMeasured(at, 'png');
+      expect(result.size).toBe(size - text.length);
+      expect(peak).toBeLessThan(FLAT);
+    },
+  );
 
-  it('memory stays flat on a 48 MB JPEG, whose scan data is read through to its end', async () => {
+  itLargeFile('memory stays flat on a 48 MB JPEG, whose scan data is read through to its end', async () => {
     // JPEG-shaped: EXIF with GPS, a scan header, 48 MB of entropy-coded bytes, EOI, and a
     // trailer to remove.
     const photo = await photoWithMetadata('jpeg');
@@ -389,7 +403,7 @@ describe('stripIdentifyingMetadata', () => {
     expect(size - (result.size as number)).toBeGreaterThan(3);
   });
 
-  it('memory stays flat on a WebP whose VP8X chunk is 48 MB long', async () => {
+  itLargeFile('memory stays flat on a WebP whose VP8X chunk is 48 MB long', async () => {
     // The flags byte changes (XMP goes), the rest of the chunk is copied, not read whole.
     const filler = 48 * 1024 * 1024;
     const vp8xSize = 10 + filler;

@@ -14,7 +14,8 @@ import {
 } from '../helpers/images.ts';
 import { makeDataDir } from '../helpers/server.ts';
 
-describe('checkStructure', () => {
+/** Both ways an upload is checked: read from its staged file, or from the bytes kept in memory. */
+describe.each(['from the file', 'from memory'])('checkStructure (%s)', (source) => {
   let dir: string;
   let n = 0;
   const samples: Array<[string, ImageType, () => Promise<Buffer>]> = [
@@ -35,7 +36,7 @@ describe('checkStructure', () => {
   const check = async (bytes: Buffer, type: ImageType) => {
     const file = path.join(dir, `${++n}`);
     await fs.writeFile(file, bytes);
-    return checkStructure(file, type).then(
+    return checkStructure(file, type, source === 'from memory' ? bytes : undefined).then(
       () => 'ok',
       (err: Error) => err.message,
     );

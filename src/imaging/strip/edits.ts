@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type FileHandle, open, rm } from 'node:fs/promises';
-import { type FileBytes, readFully } from './file-bytes.ts';
+import { type ImageBytes, readFully } from './file-bytes.ts';
 
 /**
  * What a format parser says about each byte range of its input, in order: keep it, drop it, or
@@ -14,7 +14,7 @@ export interface Edits {
 }
 
 /** Replaces a range with `bytes`, or keeps it when they are the same bytes already. */
-export async function replace(src: FileBytes, edits: Edits, start: number, end: number, bytes: Buffer) {
+export async function replace(src: ImageBytes, edits: Edits, start: number, end: number, bytes: Buffer) {
   // Only a range as long as the (small) replacement is read: an oversized one is never in memory.
   if (end - start === bytes.length && (await src.bytes(start, end - start)).equals(bytes)) {
     return edits.keep(start, end);

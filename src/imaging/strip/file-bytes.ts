@@ -16,11 +16,39 @@ export async function readFully(file: FileHandle, buffer: Buffer, position: numb
   }
 }
 
+/** What the format parsers read through: a file by window, or bytes already in memory. */
+export interface ImageBytes {
+  readonly size: number;
+  /** A copy of `length` bytes at `position`. */
+  bytes(position: number, length: number): Promise<Buffer>;
+  /** The buffered bytes from `position` on (at least one): valid only until the next call. */
+  from(position: number): Promise<Buffer>;
+}
+
+/** An upload small enough to have been kept in memory as it arrived: no reads at all. */
+export class BufferBytes implements ImageBytes {
+  readonly size: number;
+
+  constructor(private readonly buffer: Buffer) {
+    this.size = buffer.length;
+  }
+
+  async bytes(position: number, length: number): Promise<Buffer> {
+    if (position < 0 || length < 0 || position + length > this.size) throw corrupt();
+    return Buffer.from(this.buffer.subarray(position, position + length));
+  }
+
+  async from(position: number): Promise<Buffer> {
+    if (position < 0 || position >= this.size) throw corrupt();
+    return this.buffer.subarray(position);
+  }
+}
+
 /**
  * Positional reads of one file through a window: the parsers walk headers and skip payloads,
  * so a 50 MB image is never in memory. Reading past the end is corruption, never a short read.
  */
-export class FileBytes {
+export class FileBytes implements ImageBytes {
   private readonly window = Buffer.alloc(WINDOW);
   private windowStart = 0;
   private windowLength = 0;

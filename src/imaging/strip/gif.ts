@@ -1,5 +1,5 @@
 import type { Edits } from './edits.ts';
-import { corrupt, type FileBytes } from './file-bytes.ts';
+import { corrupt, type ImageBytes } from './file-bytes.ts';
 
 const EXTENSION = 0x21;
 const IMAGE = 0x2c;
@@ -11,7 +11,7 @@ const APPLICATION = 0xff;
 const KEPT_APPLICATIONS = new Set(['NETSCAPE2.0', 'ANIMEXTS1.0', 'ICCRGBG1012']);
 
 /** GIF holds no EXIF; it can hold comments and application blocks (XMP among them). */
-export async function stripGif(src: FileBytes, edits: Edits): Promise<undefined> {
+export async function stripGif(src: ImageBytes, edits: Edits): Promise<undefined> {
   const header = await src.bytes(0, 13);
   const signature = header.toString('latin1', 0, 6);
   if (signature !== 'GIF87a' && signature !== 'GIF89a') throw corrupt();
@@ -48,13 +48,13 @@ export async function stripGif(src: FileBytes, edits: Edits): Promise<undefined>
 
 const colorTableSize = (packed: number) => (packed & 0x80 ? 3 << ((packed & 7) + 1) : 0);
 
-async function isKeptApplication(src: FileBytes, at: number): Promise<boolean> {
+async function isKeptApplication(src: ImageBytes, at: number): Promise<boolean> {
   const [size] = await src.bytes(at, 1);
   return size === 11 && KEPT_APPLICATIONS.has((await src.bytes(at + 1, 11)).toString('latin1'));
 }
 
 /** Past the sub-blocks starting at `start`: each is a length byte and that many bytes, ended by a zero. */
-async function subBlocksEnd(src: FileBytes, start: number): Promise<number> {
+async function subBlocksEnd(src: ImageBytes, start: number): Promise<number> {
   let pos = start;
   for (;;) {
     const window = await src.from(pos);

@@ -1,7 +1,7 @@
 import type { Edits } from './edits.ts';
 import { replace } from './edits.ts';
 import { EXIF_PREFIX, type ExifFacts, minimalExif, readExif } from './exif.ts';
-import { corrupt, type FileBytes } from './file-bytes.ts';
+import { corrupt, type ImageBytes } from './file-bytes.ts';
 
 const SOI = 0xd8;
 const EOI = 0xd9;
@@ -31,7 +31,7 @@ const standalone = (marker: number) => marker === 0x01 || (marker >= 0xd0 && mar
  * What follows EOI (MPF secondary images such as previews and gain maps, vendor trailers, each
  * of which may carry its own EXIF) is dropped too: decoders never read it.
  */
-export async function stripJpeg(src: FileBytes, edits: Edits): Promise<ExifFacts | undefined> {
+export async function stripJpeg(src: ImageBytes, edits: Edits): Promise<ExifFacts | undefined> {
   const soi = await src.bytes(0, 2);
   if (soi[0] !== 0xff || soi[1] !== SOI) throw corrupt();
   await edits.keep(0, 2);
@@ -96,7 +96,7 @@ function segment(marker: number, payload: Buffer): Buffer {
  * Where the scan's entropy-coded data ends: the next 0xFF that is not a stuffed 0xFF00, a restart
  * marker or a fill byte. Running off the end means the image has no EOI: it is truncated.
  */
-async function entropyDataEnd(src: FileBytes, start: number): Promise<number> {
+async function entropyDataEnd(src: ImageBytes, start: number): Promise<number> {
   let pos = start;
   for (;;) {
     const window = await src.from(pos);

@@ -2,7 +2,7 @@ import { crc32 } from 'node:zlib';
 import type { Edits } from './edits.ts';
 import { replace } from './edits.ts';
 import { type ExifFacts, MAX_EXIF_READ, minimalExif, readExif } from './exif.ts';
-import { corrupt, type FileBytes } from './file-bytes.ts';
+import { corrupt, type ImageBytes } from './file-bytes.ts';
 
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
@@ -20,7 +20,7 @@ const KEPT = new Set(
 
 const isCritical = (type: string) => (type.charCodeAt(0) & 0x20) === 0;
 
-export async function stripPng(src: FileBytes, edits: Edits): Promise<ExifFacts | undefined> {
+export async function stripPng(src: ImageBytes, edits: Edits): Promise<ExifFacts | undefined> {
   if (!(await src.bytes(0, 8)).equals(SIGNATURE)) throw corrupt();
   await edits.keep(0, 8);
   let exif: ExifFacts | undefined;

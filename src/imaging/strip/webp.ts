@@ -1,7 +1,7 @@
 import type { Edits } from './edits.ts';
 import { replace } from './edits.ts';
 import { type ExifFacts, MAX_EXIF_READ, minimalExif, readExif } from './exif.ts';
-import { corrupt, type FileBytes } from './file-bytes.ts';
+import { corrupt, type ImageBytes } from './file-bytes.ts';
 
 /** Chunks that make up the picture; EXIF is written back holding only the orientation, XMP and anything unknown go. */
 const KEPT = new Set(['VP8X', 'ICCP', 'ANIM', 'ANMF', 'ALPH', 'VP8 ', 'VP8L']);
@@ -15,7 +15,7 @@ interface Chunk {
 }
 
 /** Calls `each` for every chunk inside the RIFF container, in order. */
-async function walk(src: FileBytes, riffEnd: number, each: (chunk: Chunk) => Promise<void>) {
+async function walk(src: ImageBytes, riffEnd: number, each: (chunk: Chunk) => Promise<void>) {
   let pos = 12;
   while (pos < riffEnd) {
     const head = await src.bytes(pos, 8);
@@ -31,7 +31,7 @@ async function walk(src: FileBytes, riffEnd: number, each: (chunk: Chunk) => Pro
  * Two walks over the chunk headers: the first finds what stays (the RIFF size and the VP8X
  * flags at the front depend on it), the second says so. Bytes after the RIFF container go.
  */
-export async function stripWebp(src: FileBytes, edits: Edits): Promise<ExifFacts | undefined> {
+export async function stripWebp(src: ImageBytes, edits: Edits): Promise<ExifFacts | undefined> {
   const riff = await src.bytes(0, 12);
   if (riff.toString('latin1', 0, 4) !== 'RIFF' || riff.toString('latin1', 8, 12) !== 'WEBP') throw corrupt();
   const riffEnd = 8 + riff.readUInt32LE(4);

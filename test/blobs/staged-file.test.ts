@@ -1,0 +1,48 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KEEP_IN_MEMORY_BYTES, StagedTooLargeError, writeStagedFile } from '../../src/blobs/staged-file.ts';
+import { makeDataDir } from '../helpers/server.ts';
+
+describe('writeStagedFile', () => {
+  let dir: string;
+  let n = 0;
+  beforeAll(async () => {
+    dir = await makeDataDir();
+  });
+  afterAll(() => fs.rm(dir, { recursive: true, force: true }));
+
+  const chunksOf = (bytes: Buffer, size = 64 * 1024) =>
+    Readable.from(
+      Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) =>
+        bytes.subarray(i * size, (i + 1) * size),
+      ),
+    );
+  const stage = (bytes: Buffer, max = 64 * 1024 * 1024) =>
+    writeStagedFile(chunksOf(bytes), path.join(dir, `${++n}`), max, { keepCopy: true });
+
+  it('writes and hashes the bytes, and keeps a small upload in memory too: the same bytes', async () => {
+    const bytes = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) % 251));
+    const staged = await stage(bytes);
+    expect(await fs.readFile(staged.path)).toEqual(bytes);
+    expect(staged.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+    expect(staged.size).toBe(bytes.length);
+    expect(staged.bytes).toEqual(bytes);
+  });
+
+  it('keeps nothing in memory past the limit: the file alone holds the bytes', async () => {
+    const atLimit = await stage(Buffer.alloc(KEEP_IN_MEMORY_BYTES, 1));
+    expect(atLimit.bytes?.length).toBe(KEEP_IN_MEMORY_BYTES);
+    const over = await stage(Buffer.alloc(KEEP_IN_MEMORY_BYTES + 1, 2));
+    expect(over.bytes).toBeUndefined();
+    expect((await fs.stat(over.path)).size).toBe(KEEP_IN_MEMORY_BYTES + 1);
+  });
+
+  it('refuses more than the maximum and leaves no file', async () => {
+    const before = await fs.readdir(dir);
+    await expect(stage(Buffer.alloc(1000), 999)).rejects.toBeInstanceOf(StagedTooLargeError);
+    expect(await fs.readdir(dir)).toEqual(before);
+  });
+});
