@@ -40,4 +40,8 @@ export class UploadActivity {
 }
 
 const QUIET_MS = 25;
-const MAX_DELAY_MS = 2000;
+/**
+ * Long enough for a burst of uploads (a team's, an import's) to be answered at full speed
+ * before its thumbnails and text are made; a thumbnail asked for meanwhile is made on demand.
+ */
+const MAX_DELAY_MS = 10_000;
