@@ -7,6 +7,8 @@ export interface LoadResult {
   p99: number;
   ok: number;
   non2xx: number;
+  /** The first refusal's status and what its body said: why the non-2xx answers came. */
+  firstRefusal?: string;
   errors: number;
   timeouts: number;
   seconds: number;

@@ -74,8 +74,11 @@ const settings = {
 const gazoNodeArgs = (process.env.BENCH_GAZO_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
-const fmt = (n: number, digits = 0) =>
-  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+// A child's NaN (no successful request) arrives as JSON null.
+const fmt = (n: number | null, digits = 0) =>
+  n === null || Number.isNaN(n)
+    ? 'n/a'
+    : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 const measured: Measured = { series: new Map(), notes: [] };
 
@@ -93,7 +96,9 @@ function record(key: string, label: string, result: LoadResult) {
     (result.otherCores === undefined ? '' : `  other load ${result.otherCores.toFixed(2)} cores`);
   log(
     `  ${label.padEnd(34)} ${fmt(result.rps, result.rps < 100 ? 1 : 0).padStart(8)}/s  p50 ${fmt(result.p50, 1)} ms  p99 ${fmt(result.p99, 1)} ms${extra}` +
-      (bad ? `  (!! ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts)` : ''),
+      (bad
+        ? `  (!! ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts${result.firstRefusal ? `; first: ${result.firstRefusal}` : ''})`
+        : ''),
   );
 }
 
@@ -116,6 +121,28 @@ async function countFiles(dir: string): Promise<number> {
   } catch {
     return 0;
   }
+}
+
+/**
+ * Counts originals and thumbnails under `blobs` now; `settled()` then waits (at most 2 min) until
+ * every original added since has its thumbnail (every upload is unique bytes): the background
+ * work of the uploads made in between, warm-up ones included, is done.
+ */
+async function thumbnailsOf(blobs: string): Promise<{ settled(): Promise<void> }> {
+  const count = async () => ({
+    thumbs: await countFiles(path.join(blobs, 'thumb')),
+    origs: await countFiles(path.join(blobs, 'orig')),
+  });
+  const before = await count();
+  return {
+    async settled() {
+      for (const deadline = performance.now() + 120_000; performance.now() < deadline; ) {
+        const now = await count();
+        if (now.thumbs - before.thumbs >= now.origs - before.origs) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
 }
 
 /** Two loads run at once, as one figure: throughput and counts add up, latencies are the worse. */
@@ -363,7 +390,8 @@ async function main() {
     });
     const upload = (spec: UploadSpec) =>
       child('upload-client.ts', spec, 'upload client', (spec.seconds ?? 600) + spec.warmupSeconds + 120);
-    const thumbDir = path.join(dataDir, 'blobs', 'thumb');
+    const blobsDir = path.join(dataDir, 'blobs');
+    const thumbDir = path.join(blobsDir, 'thumb');
 
     for (let run = 1; run <= settings.runs; run++) {
       log(`run ${run}/${settings.runs}`);
@@ -413,8 +441,13 @@ async function main() {
       }
       if (has('upload')) {
         await pair(
-          async () =>
-            record('up1', 'gazo upload, 1 client', await upload(uploads(gazo, `${gazoUrl}/api/upload`, 1))),
+          async () => {
+            const thumbnails = await thumbnailsOf(blobsDir);
+            record('up1', 'gazo upload, 1 client', await upload(uploads(gazo, `${gazoUrl}/api/upload`, 1)));
+            // Gazo's thumbnails for these are made once the uploads stop: wait for them, outside
+            // the figure, so that they do not run beside the baseline measured next.
+            await thumbnails.settled();
+          },
           async () =>
             record(
               'up1-base',
@@ -425,15 +458,12 @@ async function main() {
         await pair(
           async () => {
             const thumbsBefore = await countFiles(thumbDir);
+            const thumbnails = await thumbnailsOf(blobsDir);
             const t0 = performance.now();
             const { value, peakMb } = await peakRssDuring(gazoPid, async () => {
               const result = await upload(uploads(gazo, `${gazoUrl}/api/upload`, settings.uploadClients));
               // Thumbnails made in the background are done when their files exist.
-              const expected = thumbsBefore + result.ok;
-              const deadline = performance.now() + 120_000;
-              while ((await countFiles(thumbDir)) < expected && performance.now() < deadline) {
-                await new Promise((r) => setTimeout(r, 50));
-              }
+              await thumbnails.settled();
               return result;
             });
             const made = (await countFiles(thumbDir)) - thumbsBefore;
@@ -475,12 +505,15 @@ async function main() {
           },
         );
         await pair(
-          async () =>
+          async () => {
+            const thumbnails = await thumbnailsOf(blobsDir);
             record(
               'up8c',
               'gazo uploads, chunked',
               await upload(uploads(gazo, `${gazoUrl}/api/upload`, settings.uploadClients, { chunked: true })),
-            ),
+            );
+            await thumbnails.settled();
+          },
           async () =>
             record(
               'up8c-base',

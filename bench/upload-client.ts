@@ -44,15 +44,19 @@ function body(): { body: Buffer; contentType: string } {
 }
 
 /** One upload; resolves with its status and latency in ms. */
-function upload(): Promise<{ status: number; ms: number }> {
+function upload(): Promise<{ status: number; ms: number; said?: string }> {
   const { body: payload, contentType } = body();
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...spec.headers, 'Content-Type': contentType };
     if (!spec.chunked) headers['Content-Length'] = String(payload.length);
     const t0 = performance.now();
     const req = http.request(target, { method: 'POST', agent, headers }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0 }));
+      const status = res.statusCode ?? 0;
+      // A refusal's body says why; a success's is drained unread.
+      let said = '';
+      if (status >= 200 && status < 300) res.resume();
+      else res.on('data', (chunk: Buffer) => (said += chunk.toString('utf8').slice(0, 200)));
+      res.on('end', () => resolve({ status, ms: performance.now() - t0, said: said && `${status} ${said}` }));
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -80,21 +84,25 @@ async function window(seconds: number | undefined, perConnection: number | undef
   const end = seconds === undefined ? Number.POSITIVE_INFINITY : start + seconds * 1000;
   const latencies: number[] = [];
   let non2xx = 0;
+  let firstRefusal: string | undefined;
   let errors = 0;
   const loop = async () => {
     for (let n = 0; performance.now() < end && (perConnection === undefined || n < perConnection); n++) {
       try {
-        const { status, ms } = await upload();
+        const { status, ms, said } = await upload();
         if (performance.now() > end) break;
         if (status >= 200 && status < 300) latencies.push(ms);
-        else non2xx++;
+        else {
+          non2xx++;
+          firstRefusal ??= said;
+        }
       } catch {
         errors++;
       }
     }
   };
   await Promise.all(Array.from({ length: spec.connections }, loop));
-  return { latencies, non2xx, errors, elapsed: (performance.now() - start) / 1000 };
+  return { latencies, non2xx, firstRefusal, errors, elapsed: (performance.now() - start) / 1000 };
 }
 
 const pct = (sorted: number[], p: number) =>
@@ -108,7 +116,7 @@ const { value, serverCpu, otherCores } = await withOtherLoad(spec.serverGroup, (
   window(spec.seconds, spec.perConnection),
 );
 const self = process.cpuUsage(self0);
-const { latencies, non2xx, errors, elapsed } = value;
+const { latencies, non2xx, firstRefusal, errors, elapsed } = value;
 latencies.sort((a, b) => a - b);
 const seconds = spec.seconds ?? elapsed;
 const result: LoadResult = {
@@ -117,6 +125,7 @@ const result: LoadResult = {
   p99: pct(latencies, 0.99),
   ok: latencies.length,
   non2xx,
+  firstRefusal,
   errors,
   timeouts: 0,
   seconds,
