@@ -4,6 +4,7 @@ import http from 'node:http';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KEEP_IN_MEMORY_BYTES } from '../src/blobs/staged-file.ts';
 import { loadConfig } from '../src/config.ts';
 import { openRuntime } from '../src/runtime.ts';
 import { type ChildServer, killChildren, spawnServer } from './helpers/child.ts';
@@ -280,8 +281,11 @@ describe('crash safety: SIGKILL during concurrent uploads', { timeout: 180_000 }
     });
     req.on('error', () => undefined);
     req.write(`--${boundary}\r\nContent-Disposition: form-data; name="imagedata"; filename="a.png"\r\n\r\n`);
-    req.write(image.subarray(0, image.length >> 1));
-    // The body streams to a staged file as it arrives: wait until that file exists, then kill.
+    // Past the size kept in memory, so that the body streams to a staged file as it arrives
+    // (a smaller one is written only once whole): wait until that file exists, then kill.
+    req.write(
+      Buffer.concat([image.subarray(0, image.length >> 1), Buffer.alloc(KEEP_IN_MEMORY_BYTES, 0x42)]),
+    );
     const staged = path.join(dataDir, 'blobs', 'tmp');
     const deadline = Date.now() + 10_000;
     while (!(await fs.readdir(staged).catch(() => [])).some((f) => f.endsWith('.part'))) {

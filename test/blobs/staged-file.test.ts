@@ -40,9 +40,24 @@ describe('writeStagedFile', () => {
     expect((await fs.stat(over.path)).size).toBe(KEEP_IN_MEMORY_BYTES + 1);
   });
 
-  it('refuses more than the maximum and leaves no file', async () => {
+  it('refuses more than the maximum and leaves no file, whether it was in memory or streaming to disk', async () => {
     const before = await fs.readdir(dir);
     await expect(stage(Buffer.alloc(1000), 999)).rejects.toBeInstanceOf(StagedTooLargeError);
     expect(await fs.readdir(dir)).toEqual(before);
+    const large = KEEP_IN_MEMORY_BYTES + 200_000;
+    await expect(stage(Buffer.alloc(large), large - 1)).rejects.toBeInstanceOf(StagedTooLargeError);
+    expect(await fs.readdir(dir)).toEqual(before);
+  });
+
+  it('writes a file larger than the copy whole: what was kept first, then the rest', async () => {
+    const bytes = Buffer.from(
+      Array.from({ length: KEEP_IN_MEMORY_BYTES + 123_457 }, (_, i) => (i * 13) % 253),
+    );
+    const staged = await stage(bytes);
+    expect((await fs.readFile(staged.path)).equals(bytes)).toBe(true);
+    expect(staged.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+    // The copy it gave back serves the next upload, unharmed by the file's writes.
+    const next = Buffer.alloc(100_000, 9);
+    expect((await stage(next)).bytes).toEqual(next);
   });
 });
