@@ -29,12 +29,19 @@ export class LocalBlobStore implements BlobStore {
   async put(key: string, data: Buffer): Promise<void> {
     const tmp = await this.stagingPath();
     try {
-      await fs.writeFile(tmp, data, { flag: 'wx', mode: 0o600 });
+      // One open for the write and its fsync (thumbnails come this way, one a job).
+      const handle = await fs.open(tmp, 'wx', 0o600);
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
     } catch (err) {
       await fs.rm(tmp, { force: true });
       throw isDiskFull(err) ? new DiskFullError() : err;
     }
-    await this.putFile(key, tmp);
+    await this.moveIntoPlace(key, tmp);
   }
 
   async putStream(key: string, source: Readable): Promise<void> {
@@ -44,8 +51,6 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async putFile(key: string, file: string): Promise<void> {
-    const target = this.pathOf(key);
-    const dir = path.dirname(target);
     try {
       const handle = await fs.open(file, 'r');
       try {
@@ -53,6 +58,18 @@ export class LocalBlobStore implements BlobStore {
       } finally {
         await handle.close();
       }
+    } catch (err) {
+      await fs.rm(file, { force: true });
+      throw isDiskFull(err) ? new DiskFullError() : err;
+    }
+    await this.moveIntoPlace(key, file);
+  }
+
+  /** Renames a file already fsynced to its key's place, and fsyncs the folder: whole or not at all. */
+  private async moveIntoPlace(key: string, file: string): Promise<void> {
+    const target = this.pathOf(key);
+    const dir = path.dirname(target);
+    try {
       await this.ensureDir(dir);
       await fs.rename(file, target);
     } catch (err) {
