@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import type { ImageType } from './imaging.ts';
 import { ChangeDetector, type Edits, EditWriter } from './strip/edits.ts';
 import type { ExifFacts, GeoLocation } from './strip/exif.ts';
-import { BufferBytes, FileBytes, type ImageBytes } from './strip/file-bytes.ts';
+import { FileBytes, type ImageBytes, withImageBytes } from './strip/file-bytes.ts';
 import { stripGif } from './strip/gif.ts';
 import { stripJpeg } from './strip/jpeg.ts';
 import { stripPng } from './strip/png.ts';
@@ -45,26 +45,11 @@ export async function readIdentifyingMetadata(
   type: ImageType,
   inMemory?: Buffer,
 ): Promise<IdentifyingMetadata> {
-  return withBytes(inputPath, inMemory, async (bytes) => {
+  return withImageBytes(inputPath, inMemory, async (bytes) => {
     const detector = new ChangeDetector();
     const exif = await STRIPPERS[type](bytes, detector);
     return withLocation({ present: detector.changed }, exif);
   });
-}
-
-/** Runs `use` on the image's bytes: those in memory when the caller has them, else the file's, by window. */
-async function withBytes<T>(
-  inputPath: string,
-  inMemory: Buffer | undefined,
-  use: (bytes: ImageBytes) => Promise<T>,
-): Promise<T> {
-  if (inMemory) return use(new BufferBytes(inMemory));
-  const input = await open(inputPath, 'r');
-  try {
-    return await use(new FileBytes(input, (await input.stat()).size));
-  } finally {
-    await input.close();
-  }
 }
 
 /**
@@ -86,7 +71,7 @@ export async function stripIdentifyingMetadata(
 ): Promise<StrippedImage> {
   const strip = STRIPPERS[type];
   const detector = new ChangeDetector();
-  const exif = await withBytes(inputPath, inMemory, (bytes) => strip(bytes, detector));
+  const exif = await withImageBytes(inputPath, inMemory, (bytes) => strip(bytes, detector));
   if (!detector.changed) return withLocation({ changed: false }, exif);
   const input = await open(inputPath, 'r');
   try {

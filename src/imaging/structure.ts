@@ -1,6 +1,6 @@
-import fs from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
-import { type ImageType, ImagingError } from './imaging.ts';
+import type { ImageType } from './imaging.ts';
+import { corrupt, type ImageBytes, withImageBytes } from './strip/file-bytes.ts';
 
 /**
  * Structural completeness without decoding a pixel: a truncated or garbled upload is refused
@@ -15,111 +15,60 @@ import { type ImageType, ImagingError } from './imaging.ts';
  */
 export async function checkStructure(file: string, type: ImageType, inMemory?: Buffer): Promise<void> {
   // A small upload's bytes, kept as they arrived, are checked where they are: no reads.
-  const reader = inMemory ? WindowReader.over(inMemory) : await WindowReader.open(file);
-  try {
-    const ok = await CHECKS[type](reader);
-    if (!ok) throw corrupt();
-  } catch (err) {
-    if (err instanceof ImagingError) throw err;
-    if (err instanceof PastEnd) throw corrupt();
-    throw err;
-  } finally {
-    await reader.close();
-  }
+  const ok = await withImageBytes(file, inMemory, CHECKS[type]);
+  if (!ok) throw corrupt();
 }
 
-const corrupt = () => new ImagingError('corrupt', 'Image is truncated or corrupt');
+const byte = async (src: ImageBytes, pos: number) => (await src.bytes(pos, 1))[0] as number;
 
-class PastEnd extends Error {}
-
-const WINDOW = 64 * 1024;
-
-/** Positional reads through one window of the file. */
-class WindowReader {
-  private window: Buffer = Buffer.alloc(0);
-  private windowStart = 0;
-
-  private constructor(
-    private readonly handle: fs.FileHandle | undefined,
-    readonly size: number,
-  ) {}
-
-  static async open(file: string): Promise<WindowReader> {
-    const handle = await fs.open(file, 'r');
-    return new WindowReader(handle, (await handle.stat()).size);
+/** The CRC-32 of a byte range of any length, a window at a time. */
+async function crcOf(src: ImageBytes, pos: number, length: number): Promise<number> {
+  if (pos + length > src.size) throw corrupt();
+  let crc = 0;
+  for (let at = pos; at < pos + length; ) {
+    const window = await src.from(at);
+    const n = Math.min(window.length, pos + length - at);
+    crc = crc32(window.subarray(0, n), crc);
+    at += n;
   }
+  return crc;
+}
 
-  /** The whole file in memory: one window that never moves. */
-  static over(bytes: Buffer): WindowReader {
-    const reader = new WindowReader(undefined, bytes.length);
-    reader.window = bytes;
-    return reader;
+/** The position of the next 0xFF at or after `pos`, or -1. */
+async function nextFF(src: ImageBytes, pos: number): Promise<number> {
+  for (let at = pos; at < src.size; ) {
+    const window = await src.from(at);
+    const i = window.indexOf(0xff);
+    if (i >= 0) return at + i;
+    at += window.length;
   }
-
-  close = async () => this.handle?.close();
-
-  /** `length` bytes at `pos` (length ≤ WINDOW); past the end of the file is PastEnd. */
-  async bytes(pos: number, length: number): Promise<Buffer> {
-    if (pos + length > this.size) throw new PastEnd();
-    const end = pos + length;
-    if (pos < this.windowStart || end > this.windowStart + this.window.length) {
-      if (!this.handle) throw new PastEnd();
-      const want = Math.min(Math.max(WINDOW, length), this.size - pos);
-      const buffer = Buffer.alloc(want);
-      const { bytesRead } = await this.handle.read(buffer, 0, want, pos);
-      this.window = buffer.subarray(0, bytesRead);
-      this.windowStart = pos;
-      if (bytesRead < length) throw new PastEnd();
-    }
-    return this.window.subarray(pos - this.windowStart, end - this.windowStart);
-  }
-
-  byte = async (pos: number) => (await this.bytes(pos, 1))[0] as number;
-
-  /** The CRC-32 of a byte range of any length, read a window at a time. */
-  async crcOf(pos: number, length: number, crc = 0): Promise<number> {
-    if (!this.handle) return crc32(await this.bytes(pos, length), crc);
-    for (let at = pos; at < pos + length; at += WINDOW) {
-      crc = crc32(await this.bytes(at, Math.min(WINDOW, pos + length - at)), crc);
-    }
-    return crc;
-  }
-
-  /** The position of the next 0xFF at or after `pos`, or -1. */
-  async nextFF(pos: number): Promise<number> {
-    for (let at = pos; at < this.size; at += WINDOW) {
-      const chunk = await this.bytes(at, Math.min(WINDOW, this.size - at));
-      const i = chunk.indexOf(0xff);
-      if (i >= 0) return at + i;
-    }
-    return -1;
-  }
+  return -1;
 }
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
-async function png(r: WindowReader): Promise<boolean> {
+async function png(r: ImageBytes): Promise<boolean> {
   if (!(await r.bytes(0, 8)).equals(PNG_SIGNATURE)) return false;
   for (let pos = 8; ; ) {
     const head = await r.bytes(pos, 8);
     const length = head.readUInt32BE(0);
     if (length > 0x7fffffff) return false;
     const type = head.toString('latin1', 4, 8);
-    const crc = await r.crcOf(pos + 4, 4 + length);
+    const crc = await crcOf(r, pos + 4, 4 + length);
     if ((await r.bytes(pos + 8 + length, 4)).readUInt32BE(0) !== crc) return false;
     if (type === 'IEND') return true;
     pos += 12 + length;
   }
 }
 
-async function jpeg(r: WindowReader): Promise<boolean> {
-  if ((await r.byte(0)) !== 0xff || (await r.byte(1)) !== 0xd8) return false;
+async function jpeg(r: ImageBytes): Promise<boolean> {
+  if ((await byte(r, 0)) !== 0xff || (await byte(r, 1)) !== 0xd8) return false;
   let pos = 2;
   for (;;) {
-    if ((await r.byte(pos)) !== 0xff) return false;
-    let marker = await r.byte(pos + 1);
+    if ((await byte(r, pos)) !== 0xff) return false;
+    let marker = await byte(r, pos + 1);
     // Fill bytes: any number of 0xFF may precede a marker.
-    while (marker === 0xff) marker = await r.byte(++pos + 1);
+    while (marker === 0xff) marker = await byte(r, ++pos + 1);
     pos += 2;
     if (marker === 0xd9) return true;
     if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd8)) continue;
@@ -129,9 +78,9 @@ async function jpeg(r: WindowReader): Promise<boolean> {
     if (marker !== 0xda) continue;
     // Entropy-coded data: runs until a marker that is neither a stuffed 0xFF00 nor a restart.
     for (;;) {
-      const ff = await r.nextFF(pos);
+      const ff = await nextFF(r, pos);
       if (ff < 0) return false;
-      const next = await r.byte(ff + 1);
+      const next = await byte(r, ff + 1);
       if (next === 0x00 || (next >= 0xd0 && next <= 0xd7) || next === 0xff) {
         pos = next === 0xff ? ff + 1 : ff + 2;
         continue;
@@ -142,23 +91,23 @@ async function jpeg(r: WindowReader): Promise<boolean> {
   }
 }
 
-async function gif(r: WindowReader): Promise<boolean> {
+async function gif(r: ImageBytes): Promise<boolean> {
   const header = (await r.bytes(0, 13)).toString('latin1', 0, 6);
   if (header !== 'GIF87a' && header !== 'GIF89a') return false;
-  const flags = await r.byte(10);
+  const flags = await byte(r, 10);
   let pos = 13 + (flags & 0x80 ? 3 << ((flags & 7) + 1) : 0);
   const skipSubBlocks = async () => {
-    for (let size = await r.byte(pos); size !== 0; size = await r.byte(pos)) pos += size + 1;
+    for (let size = await byte(r, pos); size !== 0; size = await byte(r, pos)) pos += size + 1;
     pos += 1;
   };
   for (;;) {
-    const block = await r.byte(pos);
+    const block = await byte(r, pos);
     if (block === 0x3b) return true;
     if (block === 0x21) {
       pos += 2;
       await skipSubBlocks();
     } else if (block === 0x2c) {
-      const local = await r.byte(pos + 9);
+      const local = await byte(r, pos + 9);
       pos += 10 + (local & 0x80 ? 3 << ((local & 7) + 1) : 0);
       pos += 1; // LZW minimum code size
       await skipSubBlocks();
@@ -168,7 +117,7 @@ async function gif(r: WindowReader): Promise<boolean> {
   }
 }
 
-async function webp(r: WindowReader): Promise<boolean> {
+async function webp(r: ImageBytes): Promise<boolean> {
   const head = await r.bytes(0, 12);
   if (head.toString('latin1', 0, 4) !== 'RIFF' || head.toString('latin1', 8, 12) !== 'WEBP') return false;
   const end = 8 + head.readUInt32LE(4);
@@ -182,4 +131,4 @@ async function webp(r: WindowReader): Promise<boolean> {
   return chunks > 0;
 }
 
-const CHECKS: Record<ImageType, (r: WindowReader) => Promise<boolean>> = { png, jpg: jpeg, gif, webp };
+const CHECKS: Record<ImageType, (r: ImageBytes) => Promise<boolean>> = { png, jpg: jpeg, gif, webp };

@@ -1,4 +1,4 @@
-import type { FileHandle } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { ImagingError } from '../imaging.ts';
 
 /** Bytes the parsers look at most are headers; a small window keeps the reads few and the memory flat. */
@@ -87,5 +87,20 @@ export class FileBytes implements ImageBytes {
     await readFully(this.file, this.window.subarray(0, length), position);
     this.windowStart = position;
     this.windowLength = length;
+  }
+}
+
+/** Runs `use` on an image's bytes: those in memory when the caller has them, else the file's, by window. */
+export async function withImageBytes<T>(
+  file: string,
+  inMemory: Buffer | undefined,
+  use: (bytes: ImageBytes) => Promise<T>,
+): Promise<T> {
+  if (inMemory) return use(new BufferBytes(inMemory));
+  const handle = await open(file, 'r');
+  try {
+    return await use(new FileBytes(handle, (await handle.stat()).size));
+  } finally {
+    await handle.close();
   }
 }
