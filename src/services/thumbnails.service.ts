@@ -33,7 +33,7 @@ export class ThumbnailService {
   private readonly inFlight = new Map<string, Promise<Buffer | undefined>>();
   /** Jobs decoding now (requests for a thumbnail are not counted: they never wait). */
   private jobDecodes = 0;
-  private slotWaiters: Array<() => void> = [];
+  private readonly slotWaiters: Array<() => void> = [];
   private placeholderPng: Promise<Buffer> | undefined;
 
   constructor(
@@ -64,28 +64,26 @@ export class ThumbnailService {
     if (await this.hasThumbnail(payload.blobKey)) return;
     await this.uploads?.quietOrOld(queuedAt);
     const row = await this.store.images.findByBlobKey(payload.blobKey);
-    if (row && !row.decode_error) await this.make(row, () => this.jobDecodeSlot());
+    if (row && !row.decode_error) await this.make(row, { asJob: true });
   }
 
   /**
    * A job's turn to decode: a second decode beside the first only while no upload runs, so that
    * uploads keep a core of a two-core machine to themselves, and a backlog drains on both once
    * they stop. Held for the decode and encode only, not while the thumbnail is written (fsync):
-   * a slot waiting on the disk would leave a core idle. Resolves with the slot's release.
+   * a slot waiting on the disk would leave a core idle.
    */
-  private async jobDecodeSlot(): Promise<() => void> {
+  private async takeJobDecodeSlot(): Promise<void> {
     // Polled only while uploads hold the second slot back; a slot given back wakes a waiter at once.
     while (this.jobDecodes >= (this.uploads?.busy() ? 1 : 2)) {
       await Promise.race([new Promise<void>((r) => this.slotWaiters.push(r)), sleep(DECODE_SLOT_POLL_MS)]);
     }
     this.jobDecodes++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.jobDecodes--;
-      for (const wake of this.slotWaiters.splice(0)) wake();
-    };
+  }
+
+  private giveBackJobDecodeSlot(): void {
+    this.jobDecodes--;
+    for (const wake of this.slotWaiters.splice(0)) wake();
   }
 
   /**
@@ -114,18 +112,18 @@ export class ThumbnailService {
     return this.blobs.exists(thumbnailKey(blobKey, this.limits.thumbSize));
   }
 
-  /** The thumbnail, decoded once however many ask; `slot` (jobs only) is waited for before decoding. */
-  private make(row: ImageRow, slot?: () => Promise<() => void>): Promise<Buffer | undefined> {
+  /** The thumbnail, decoded once however many ask; a job (`asJob`) waits for a job decode slot first. */
+  private make(row: ImageRow, { asJob = false } = {}): Promise<Buffer | undefined> {
     let pending = this.inFlight.get(row.blob_key);
     if (!pending) {
-      pending = this.decode(row, slot).finally(() => this.inFlight.delete(row.blob_key));
+      pending = this.decode(row, asJob).finally(() => this.inFlight.delete(row.blob_key));
       this.inFlight.set(row.blob_key, pending);
     }
     return pending;
   }
 
-  private async decode(row: ImageRow, slot?: () => Promise<() => void>): Promise<Buffer | undefined> {
-    const release = await slot?.();
+  private async decode(row: ImageRow, asJob: boolean): Promise<Buffer | undefined> {
+    if (asJob) await this.takeJobDecodeSlot();
     let thumb: Buffer | undefined;
     try {
       const inputs = this.ocrInputs;
@@ -139,7 +137,7 @@ export class ThumbnailService {
         return made;
       });
     } finally {
-      release?.();
+      if (asJob) this.giveBackJobDecodeSlot();
     }
     if (thumb) await this.blobs.put(thumbnailKey(row.blob_key, this.limits.thumbSize), thumb);
     return thumb;
