@@ -21,8 +21,9 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { loadConfig } from '../src/config.ts';
-import { parseLanguages } from '../src/ocr/languages.ts';
+import { OcrSetupError, parseLanguages } from '../src/ocr/languages.ts';
 import { PREPARE_DEFAULTS, type PrepareOptions, prepareForOcr } from '../src/ocr/prepare.ts';
+import { TesseractCommand } from '../src/ocr/tesseract-command.ts';
 import { TesseractPool } from '../src/ocr/tesseract-pool.ts';
 import { openRuntime } from '../src/runtime.ts';
 import { startFlags, startGazoServer } from './gazo-process.ts';
@@ -135,10 +136,19 @@ async function childrenRssOf(pid: number): Promise<number> {
   return total;
 }
 
-/** The tesseract command, when installed: the second engine is measured only where it can run. */
-async function commandInstalled(): Promise<boolean> {
-  const { execFile } = await import('node:child_process');
-  return new Promise((resolve) => execFile('tesseract', ['--version'], (err) => resolve(!err)));
+/**
+ * Why the tesseract command cannot run here (not installed, a language missing), or undefined
+ * when it can: the server's own start-up check, so the second engine is measured only where it runs.
+ */
+async function commandMissing(): Promise<string | undefined> {
+  try {
+    const languages = parseLanguages(process.env.GAZO_OCR_LANGUAGES || 'eng+jpn');
+    await (await TesseractCommand.open({ languages, workers: 1, timeoutMs: 1000 })).close();
+    return undefined;
+  } catch (err) {
+    if (err instanceof OcrSetupError) return err.message;
+    throw err;
+  }
 }
 
 /** A real server: upload everything, wait until every text is stored, read it back. */
@@ -224,10 +234,9 @@ if (process.env.BENCH_OCR_PREPARE === '1' || process.env.BENCH_OCR_ONLY === 'pre
   await comparePreparation(corpus);
 if (process.env.BENCH_OCR_ONLY !== 'prepare') {
   for (const engine of (process.env.BENCH_OCR_ENGINES || 'tesseract.js,tesseract').split(',')) {
-    if (engine === 'tesseract' && !(await commandInstalled())) {
-      console.log(
-        'tesseract: skipped, the tesseract command is not installed (apt-get install tesseract-ocr tesseract-ocr-jpn)',
-      );
+    const missing = engine === 'tesseract' ? await commandMissing() : undefined;
+    if (missing) {
+      console.log(`tesseract: skipped, ${missing}`);
       continue;
     }
     await measureServe(corpus, engine);

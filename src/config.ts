@@ -67,7 +67,7 @@ export interface Config {
   ocr: {
     enabled: boolean;
     /** `tesseract.js` (WebAssembly, models from npm; the default) or `tesseract` (the installed command). */
-    engine: OcrEngineName;
+    engine: 'tesseract.js' | 'tesseract';
     /** Tesseract language codes joined by `+`; the first is the main one. */
     languages: string;
     /** Reads at once: tesseract.js worker threads, or tesseract processes. */
@@ -142,11 +142,6 @@ export const DEFAULTS = {
 } as const;
 
 export class ConfigError extends Error {}
-
-export const OCR_ENGINES = ['tesseract.js', 'tesseract'] as const;
-export type OcrEngineName = (typeof OCR_ENGINES)[number];
-const isOcrEngineName = (name: string): name is OcrEngineName =>
-  (OCR_ENGINES as readonly string[]).includes(name);
 
 function positiveInt(name: string, value: string | number | undefined, fallback: number): number {
   if (value === undefined || value === '') return fallback;
@@ -312,6 +307,12 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
   };
 }
 
+function ocrEngine(value: string | number | undefined): Config['ocr']['engine'] {
+  const engine = String(value ?? DEFAULTS.ocrEngine).trim();
+  if (engine === 'tesseract.js' || engine === 'tesseract') return engine;
+  throw new ConfigError(`OCR engine must be one of tesseract.js, tesseract; got "${engine}"`);
+}
+
 function registration(value: string | number | undefined): Config['web']['registration'] {
   if (value === undefined || value === '') return 'closed';
   if (value === 'open' || value === 'closed') return value;
@@ -353,13 +354,9 @@ function ocrConfig(
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
-  const engine = String(pick(flags.ocrEngine, 'GAZO_OCR_ENGINE') ?? DEFAULTS.ocrEngine).trim();
-  if (!isOcrEngineName(engine)) {
-    throw new ConfigError(`OCR engine must be one of ${OCR_ENGINES.join(', ')}; got "${engine}"`);
-  }
   return {
     enabled,
-    engine,
+    engine: ocrEngine(pick(flags.ocrEngine, 'GAZO_OCR_ENGINE')),
     languages,
     workers: atLeastOne('OCR workers', env.GAZO_OCR_WORKERS, DEFAULTS.ocrWorkers),
     timeoutMs: atLeastOne('OCR timeout', env.GAZO_OCR_TIMEOUT, DEFAULTS.ocrTimeout) * 1000,

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { assertBlobKey, type BlobStat, type BlobStore, type ByteRange } from './blob-store.ts';
-import { DiskFullError, isDiskFull, writeStagedFile } from './staged-file.ts';
+import { DiskFullError, discardFile, isDiskFull, writeStagedFile } from './staged-file.ts';
 import { StagingDir } from './staging-dir.ts';
 
 /**
@@ -38,8 +38,7 @@ export class LocalBlobStore implements BlobStore {
         await handle.close();
       }
     } catch (err) {
-      await fs.rm(tmp, { force: true });
-      throw isDiskFull(err) ? new DiskFullError() : err;
+      return abandon(tmp, err);
     }
     await this.moveIntoPlace(key, tmp);
   }
@@ -59,8 +58,7 @@ export class LocalBlobStore implements BlobStore {
         await handle.close();
       }
     } catch (err) {
-      await fs.rm(file, { force: true });
-      throw isDiskFull(err) ? new DiskFullError() : err;
+      return abandon(file, err);
     }
     await this.moveIntoPlace(key, file);
   }
@@ -73,8 +71,7 @@ export class LocalBlobStore implements BlobStore {
       await this.ensureDir(dir);
       await fs.rename(file, target);
     } catch (err) {
-      await fs.rm(file, { force: true });
-      throw isDiskFull(err) ? new DiskFullError() : err;
+      return abandon(file, err);
     }
     await syncDir(dir);
   }
@@ -171,6 +168,12 @@ async function readdirOrEmpty(dir: string): Promise<string[]> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
+}
+
+/** A write that failed: its file removed, a full disk said as such. */
+async function abandon(file: string, err: unknown): Promise<never> {
+  await discardFile(file);
+  throw isDiskFull(err) ? new DiskFullError() : err;
 }
 
 async function syncDir(dir: string): Promise<void> {

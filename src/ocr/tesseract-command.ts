@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import os from 'node:os';
 import { promisify } from 'node:util';
 import { type OcrEngine, type OcrResult, OcrTimeoutError } from './engine.ts';
@@ -28,7 +28,7 @@ const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 export class TesseractCommand implements OcrEngine {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
-  private readonly children = new Set<ReturnType<typeof spawn>>();
+  private readonly children = new Set<ChildProcess>();
   private closed = false;
   readonly stats = { started: 0, timedOut: 0 };
 
