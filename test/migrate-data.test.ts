@@ -150,7 +150,7 @@ describe('gazo migrate-data', () => {
 
     const resumed = await runCli(args, { env: TEST_S3_ENV });
     expect(resumed.stderr).not.toContain('gazo:');
-    expect(resumed.code).toBe(0);
+    expect(resumed.code, resumed.stderr).toBe(0);
     const done =
       /migrated 2 users, 2 tokens, 24 images \((\d+) files copied, (\d+) already there and verified\)/.exec(
         resumed.stdout,

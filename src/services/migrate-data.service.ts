@@ -6,7 +6,7 @@ import { type BlobStore, originalKey, thumbnailKey } from '../blobs/blob-store.t
 import { COPIED_TABLES, type CopiedRow, type CopiedTable } from '../store/data-copy.repository.ts';
 import type { MetadataStore } from '../store/types.ts';
 import { sha256File } from './backup-target.ts';
-import { badRequest } from './errors.ts';
+import { badRequest, ServiceError } from './errors.ts';
 
 /** One side of a migration: the metadata and the bytes. */
 export interface MigrationEnd {
@@ -138,8 +138,11 @@ const missingOriginal = (what: string, hash: string) =>
 /**
  * Copies one blob unless the target has it with the right bytes already. An original's bytes
  * must hash to its key (content addressing): a file that does not is refused, never spread.
+ * A run that was cut short may have left anything under a key, and on a store whose writes are
+ * not atomic (s3rver, some gateways) a write of the dead run may still be landing: what does not
+ * read back whole counts as absent, and a copy that reads back wrong is written once more.
  */
-async function copyBlob(
+export async function copyBlob(
   from: BlobStore,
   to: BlobStore,
   key: string,
@@ -152,12 +155,16 @@ async function copyBlob(
         `${key} in the data dir is corrupt: its bytes hash to ${hash}, not to its name; run gazo fsck there (nothing was migrated past this point)`,
       );
     }
-    if ((await hashOf(to, key)) === hash) return 'verified' as const;
-    await to.putStream(key, createReadStream(file));
-    const stored = await hashOf(to, key);
+    if ((await hashInTarget(to, key)) === hash) return 'verified' as const;
+    let stored: string | undefined;
+    for (let attempt = 0; attempt < 2 && stored !== hash; attempt++) {
+      await to.putStream(key, createReadStream(file));
+      stored = await hashInTarget(to, key);
+    }
     if (stored !== hash) {
-      throw new Error(
-        `${key} reads back from the target with SHA-256 ${stored ?? '(missing)'}, not ${hash}: the target store is not keeping bytes intact`,
+      throw new ServiceError(
+        500,
+        `${key} reads back from the target with SHA-256 ${stored ?? '(missing or unreadable)'}, not ${hash}: the target store is not keeping bytes intact (nothing was migrated past this point)`,
       );
     }
     return 'copied' as const;
@@ -165,9 +172,14 @@ async function copyBlob(
   return outcome ?? 'missing';
 }
 
-const hashOf = async (blobs: BlobStore, key: string) => {
-  const stream = await blobs.stream(key);
-  return stream && sha256Of(stream);
+/** The hash of what the target holds under `key`; undefined when it has nothing readable there. */
+const hashInTarget = async (blobs: BlobStore, key: string) => {
+  try {
+    const stream = await blobs.stream(key);
+    return stream && (await sha256Of(stream));
+  } catch {
+    return undefined;
+  }
 };
 
 /** Rows a copy leaves behind or changes: dead sessions and codes stay, no lease outlives its holder. */
