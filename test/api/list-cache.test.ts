@@ -23,6 +23,33 @@ describe('GET /api/images after changes (page cache)', () => {
     return { ids, total: Number(res.headers.get('x-total-count')) };
   };
 
+  it('answers a kept page with the same bytes and headers as the page it built, any script included', async () => {
+    const other = await server.user();
+    await uploadOk(server, other.token, await solidPng(10, 10, '#303030'), {
+      title: '議事録 — “quoted” \\ naïve 🎉',
+      desc: 'línea\nnueva',
+    });
+    const ask = async () => {
+      const res = await fetch(`${server.url}/api/images?per_page=3`, {
+        headers: { authorization: `Bearer ${other.token}` },
+      });
+      expect(res.status).toBe(200);
+      const headers = Object.fromEntries(
+        ['content-type', 'content-length', 'x-total-count', 'x-per-page'].map((h) => [h, res.headers.get(h)]),
+      );
+      return { headers, bytes: Buffer.from(await res.arrayBuffer()) };
+    };
+    // Built, then built and kept (asked twice), then answered from the cache.
+    const [built, kept, cached] = [await ask(), await ask(), await ask()];
+    expect(built.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(Number(built.headers['content-length'])).toBe(built.bytes.length);
+    expect(JSON.parse(built.bytes.toString('utf8'))[0].metadata.title).toBe('議事録 — “quoted” \\ naïve 🎉');
+    for (const again of [kept, cached]) {
+      expect(again.headers).toEqual(built.headers);
+      expect(again.bytes.equals(built.bytes)).toBe(true);
+    }
+  });
+
   it('shows an upload and a delete at once, on a page it has already answered', async () => {
     const first = await uploadOk(server, user.token, await solidPng(10, 10, '#101010'));
     expect(await list()).toEqual({ ids: [first.image_id], total: 1 });
