@@ -180,6 +180,7 @@ export async function report(m: Measured, info: Info): Promise<void> {
     unit: '/s',
   });
   ratioRow('  their thumbnails, all made', 'thumbs', 'up8-sharp', { target: 0.8, unit: '/s' });
+  ratioRow('  same, from when the uploads stop', 'thumbs-drain', 'up8-sharp', { unit: '/s' });
   ratioRow(`uploads, ${settings.uploadClients} clients, chunked bodies`, 'up8c', 'up8c-base', {
     ceiling: true,
     unit: '/s',

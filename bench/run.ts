@@ -10,7 +10,8 @@
  *   upload  POST /api/upload of 1920×1080 screenshot PNGs (unique bytes each time): one client
  *           (latency), 8 clients (throughput), 8 clients with chunked streamed bodies, vs a bare
  *           node:http ingest (busboy, SHA-256, write, fsync, 200); the thumbnails for them vs
- *           sharp alone; Gazo's RSS while it happens.
+ *           sharp alone (over the uploads and the drain, the target; and over the drain alone,
+ *           for information: they wait for the uploads to stop); Gazo's RSS while it happens.
  *   shared  the same list and upload load on PostgreSQL + S3 (a throwaway cluster and s3rver,
  *           seeded with the same rows), against the SQLite + folder figures above; then two
  *           `serve --no-jobs` processes on them at once against one (the load split between
@@ -460,20 +461,34 @@ async function main() {
             const thumbsBefore = await countFiles(thumbDir);
             const thumbnails = await thumbnailsOf(blobsDir);
             const t0 = performance.now();
+            let drain = { from: 0, thumbs: 0 };
             const { value, peakMb } = await peakRssDuring(gazoPid, async () => {
               const result = await upload(uploads(gazo, `${gazoUrl}/api/upload`, settings.uploadClients));
+              drain = { from: performance.now(), thumbs: await countFiles(thumbDir) };
               // Thumbnails made in the background are done when their files exist.
               await thumbnails.settled();
               return result;
             });
-            const made = (await countFiles(thumbDir)) - thumbsBefore;
+            const thumbsAfter = await countFiles(thumbDir);
+            const made = thumbsAfter - thumbsBefore;
             const elapsed = (performance.now() - t0) / 1000;
+            const drainSeconds = (performance.now() - drain.from) / 1000;
             record('up8', `gazo uploads, ${settings.uploadClients} clients`, value);
             record('thumbs', 'gazo thumbnails made', {
               ...value,
               // Warm-up uploads make thumbnails too: all of them over the whole time.
               rps: made / elapsed,
               ok: made,
+              p50: Number.NaN,
+              p99: Number.NaN,
+              cpuUsPerOp: undefined,
+              generatorCores: undefined,
+            });
+            // The same thumbnails counted from the moment the uploads stopped (they wait for that).
+            record('thumbs-drain', 'gazo thumbnails after the uploads', {
+              ...value,
+              rps: (thumbsAfter - drain.thumbs) / drainSeconds,
+              ok: thumbsAfter - drain.thumbs,
               p50: Number.NaN,
               p99: Number.NaN,
               cpuUsPerOp: undefined,
