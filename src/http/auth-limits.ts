@@ -49,9 +49,13 @@ export async function registerAuthLimits(app: FastifyInstance, limits: Config['r
   };
   const budget = budgetMax > 0 ? app.createRateLimit(budgetOptions) : undefined;
 
+  // When no authentication has failed anywhere for a whole window, no address can be over the
+  // limit: the lookup (the client's address, the store) is skipped on every request then.
+  let lastFailureAt = Number.NEGATIVE_INFINITY;
+
   app.decorate<AuthLimits>('authLimits', {
     async beforeCheck(request) {
-      if (!failures) return;
+      if (!failures || Date.now() - lastFailureAt > MINUTE_MS + 1000) return;
       const state = await failures(request, { increment: false });
       if (state.isAllowed || state.remaining > 0) return;
       throw new TooManyRequests(
@@ -62,6 +66,7 @@ export async function registerAuthLimits(app: FastifyInstance, limits: Config['r
 
     async failed(request) {
       if (!failures) return;
+      lastFailureAt = Date.now();
       const state = await failures(request);
       // Exactly once per window and address: the failure that uses up the allowance.
       if (!state.isAllowed && !state.isExceeded && state.remaining === 0) {
