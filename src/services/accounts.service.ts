@@ -1,7 +1,7 @@
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { AccessTokenRow, DeviceRow, UserRow } from '../store/schema.ts';
-import type { MetadataStore, NewUser } from '../store/types.ts';
+import type { FoundCredential, MetadataStore, NewUser } from '../store/types.ts';
 import { badRequest, notFound } from './errors.ts';
 import { type Principal, principalOf } from './principal.ts';
 
@@ -56,6 +56,7 @@ export interface Credential {
 /** Users, their API access tokens and their legacy desktop-client device ids. */
 export class AccountsService {
   private readonly lastTouched = new Map<string, number>();
+  private readonly credentials = new WeakMap<FoundCredential, Credential>();
 
   constructor(private readonly store: MetadataStore) {}
 
@@ -187,26 +188,47 @@ export class AccountsService {
   /** As authenticateToken, with a key that names the credential (for per-credential limits). */
   async checkToken(token: string): Promise<Credential | undefined> {
     if (token.length === 0 || token.length > 256) return undefined;
-    const found = await this.store.tokens.findByHash(hashSecret(token));
+    const hash = hashSecret(token);
+    // Every authenticated request comes here: a kept answer is taken without a promise's turn.
+    const found = this.store.tokens.cachedByHash(hash) ?? (await this.store.tokens.findByHash(hash));
     if (!found || found.user.disabled_at !== null) return undefined;
-    const key = `t${found.credentialId}`;
-    await this.touch(key, () => this.store.tokens.touch(found.credentialId, Date.now()));
-    return { principal: principalOf(found.user, 'token', found), key };
+    const credential = this.credentialOf(found, 'token');
+    if (this.touchDue(credential.key)) await this.store.tokens.touch(found.credentialId, Date.now());
+    return credential;
   }
 
   async checkDevice(deviceId: string): Promise<Credential | undefined> {
     if (deviceId.length === 0 || deviceId.length > 256) return undefined;
-    const found = await this.store.devices.findByHash(hashSecret(deviceId));
+    const hash = hashSecret(deviceId);
+    const found = this.store.devices.cachedByHash(hash) ?? (await this.store.devices.findByHash(hash));
     if (!found || found.user.disabled_at !== null) return undefined;
-    const key = `d${found.credentialId}`;
-    await this.touch(key, () => this.store.devices.touch(found.credentialId, Date.now()));
-    return { principal: principalOf(found.user, 'device'), key };
+    const credential = this.credentialOf(found, 'device');
+    if (this.touchDue(credential.key)) await this.store.devices.touch(found.credentialId, Date.now());
+    return credential;
   }
 
-  private async touch(key: string, write: () => Promise<void>): Promise<void> {
+  /**
+   * The principal of a credential the store found, made once for as long as the store keeps that
+   * answer (its cache hands out the same object until anything is committed): principals are
+   * read-only.
+   */
+  private credentialOf(found: FoundCredential, via: 'token' | 'device'): Credential {
+    let credential = this.credentials.get(found);
+    if (!credential) {
+      credential =
+        via === 'token'
+          ? { principal: principalOf(found.user, 'token', found), key: `t${found.credentialId}` }
+          : { principal: principalOf(found.user, 'device'), key: `d${found.credentialId}` };
+      this.credentials.set(found, credential);
+    }
+    return credential;
+  }
+
+  /** Whether a credential's last use is to be written now: at most once a minute each. */
+  private touchDue(key: string): boolean {
     const now = Date.now();
-    if (now - (this.lastTouched.get(key) ?? 0) < TOUCH_INTERVAL_MS) return;
+    if (now - (this.lastTouched.get(key) ?? 0) < TOUCH_INTERVAL_MS) return false;
     this.lastTouched.set(key, now);
-    await write();
+    return true;
   }
 }

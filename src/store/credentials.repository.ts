@@ -86,6 +86,10 @@ class KyselyCredentialRepository<T extends Table, Row extends AccessTokenRow | D
     CACHE_MAX_ENTRIES,
   );
 
+  cachedByHash(hash: string): FoundCredential | undefined {
+    return this.cache.peek(hash);
+  }
+
   findByHash(hash: string) {
     return this.cache.get(hash, async () => {
       const [row] = await this.userByHash(hash);

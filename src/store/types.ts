@@ -211,6 +211,11 @@ export interface CredentialRepository<Row> {
   create(userId: number, hash: string, prefix: string, name?: string | null): Promise<Row>;
   /** The credential's id and its user, by the hash of the presented secret. */
   findByHash(hash: string): Promise<FoundCredential | undefined>;
+  /**
+   * The same answer when it is kept in the process already (the same object each time, until
+   * anything is committed); undefined otherwise, which says nothing: ask findByHash.
+   */
+  cachedByHash(hash: string): FoundCredential | undefined;
   listForUser(userId: number): Promise<Row[]>;
   listAll(): Promise<Array<Row & { user_name: string }>>;
   /** Deletes by id, or by the hash of the secret; true when something was revoked. */
