@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import type { ImageType } from './imaging.ts';
+import type { ImageInput, ImageType } from './imaging.ts';
 import { ChangeDetector, type Edits, EditWriter } from './strip/edits.ts';
 import type { ExifFacts, GeoLocation } from './strip/exif.ts';
 import { FileBytes, type ImageBytes, withImageBytes } from './strip/file-bytes.ts';
@@ -41,11 +41,10 @@ export interface StrippedImage {
  * Throws an ImagingError ('corrupt') for a file whose structure ends early or makes no sense.
  */
 export async function readIdentifyingMetadata(
-  inputPath: string,
+  input: ImageInput,
   type: ImageType,
-  inMemory?: Buffer,
 ): Promise<IdentifyingMetadata> {
-  return withImageBytes(inputPath, inMemory, async (bytes) => {
+  return withImageBytes(input, async (bytes) => {
     const detector = new ChangeDetector();
     const exif = await STRIPPERS[type](bytes, detector);
     return withLocation({ present: detector.changed }, exif);
@@ -71,7 +70,7 @@ export async function stripIdentifyingMetadata(
 ): Promise<StrippedImage> {
   const strip = STRIPPERS[type];
   const detector = new ChangeDetector();
-  const exif = await withImageBytes(inputPath, inMemory, (bytes) => strip(bytes, detector));
+  const exif = await withImageBytes(inMemory ?? inputPath, (bytes) => strip(bytes, detector));
   if (!detector.changed) return withLocation({ changed: false }, exif);
   const input = await open(inputPath, 'r');
   try {

@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import type { ImageType } from './imaging.ts';
+import type { ImageInput, ImageType } from './imaging.ts';
 import { corrupt, type ImageBytes, withImageBytes } from './strip/file-bytes.ts';
 
 /**
@@ -13,9 +13,9 @@ import { corrupt, type ImageBytes, withImageBytes } from './strip/file-bytes.ts'
  * - WebP: a RIFF container as long as it says, made of whole chunks.
  * Bytes after the end (some cameras append trailers) are allowed.
  */
-export async function checkStructure(file: string, type: ImageType, inMemory?: Buffer): Promise<void> {
+export async function checkStructure(input: ImageInput, type: ImageType): Promise<void> {
   // A small upload's bytes, kept as they arrived, are checked where they are: no reads.
-  const ok = await withImageBytes(file, inMemory, CHECKS[type]);
+  const ok = await withImageBytes(input, CHECKS[type]);
   if (!ok) throw corrupt();
 }
 

@@ -166,8 +166,10 @@ export class UploadService {
     commit: (stored: StoredUpload) => Promise<T>,
   ): Promise<T> {
     const info = await this.imaging(async () => {
-      const header = await inspectImage(upload.bytes ?? upload.path, this.limits.maxPixels);
-      await checkStructure(upload.path, header.type, upload.bytes);
+      // A small upload is checked in memory, as it arrived (see KEEP_IN_MEMORY_BYTES).
+      const input = upload.bytes ?? upload.path;
+      const header = await inspectImage(input, this.limits.maxPixels);
+      await checkStructure(input, header.type);
       return header;
     });
     const { file, location } = await this.withoutIdentifyingMetadata(upload, info.type);
@@ -187,7 +189,9 @@ export class UploadService {
     type: ImageType,
   ): Promise<{ file: StagedFile; location?: GeoLocation }> {
     if (this.limits.keepMetadata) {
-      const { location } = await this.imaging(() => readIdentifyingMetadata(upload.path, type, upload.bytes));
+      const { location } = await this.imaging(() =>
+        readIdentifyingMetadata(upload.bytes ?? upload.path, type),
+      );
       return { file: upload, location };
     }
     const cleanPath = await this.blobs.stagingPath();

@@ -31,7 +31,7 @@ describe.each(['from the file', 'from memory'])('stripIdentifyingMetadata (%s)',
   const stripFile = async (at: string, out: string, type: ImageType) =>
     stripIdentifyingMetadata(at, out, type, await inMemory(at));
   const readFile = async (at: string, type: ImageType) =>
-    readIdentifyingMetadata(at, type, await inMemory(at));
+    readIdentifyingMetadata((await inMemory(at)) ?? at, type);
   // Files this large are never kept in memory (KEEP_IN_MEMORY_BYTES): only the file way has them.
   const itLargeFile = (name: string, test: () => Promise<void>) => {
     if (source === 'from the file') it(name, test);

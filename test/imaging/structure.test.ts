@@ -36,7 +36,7 @@ describe.each(['from the file', 'from memory'])('checkStructure (%s)', (source) 
   const check = async (bytes: Buffer, type: ImageType) => {
     const file = path.join(dir, `${++n}`);
     await fs.writeFile(file, bytes);
-    return checkStructure(file, type, source === 'from memory' ? bytes : undefined).then(
+    return checkStructure(source === 'from memory' ? bytes : file, type).then(
       () => 'ok',
       (err: Error) => err.message,
     );

@@ -1,5 +1,5 @@
 import { type FileHandle, open } from 'node:fs/promises';
-import { ImagingError } from '../imaging.ts';
+import { type ImageInput, ImagingError } from '../imaging.ts';
 
 /** Bytes the parsers look at most are headers; a small window keeps the reads few and the memory flat. */
 const WINDOW = 64 * 1024;
@@ -90,14 +90,13 @@ export class FileBytes implements ImageBytes {
   }
 }
 
-/** Runs `use` on an image's bytes: those in memory when the caller has them, else the file's, by window. */
+/** Runs `use` on an image's bytes: in memory as they are, or a file's, by window. */
 export async function withImageBytes<T>(
-  file: string,
-  inMemory: Buffer | undefined,
+  input: ImageInput,
   use: (bytes: ImageBytes) => Promise<T>,
 ): Promise<T> {
-  if (inMemory) return use(new BufferBytes(inMemory));
-  const handle = await open(file, 'r');
+  if (typeof input !== 'string') return use(new BufferBytes(input));
+  const handle = await open(input, 'r');
   try {
     return await use(new FileBytes(handle, (await handle.stat()).size));
   } finally {
