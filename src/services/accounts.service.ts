@@ -1,7 +1,7 @@
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { AccessTokenRow, DeviceRow, UserRow } from '../store/schema.ts';
-import type { FoundCredential, MetadataStore, NewUser } from '../store/types.ts';
+import type { CredentialRepository, FoundCredential, MetadataStore, NewUser } from '../store/types.ts';
 import { badRequest, notFound } from './errors.ts';
 import { type Principal, principalOf } from './principal.ts';
 
@@ -56,7 +56,7 @@ export interface Credential {
 /** Users, their API access tokens and their legacy desktop-client device ids. */
 export class AccountsService {
   private readonly lastTouched = new Map<string, number>();
-  private readonly credentials = new WeakMap<FoundCredential, Credential>();
+  private readonly principals = new WeakMap<FoundCredential, Credential>();
 
   constructor(private readonly store: MetadataStore) {}
 
@@ -186,41 +186,37 @@ export class AccountsService {
   }
 
   /** As authenticateToken, with a key that names the credential (for per-credential limits). */
-  async checkToken(token: string): Promise<Credential | undefined> {
-    if (token.length === 0 || token.length > 256) return undefined;
-    const hash = hashSecret(token);
-    // Every authenticated request comes here: a kept answer is taken without a promise's turn.
-    const found = this.store.tokens.cachedByHash(hash) ?? (await this.store.tokens.findByHash(hash));
-    if (!found || found.user.disabled_at !== null) return undefined;
-    const credential = this.credentialOf(found, 'token');
-    if (this.touchDue(credential.key)) await this.store.tokens.touch(found.credentialId, Date.now());
-    return credential;
+  checkToken(token: string): Promise<Credential | undefined> {
+    return this.check(this.store.tokens, token, 'token');
   }
 
-  async checkDevice(deviceId: string): Promise<Credential | undefined> {
-    if (deviceId.length === 0 || deviceId.length > 256) return undefined;
-    const hash = hashSecret(deviceId);
-    const found = this.store.devices.cachedByHash(hash) ?? (await this.store.devices.findByHash(hash));
-    if (!found || found.user.disabled_at !== null) return undefined;
-    const credential = this.credentialOf(found, 'device');
-    if (this.touchDue(credential.key)) await this.store.devices.touch(found.credentialId, Date.now());
-    return credential;
+  checkDevice(deviceId: string): Promise<Credential | undefined> {
+    return this.check(this.store.devices, deviceId, 'device');
   }
 
   /**
-   * The principal of a credential the store found, made once for as long as the store keeps that
-   * answer (its cache hands out the same object until anything is committed): principals are
-   * read-only.
+   * Every authenticated request comes here: a kept answer is taken without a promise's turn, and
+   * its principal is made once for as long as the store keeps that answer (its cache hands out
+   * the same object until anything is committed; principals are read-only).
    */
-  private credentialOf(found: FoundCredential, via: 'token' | 'device'): Credential {
-    let credential = this.credentials.get(found);
+  private async check(
+    credentials: CredentialRepository<unknown>,
+    secret: string,
+    via: 'token' | 'device',
+  ): Promise<Credential | undefined> {
+    if (secret.length === 0 || secret.length > 256) return undefined;
+    const hash = hashSecret(secret);
+    const found = credentials.cachedByHash(hash) ?? (await credentials.findByHash(hash));
+    if (!found || found.user.disabled_at !== null) return undefined;
+    let credential = this.principals.get(found);
     if (!credential) {
       credential =
         via === 'token'
           ? { principal: principalOf(found.user, 'token', found), key: `t${found.credentialId}` }
           : { principal: principalOf(found.user, 'device'), key: `d${found.credentialId}` };
-      this.credentials.set(found, credential);
+      this.principals.set(found, credential);
     }
+    if (this.touchDue(credential.key)) await credentials.touch(found.credentialId, Date.now());
     return credential;
   }
 
