@@ -125,17 +125,20 @@ async function countFiles(dir: string): Promise<number> {
 }
 
 /**
- * Counts originals and thumbnails under `blobs` now; `settled()` then waits (at most 2 min) until
- * every original added since has its thumbnail (every upload is unique bytes): the background
- * work of the uploads made in between, warm-up ones included, is done.
+ * Counts originals and thumbnails under `blobs` now (`before`: the thumbnails); `thumbs()` counts
+ * the thumbnails again; `settled()` waits (at most 2 min) until every original added since has
+ * its thumbnail (every upload is unique bytes): the background work of the uploads made in
+ * between, warm-up ones included, is done.
  */
-async function thumbnailsOf(blobs: string): Promise<{ settled(): Promise<void> }> {
-  const count = async () => ({
-    thumbs: await countFiles(path.join(blobs, 'thumb')),
-    origs: await countFiles(path.join(blobs, 'orig')),
-  });
+async function thumbnailsOf(
+  blobs: string,
+): Promise<{ before: number; thumbs(): Promise<number>; settled(): Promise<void> }> {
+  const thumbs = () => countFiles(path.join(blobs, 'thumb'));
+  const count = async () => ({ thumbs: await thumbs(), origs: await countFiles(path.join(blobs, 'orig')) });
   const before = await count();
   return {
+    before: before.thumbs,
+    thumbs,
     async settled() {
       for (const deadline = performance.now() + 120_000; performance.now() < deadline; ) {
         const now = await count();
@@ -458,19 +461,18 @@ async function main() {
         );
         await pair(
           async () => {
-            const thumbsBefore = await countFiles(thumbDir);
             const thumbnails = await thumbnailsOf(blobsDir);
             const t0 = performance.now();
             let drain = { from: 0, thumbs: 0 };
             const { value, peakMb } = await peakRssDuring(gazoPid, async () => {
               const result = await upload(uploads(gazo, `${gazoUrl}/api/upload`, settings.uploadClients));
-              drain = { from: performance.now(), thumbs: await countFiles(thumbDir) };
+              drain = { from: performance.now(), thumbs: await thumbnails.thumbs() };
               // Thumbnails made in the background are done when their files exist.
               await thumbnails.settled();
               return result;
             });
-            const thumbsAfter = await countFiles(thumbDir);
-            const made = thumbsAfter - thumbsBefore;
+            const thumbsAfter = await thumbnails.thumbs();
+            const made = thumbsAfter - thumbnails.before;
             const elapsed = (performance.now() - t0) / 1000;
             const drainSeconds = (performance.now() - drain.from) / 1000;
             record('up8', `gazo uploads, ${settings.uploadClients} clients`, value);
