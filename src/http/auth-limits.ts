@@ -49,8 +49,9 @@ export async function registerAuthLimits(app: FastifyInstance, limits: Config['r
   };
   const budget = budgetMax > 0 ? app.createRateLimit(budgetOptions) : undefined;
 
-  // When no authentication has failed anywhere for a whole window, no address can be over the
-  // limit: the lookup (the client's address, the store) is skipped on every request then.
+  // When no authentication has failed anywhere for a whole window (and a second, for the store's
+  // own timing), no address can be over the limit: the lookup (the client's address, the store)
+  // is skipped on every request then.
   let lastFailureAt = Number.NEGATIVE_INFINITY;
 
   app.decorate<AuthLimits>('authLimits', {

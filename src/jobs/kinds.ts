@@ -27,7 +27,7 @@ export const blobCollectJob = (collector: BlobCollector) =>
 
 /**
  * Making a thumbnail: one full decode, bounded by the decode budget as well. Two decodes at a
- * time, the second only while no upload runs (ThumbnailService.jobDecodeSlot), so that uploads
+ * time, the second only while no upload runs (ThumbnailService.takeJobDecodeSlot), so that uploads
  * keep a core of a two-core machine to themselves: with two decodes beside them the upload answer
  * time doubled (1-client p50 13.2 -> 7.5 ms with one). Four jobs, so that while one writes its
  * thumbnail and records its end, another's decode already runs (a backlog drained at 81-87/s
