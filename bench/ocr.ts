@@ -13,15 +13,17 @@
  * Each engine in turn (BENCH_OCR_ENGINES, default `tesseract.js,tesseract`; the tesseract command
  * is skipped, saying so, where it is not installed).
  *
- * Settings (environment): GAZO_OCR_WORKERS (default 1) and GAZO_OCR_LANGUAGES are passed to the
- * server; BENCH_OCR_PREPARE=1 adds the preparation comparison; BENCH_OCR_ONLY=prepare skips serve.
+ * Settings (environment): GAZO_OCR_WORKERS (default 1), GAZO_OCR_LANGUAGES and GAZO_OCR_MODELS
+ * (`npm` measures tesseract.js on npm's best_int models where tesseract's own are installed) are
+ * passed to the server; BENCH_OCR_PREPARE=1 adds the preparation comparison;
+ * BENCH_OCR_ONLY=prepare skips serve.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { loadConfig } from '../src/config.ts';
-import { OcrSetupError, parseLanguages } from '../src/ocr/languages.ts';
+import { findModels, OcrSetupError, parseLanguages } from '../src/ocr/languages.ts';
 import { PREPARE_DEFAULTS, type PrepareOptions, prepareForOcr } from '../src/ocr/prepare.ts';
 import { TesseractCommand } from '../src/ocr/tesseract-command.ts';
 import { TesseractPool } from '../src/ocr/tesseract-pool.ts';
@@ -201,6 +203,14 @@ async function measureServe(corpus: CorpusImage[], engine: string): Promise<void
       const seconds = (performance.now() - started) / 1000;
       const workers = process.env.GAZO_OCR_WORKERS || '1';
       report(`${engine}, ${workers} worker(s)`, tallyAll(corpus, texts), seconds, corpus.length);
+      if (engine === 'tesseract.js') {
+        // The same lookup the server made (GAZO_OCR_MODELS, TESSDATA_PREFIX, Debian's folders, npm).
+        const languages = parseLanguages(process.env.GAZO_OCR_LANGUAGES || 'eng+jpn');
+        const models = await findModels(languages, process.env.GAZO_OCR_MODELS || 'auto');
+        console.log(
+          `  models: ${models.map((m) => `${m.code} ${m.from === 'npm' ? 'npm best_int' : m.file}`).join(', ')}`,
+        );
+      }
       const mem = await memoryOf(pid);
       // The tesseract command's processes are the server's children: their CPU is counted once
       // they have been waited for (cutime and cstime), which every finished read has.

@@ -70,6 +70,11 @@ export interface Config {
     engine: 'tesseract.js' | 'tesseract';
     /** Tesseract language codes joined by `+`; the first is the main one. */
     languages: string;
+    /**
+     * tesseract.js's models: `auto` (tesseract's installed models where there are, else npm's),
+     * `npm`, or a folder of `<code>.traineddata` files.
+     */
+    models: string;
     /** Reads at once: tesseract.js worker threads, or tesseract processes. */
     workers: number;
     /** A read taking longer is stopped (its worker killed) and the job retried later. */
@@ -338,6 +343,12 @@ function databaseLocation(value: string | number | undefined): Config['database'
   return { kind: 'postgres', url };
 }
 
+function ocrModels(value: string | undefined): string {
+  const models = (value ?? '').trim() || 'auto';
+  if (models === 'auto' || models === 'npm' || path.isAbsolute(models)) return models;
+  throw new ConfigError(`GAZO_OCR_MODELS must be auto, npm or a folder's absolute path; got "${models}"`);
+}
+
 function ocrConfig(
   flags: ConfigInput,
   env: NodeJS.ProcessEnv,
@@ -358,6 +369,7 @@ function ocrConfig(
     enabled,
     engine: ocrEngine(pick(flags.ocrEngine, 'GAZO_OCR_ENGINE')),
     languages,
+    models: ocrModels(env.GAZO_OCR_MODELS),
     workers: atLeastOne('OCR workers', env.GAZO_OCR_WORKERS, DEFAULTS.ocrWorkers),
     timeoutMs: atLeastOne('OCR timeout', env.GAZO_OCR_TIMEOUT, DEFAULTS.ocrTimeout) * 1000,
   };

@@ -184,6 +184,7 @@ async function openOcrEngine(ocr: Config['ocr']): Promise<OcrEngine> {
   const { TesseractPool } = await import('./ocr/tesseract-pool.ts');
   return TesseractPool.open({
     languages,
+    models: ocr.models,
     workers: ocr.workers,
     timeoutMs: ocr.timeoutMs,
     recycleAfterJobs: OCR_RECYCLE_AFTER_READS,

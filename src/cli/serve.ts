@@ -163,6 +163,7 @@ export function serveCommand(): Command {
     process.stdout.write(
       `Gazo listening on ${address} (public URL ${config.urls.base}, data in ${config.dataDir}${jobs ? '' : ', no background jobs'})\n`,
     );
+    if (rt.ocr) process.stdout.write(`OCR: ${rt.ocr.description}\n`);
     onShutdown(async () => {
       stopSweeps();
       // In-flight requests get 10 s to finish; a client that stopped reading does not hold us for ever.

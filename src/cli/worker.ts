@@ -26,6 +26,7 @@ export function workerCommand(): Command {
     process.stdout.write(
       `Gazo worker running (jobs: ${rt.worker.kinds().join(', ')}; data in ${config.dataDir})\n`,
     );
+    if (rt.ocr) process.stdout.write(`OCR: ${rt.ocr.description}\n`);
     onShutdown(async () => {
       stopSweeps();
       await close();

@@ -9,6 +9,8 @@ export interface OcrResult {
 
 /** Something that reads text: the tesseract.js worker pool, or the tesseract command. */
 export interface OcrEngine {
+  /** What reads, for the start-up line: engine, languages, workers, and where the models come from. */
+  readonly description: string;
   read(image: OcrImage): Promise<OcrResult>;
   close(): Promise<void>;
 }

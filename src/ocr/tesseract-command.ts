@@ -60,6 +60,11 @@ export class TesseractCommand implements OcrEngine {
     return new TesseractCommand(options, command);
   }
 
+  get description(): string {
+    const { workers, languages } = this.options;
+    return `the ${this.command} command, ${workers} process${workers === 1 ? '' : 'es'} at once; languages ${languages.map((l) => l.code).join('+')}`;
+  }
+
   async read(image: OcrImage): Promise<OcrResult> {
     if (this.closed) throw new Error('OCR engine is closed');
     await this.acquire();

@@ -1,11 +1,13 @@
 import { createWorker, OEM, type Worker } from 'tesseract.js';
 import { type OcrEngine, type OcrResult, OcrTimeoutError } from './engine.ts';
-import { type Language, linkModels } from './languages.ts';
+import { findModels, type Language, linkModels, type ModelFile } from './languages.ts';
 import { type OcrImage, toPgm } from './prepare.ts';
 import { cleanText, detectLocale } from './text.ts';
 
 export interface PoolOptions {
   languages: Language[];
+  /** Where the models come from: see `findModels` (default `auto`). */
+  models?: string;
   /** Worker threads, each with its own copy of the models (~100 MB for eng+jpn). */
   workers: number;
   /** A read taking longer than this kills its worker. */
@@ -38,6 +40,8 @@ export class TesseractPool implements OcrEngine {
   private constructor(
     private readonly options: PoolOptions,
     private readonly models: { dir: string; remove(): Promise<void> },
+    /** Each language's model file, and whether it is tesseract's installed one or npm's. */
+    readonly modelFiles: ModelFile[],
   ) {
     for (let i = 0; i < options.workers; i++) this.slots.push({ worker: undefined, reads: 0 });
     this.free.push(...this.slots);
@@ -45,7 +49,16 @@ export class TesseractPool implements OcrEngine {
 
   /** Checks that every language's data is installed (a clear error if not) and makes the pool. */
   static async open(options: PoolOptions): Promise<TesseractPool> {
-    return new TesseractPool(options, await linkModels(options.languages));
+    const files = await findModels(options.languages, options.models ?? 'auto');
+    return new TesseractPool(options, await linkModels(files), files);
+  }
+
+  get description(): string {
+    const { workers } = this.options;
+    const models = this.modelFiles
+      .map((m) => `${m.code} ${m.from === 'npm' ? 'from npm (best_int)' : m.file}`)
+      .join(', ');
+    return `tesseract.js, ${workers} worker${workers === 1 ? '' : 's'}; models ${models}`;
   }
 
   async read(image: OcrImage): Promise<OcrResult> {
@@ -81,7 +94,8 @@ export class TesseractPool implements OcrEngine {
       const starting = createWorker(langs, OEM.LSTM_ONLY, {
         langPath: this.models.dir,
         cacheMethod: 'none',
-        gzip: true,
+        // Named without .gz; tesseract.js still unpacks the gzipped npm models, by magic number.
+        gzip: false,
       });
       slot.worker = starting;
       starting.catch(() => {

@@ -7,6 +7,7 @@ describe('OCR settings', () => {
       enabled: true,
       engine: 'tesseract.js',
       languages: 'eng+jpn',
+      models: 'auto',
       workers: 1,
       timeoutMs: 60_000,
     });
@@ -24,6 +25,15 @@ describe('OCR settings', () => {
       'OCR languages must be tesseract codes joined by "+", like eng+jpn; got "english"',
     );
     expect(() => loadConfig({ ocrLanguages: 'eng,jpn' }, {})).toThrow(ConfigError);
+  });
+
+  it('takes the models from GAZO_OCR_MODELS: auto, npm or an absolute folder', () => {
+    expect(loadConfig({}, { GAZO_OCR_MODELS: 'npm' }).ocr.models).toBe('npm');
+    expect(loadConfig({}, { GAZO_OCR_MODELS: ' /opt/tessdata ' }).ocr.models).toBe('/opt/tessdata');
+    expect(loadConfig({}, { GAZO_OCR_MODELS: '' }).ocr.models).toBe('auto');
+    expect(() => loadConfig({}, { GAZO_OCR_MODELS: 'tessdata' })).toThrow(
+      `GAZO_OCR_MODELS must be auto, npm or a folder's absolute path; got "tessdata"`,
+    );
   });
 
   it('takes workers and timeout from the environment', () => {

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
+import { packagedModelFile } from '../../src/ocr/languages.ts';
 import { openRuntime } from '../../src/runtime.ts';
 import { freePort, killChildren, runCli, spawnServer } from '../helpers/child.ts';
 import { serverDatabaseFor } from '../helpers/postgres.ts';
@@ -20,8 +21,8 @@ describe('gazo serve with OCR', () => {
     await Promise.all(dirs.map((d) => fs.rm(d, { recursive: true, force: true })));
   });
 
-  it('reads text with the packaged models only, writing nothing to the working directory', async () => {
-    requireFonts();
+  /** A user and token in a fresh data dir, and an upload of `text` rendered into a PNG; resolves to what OCR read. */
+  const setUp = async () => {
     const [dataDir, cwd, tmp] = await Promise.all([tempDir('data'), tempDir('cwd'), tempDir('tmp')]);
     const rt = await openRuntime(
       loadConfig({ dataDir, ocr: false, database: await serverDatabaseFor(dataDir) }, {}),
@@ -29,31 +30,47 @@ describe('gazo serve with OCR', () => {
     await rt.accounts.createUser('reader');
     const { token } = await rt.accounts.createToken('reader');
     await rt.close();
-
-    // No proxy that could reach a network: a download attempt would fail the read.
-    const server = await spawnServer(dataDir, {
-      cwd,
-      env: { GAZO_OCR: 'on', GAZO_OCR_LANGUAGES: 'eng+jpn', TMPDIR: tmp, HTTPS_PROXY: 'http://127.0.0.1:9' },
-    });
+    return { dataDir, cwd, tmp, token };
+  };
+  const readBack = async (url: string, token: string, text: string) => {
     const png = await renderPng({
       width: 700,
       height: 100,
       background: '#ffffff',
-      lines: block(['Offline reading works'], { x: 20, y: 55, size: 24 }),
+      lines: block([text], { x: 20, y: 55, size: 24 }),
     });
     const body = new FormData();
     body.set('imagedata', new Blob([new Uint8Array(png)]), 'shot.png');
-    const up = await fetch(`${server.url}/api/upload?access_token=${token}`, { method: 'POST', body });
+    const up = await fetch(`${url}/api/upload?access_token=${token}`, { method: 'POST', body });
     expect(up.status).toBe(200);
     const { image_id } = (await up.json()) as { image_id: string };
-
     let description = '';
     for (const deadline = Date.now() + 30_000; !description && Date.now() < deadline; ) {
       await new Promise((r) => setTimeout(r, 200));
-      const res = await fetch(`${server.url}/api/images/${image_id}?access_token=${token}`);
+      const res = await fetch(`${url}/api/images/${image_id}?access_token=${token}`);
       description = ((await res.json()) as { ocr: { description: string } }).ocr.description;
     }
-    expect(description).toBe('Offline reading works');
+    return description;
+  };
+
+  it('reads text with the packaged models only, writing nothing to the working directory', async () => {
+    requireFonts();
+    const { dataDir, cwd, tmp, token } = await setUp();
+    // No proxy that could reach a network: a download attempt would fail the read.
+    const server = await spawnServer(dataDir, {
+      cwd,
+      env: {
+        GAZO_OCR: 'on',
+        GAZO_OCR_LANGUAGES: 'eng+jpn',
+        GAZO_OCR_MODELS: 'npm',
+        TMPDIR: tmp,
+        HTTPS_PROXY: 'http://127.0.0.1:9',
+      },
+    });
+    expect(await readBack(server.url, token, 'Offline reading works')).toBe('Offline reading works');
+    expect(server.output().stdout).toContain(
+      'OCR: tesseract.js, 1 worker; models eng from npm (best_int), jpn from npm (best_int)\n',
+    );
     await server.stop('SIGTERM');
 
     expect(await fs.readdir(cwd)).toEqual([]);
@@ -61,8 +78,28 @@ describe('gazo serve with OCR', () => {
     expect((await fs.readdir(tmp)).filter((f) => f.startsWith('gazo-'))).toEqual([]);
   });
 
+  it('reads with an installed tesseract model (TESSDATA_PREFIX) before the npm one, and says so', async () => {
+    requireFonts();
+    const { dataDir, cwd, tmp, token } = await setUp();
+    const tessdata = await tempDir('tessdata');
+    // Any tesseract model file will do; this one is npm's, gzipped, under the installed name.
+    await fs.copyFile(packagedModelFile('eng'), path.join(tessdata, 'eng.traineddata'));
+    const server = await spawnServer(dataDir, {
+      cwd,
+      env: { GAZO_OCR: 'on', GAZO_OCR_LANGUAGES: 'eng', TESSDATA_PREFIX: tessdata, TMPDIR: tmp },
+    });
+    expect(server.output().stdout).toContain(
+      `OCR: tesseract.js, 1 worker; models eng ${path.join(tessdata, 'eng.traineddata')}\n`,
+    );
+    expect(await readBack(server.url, token, 'Installed models read')).toBe('Installed models read');
+    await server.stop('SIGTERM');
+  });
+
   it.each([
-    ['tesseract.js', 'no OCR language data for "deu": install the npm package @tesseract.js-data/deu'],
+    [
+      'tesseract.js',
+      `no OCR language data for "deu": install the npm package @tesseract.js-data/deu or Debian's tesseract-ocr-deu`,
+    ],
     ['tesseract', 'tesseract has no data for "deu" (Debian: apt-get install tesseract-ocr-deu)'],
   ])(
     'with engine %s and a language without data, refuses to start, naming the package',
@@ -82,7 +119,8 @@ describe('gazo serve with OCR', () => {
           'eng+deu',
         ],
         {
-          env: { GAZO_OCR: 'on' },
+          // npm: the message does not depend on which tesseract models this machine has.
+          env: { GAZO_OCR: 'on', GAZO_OCR_MODELS: 'npm' },
         },
       );
       expect(run.code).toBe(1);

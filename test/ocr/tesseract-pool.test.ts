@@ -61,6 +61,7 @@ describe('TesseractPool', () => {
   it('names the npm package to install for a language without data', async () => {
     const err = await TesseractPool.open({
       languages: parseLanguages('deu'),
+      models: 'npm',
       workers: 1,
       timeoutMs: 1000,
       recycleAfterJobs: 1,
@@ -68,7 +69,7 @@ describe('TesseractPool', () => {
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OcrSetupError);
     expect((err as Error).message).toBe(
-      'no OCR language data for "deu": install the npm package @tesseract.js-data/deu',
+      `no OCR language data for "deu": install the npm package @tesseract.js-data/deu or Debian's tesseract-ocr-deu`,
     );
   });
 });
