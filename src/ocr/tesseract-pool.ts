@@ -1,3 +1,4 @@
+import v8 from 'node:v8';
 import { createWorker, OEM, type Worker } from 'tesseract.js';
 import { type OcrEngine, type OcrResult, OcrTimeoutError } from './engine.ts';
 import { findModels, type Language, linkModels, type ModelFile } from './languages.ts';
@@ -49,6 +50,7 @@ export class TesseractPool implements OcrEngine {
 
   /** Checks that every language's data is installed (a clear error if not) and makes the pool. */
   static async open(options: PoolOptions): Promise<TesseractPool> {
+    keepWasmInBaselineTier();
     const files = await findModels(options.languages, options.models ?? 'auto');
     return new TesseractPool(options, await linkModels(files), files);
   }
@@ -140,4 +142,17 @@ export class TesseractPool implements OcrEngine {
     if (next) next(slot);
     else this.free.push(slot);
   }
+}
+
+/**
+ * V8 recompiles hot WebAssembly functions with its optimising compiler; on tesseract that
+ * leaves 15–30 MB more resident (compiler memory glibc keeps) and buys nothing measurable.
+ * bench:ocr, alternated three times each, baseline code only against tiering up: 1 worker
+ * 255–261 against 284–293 MB at 0.93–1.03 against 0.85–0.97 images/s; 2 workers 369–381
+ * against 386–396 MB at 1.52–1.81 against 1.58–1.68 images/s. A budget no function spends keeps every function in the baseline tier. V8 reads
+ * it when it compiles a module, so setting it before the first worker starts is enough; nothing
+ * else in Gazo runs WebAssembly hot.
+ */
+function keepWasmInBaselineTier(): void {
+  v8.setFlagsFromString('--wasm-tiering-budget=1000000000');
 }
