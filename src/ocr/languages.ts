@@ -53,11 +53,11 @@ export const SYSTEM_TESSDATA = [
   '/usr/share/tesseract-ocr/4.00/tessdata',
 ];
 
-/** Where a language's model comes from: `system` for a tessdata folder, `npm` for the packaged one. */
+/** Where a language's model comes from: `installed` for a tessdata folder's, `npm` for the packaged one. */
 export interface ModelFile {
   code: string;
   file: string;
-  from: 'system' | 'npm';
+  from: 'installed' | 'npm';
 }
 
 /** The packaged LSTM `best_int` model of a language, from `@tesseract.js-data/<code>`. */
@@ -95,7 +95,7 @@ export async function findModels(
     if (models !== 'auto' && models !== 'npm') {
       const file = path.join(models, `${code}.traineddata`);
       if (!(await exists(file))) throw new OcrSetupError(`no OCR model for "${code}": ${file} is missing`);
-      found.push({ code, file, from: 'system' });
+      found.push({ code, file, from: 'installed' });
       continue;
     }
     const folders = models === 'auto' ? systemFolders.filter((f) => f !== '') : [];
@@ -108,7 +108,7 @@ export async function findModels(
       }
     }
     if (file) {
-      found.push({ code, file, from: 'system' });
+      found.push({ code, file, from: 'installed' });
       continue;
     }
     const packaged = packagedModelFile(code);

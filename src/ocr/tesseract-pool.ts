@@ -149,9 +149,9 @@ export class TesseractPool implements OcrEngine {
  * leaves 15–30 MB more resident (compiler memory glibc keeps) and buys nothing measurable.
  * bench:ocr, alternated three times each, baseline code only against tiering up: 1 worker
  * 255–261 against 284–293 MB at 0.93–1.03 against 0.85–0.97 images/s; 2 workers 369–381
- * against 386–396 MB at 1.52–1.81 against 1.58–1.68 images/s. A budget no function spends keeps every function in the baseline tier. V8 reads
- * it when it compiles a module, so setting it before the first worker starts is enough; nothing
- * else in Gazo runs WebAssembly hot.
+ * against 386–396 MB at 1.52–1.81 against 1.58–1.68 images/s. A budget no function spends keeps
+ * every function in the baseline tier. V8 reads it when it compiles a module, so setting it
+ * before the first worker starts is enough; nothing else in Gazo runs WebAssembly hot.
  */
 function keepWasmInBaselineTier(): void {
   v8.setFlagsFromString('--wasm-tiering-budget=1000000000');

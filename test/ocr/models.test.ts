@@ -31,7 +31,7 @@ describe('findModels: where tesseract.js gets each language', () => {
     const debian = await folder('debian', ['jpn']);
     const models = await findModels(parseLanguages('jpn+eng'), 'auto', [prefix, debian]);
     expect(models).toEqual([
-      { code: 'jpn', file: path.join(prefix, 'jpn.traineddata'), from: 'system' },
+      { code: 'jpn', file: path.join(prefix, 'jpn.traineddata'), from: 'installed' },
       { code: 'eng', file: packagedModelFile('eng'), from: 'npm' },
     ]);
   });
@@ -46,7 +46,7 @@ describe('findModels: where tesseract.js gets each language', () => {
   it('a folder must hold every language, and names the missing file', async () => {
     const own = await folder('own', ['eng']);
     expect(await findModels(parseLanguages('eng'), own, [])).toEqual([
-      { code: 'eng', file: path.join(own, 'eng.traineddata'), from: 'system' },
+      { code: 'eng', file: path.join(own, 'eng.traineddata'), from: 'installed' },
     ]);
     const err = await findModels(parseLanguages('eng+jpn'), own, []).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OcrSetupError);
