@@ -90,31 +90,28 @@ export async function findModels(
   models: string,
   systemFolders: string[] = [process.env.TESSDATA_PREFIX ?? '', ...SYSTEM_TESSDATA],
 ): Promise<ModelFile[]> {
+  const named = models !== 'auto' && models !== 'npm';
+  const folders = named ? [models] : models === 'auto' ? systemFolders.filter((f) => f !== '') : [];
   const found: ModelFile[] = [];
   for (const { code } of languages) {
-    if (models !== 'auto' && models !== 'npm') {
-      const file = path.join(models, `${code}.traineddata`);
-      if (!(await exists(file))) throw new OcrSetupError(`no OCR model for "${code}": ${file} is missing`);
-      found.push({ code, file, from: 'installed' });
-      continue;
-    }
-    const folders = models === 'auto' ? systemFolders.filter((f) => f !== '') : [];
-    let file: string | undefined;
-    for (const folder of folders) {
-      const candidate = path.join(folder, `${code}.traineddata`);
+    const candidates = folders.map((folder) => path.join(folder, `${code}.traineddata`));
+    let installed: string | undefined;
+    for (const candidate of candidates) {
       if (await exists(candidate)) {
-        file = candidate;
+        installed = candidate;
         break;
       }
     }
-    if (file) {
-      found.push({ code, file, from: 'installed' });
-      continue;
+    if (installed) {
+      found.push({ code, file: installed, from: 'installed' });
+    } else if (named) {
+      throw new OcrSetupError(`no OCR model for "${code}": ${candidates[0]} is missing`);
+    } else {
+      const packaged = packagedModelFile(code);
+      if (!(await exists(packaged)))
+        throw new OcrSetupError(`OCR language data for "${code}" is missing its model (${packaged})`);
+      found.push({ code, file: packaged, from: 'npm' });
     }
-    const packaged = packagedModelFile(code);
-    if (!(await exists(packaged)))
-      throw new OcrSetupError(`OCR language data for "${code}" is missing its model (${packaged})`);
-    found.push({ code, file: packaged, from: 'npm' });
   }
   return found;
 }
