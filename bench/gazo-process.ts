@@ -28,14 +28,16 @@ const startGazo = (launch: GazoLaunch, command: string[], ready: RegExp) =>
     { label: launch.label, env: launch.env },
   );
 
-/** `gazo serve` on 127.0.0.1, on a free port; resolves once it is listening. */
-export async function startGazoServer(launch: GazoLaunch): Promise<{ server: Started; url: string }> {
+/**
+ * `gazo serve` on 127.0.0.1, on a free port; resolves once it is listening, or once it prints
+ * the line `ready` matches (the `OCR:` line follows the listening one).
+ */
+export async function startGazoServer(
+  launch: GazoLaunch,
+  ready = /Gazo listening on/,
+): Promise<{ server: Started; url: string }> {
   const port = await freePort();
-  const server = await startGazo(
-    launch,
-    ['serve', '--host', '127.0.0.1', '--port', String(port)],
-    /Gazo listening on/,
-  );
+  const server = await startGazo(launch, ['serve', '--host', '127.0.0.1', '--port', String(port)], ready);
   return { server, url: `http://127.0.0.1:${port}` };
 }
 

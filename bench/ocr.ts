@@ -26,7 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { loadConfig } from '../src/config.ts';
-import { findModels, OcrSetupError, parseLanguages } from '../src/ocr/languages.ts';
+import { OcrSetupError, parseLanguages } from '../src/ocr/languages.ts';
 import { PREPARE_DEFAULTS, type PrepareOptions, prepareForOcr } from '../src/ocr/prepare.ts';
 import { TesseractCommand } from '../src/ocr/tesseract-command.ts';
 import { TesseractPool } from '../src/ocr/tesseract-pool.ts';
@@ -156,10 +156,10 @@ async function commandMissing(): Promise<string | undefined> {
   }
 }
 
-/** A real server: upload everything, wait until every text is stored, read it back. */
 /** Images/s of each engine and worker count, for the ratios printed at the end. */
 const rates = new Map<string, number>();
 
+/** A real server: upload everything, wait until every text is stored, read it back. */
 async function measureServe(corpus: CorpusImage[], engine: string, workers: string): Promise<void> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'gazo-bench-ocr-'));
   try {
@@ -169,18 +169,22 @@ async function measureServe(corpus: CorpusImage[], engine: string, workers: stri
     await setup.close();
     // Run as `npm start` runs it (MALLOC_ARENA_MAX, node flags): the memory operators see.
     const start = await startFlags();
-    const { server, url: base } = await startGazoServer({
-      dataDir,
-      nodeFlags: start.flags,
-      env: {
-        ...process.env,
-        ...start.env,
-        GAZO_OCR: 'on',
-        GAZO_OCR_ENGINE: engine,
-        GAZO_OCR_WORKERS: workers,
+    // Ready at its `OCR:` line: what it reads with (workers, models), in its own words.
+    const { server, url: base } = await startGazoServer(
+      {
+        dataDir,
+        nodeFlags: start.flags,
+        env: {
+          ...process.env,
+          ...start.env,
+          GAZO_OCR: 'on',
+          GAZO_OCR_ENGINE: engine,
+          GAZO_OCR_WORKERS: workers,
+        },
+        label: 'gazo serve',
       },
-      label: 'gazo serve',
-    });
+      /^OCR: /,
+    );
     const pid = server.child.pid ?? 0;
     try {
       const idle = await memoryOf(pid);
@@ -216,14 +220,7 @@ async function measureServe(corpus: CorpusImage[], engine: string, workers: stri
       const tallies = tallyAll(corpus, texts);
       report(`${engine}, ${workers} worker(s)`, tallies, seconds, corpus.length);
       rates.set(`${engine} ${workers}`, corpus.length / seconds);
-      if (engine === 'tesseract.js') {
-        // The same lookup the server made (GAZO_OCR_MODELS, TESSDATA_PREFIX, Debian's folders, npm).
-        const languages = parseLanguages(process.env.GAZO_OCR_LANGUAGES || 'eng+jpn');
-        const models = await findModels(languages, process.env.GAZO_OCR_MODELS || 'auto');
-        console.log(
-          `  models: ${models.map((m) => `${m.code} ${m.from === 'npm' ? 'npm best_int' : m.file}`).join(', ')}`,
-        );
-      }
+      console.log(`  ${server.line}`);
       const mem = await memoryOf(pid);
       // The tesseract command's processes are the server's children: their CPU is counted once
       // they have been waited for (cutime and cstime), which every finished read has.

@@ -109,7 +109,11 @@ export function startChild(
     child.stdout?.on('data', (chunk: string) => {
       if (done || typeof ready === 'number') return;
       out += chunk;
-      const line = out.split('\n').find((l) => ready.test(l));
+      // Whole lines only: a chunk can end mid-line, and the caller may keep the line it matched.
+      const line = out
+        .split('\n')
+        .slice(0, -1)
+        .find((l) => ready.test(l));
       if (line !== undefined) succeed(line);
     });
     if (typeof ready === 'number') {
