@@ -45,8 +45,8 @@ const require = createRequire(import.meta.url);
 
 /**
  * Where the tesseract command's own models live on Debian and Ubuntu (the `tesseract-ocr-<code>`
- * packages). They are tessdata_fast: as accurate as npm's best_int on screenshots, and about
- * 1.5× faster to read with (bench:ocr), so tesseract.js prefers them when they are installed.
+ * packages). They are tessdata_fast: as accurate as npm's best_int on screenshots, and
+ * 1.3–1.5× faster to read with (bench:ocr), so tesseract.js prefers them when they are installed.
  */
 export const SYSTEM_TESSDATA = [
   '/usr/share/tesseract-ocr/5/tessdata',
