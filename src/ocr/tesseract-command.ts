@@ -1,7 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import os from 'node:os';
 import { promisify } from 'node:util';
-import { type OcrEngine, type OcrResult, OcrTimeoutError } from './engine.ts';
+import { OCR_NICENESS, type OcrEngine, type OcrResult, OcrTimeoutError } from './engine.ts';
 import { type Language, OcrSetupError } from './languages.ts';
 import { type OcrImage, toPgm } from './prepare.ts';
 import { cleanText, detectLocale } from './text.ts';
@@ -96,6 +96,7 @@ export class TesseractCommand implements OcrEngine {
         stdio: ['pipe', 'pipe', 'pipe'],
       });
       this.children.add(child);
+      if (child.pid !== undefined) lowerPriority(child.pid);
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let outBytes = 0;
@@ -147,5 +148,14 @@ export class TesseractCommand implements OcrEngine {
     const next = this.waiting.shift();
     if (next) next();
     else this.running--;
+  }
+}
+
+/** Runs a read at OCR's priority; it starts by loading its models, so lowering it just after spawn is in time. */
+function lowerPriority(pid: number): void {
+  try {
+    os.setPriority(pid, OCR_NICENESS);
+  } catch {
+    // The process has already ended (its exit reports why), or this system refuses.
   }
 }

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { createWorker, OEM, type Worker } from 'tesseract.js';
 import { type OcrEngine, type OcrResult, OcrTimeoutError } from './engine.ts';
@@ -20,6 +21,9 @@ export interface PoolOptions {
   /** Resident memory now; the process's unless a test says otherwise. */
   rss?: () => number;
 }
+
+/** tesseract.js's worker script, run at a lower CPU priority: see the file. */
+const THREAD_SCRIPT = fileURLToPath(new URL('./tesseract-thread.cjs', import.meta.url));
 
 interface Slot {
   worker: Promise<Worker> | undefined;
@@ -98,6 +102,7 @@ export class TesseractPool implements OcrEngine {
         cacheMethod: 'none',
         // Named without .gz; tesseract.js still unpacks the gzipped npm models, by magic number.
         gzip: false,
+        workerPath: THREAD_SCRIPT,
       });
       slot.worker = starting;
       starting.catch(() => {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OcrTimeoutError } from '../../src/ocr/engine.ts';
+import { OCR_NICENESS, OcrTimeoutError } from '../../src/ocr/engine.ts';
 import { OcrSetupError, parseLanguages } from '../../src/ocr/languages.ts';
 import { type OcrImage, prepareForOcr } from '../../src/ocr/prepare.ts';
 import { type CommandOptions, TesseractCommand } from '../../src/ocr/tesseract-command.ts';
@@ -67,6 +67,16 @@ describe('TesseractCommand', () => {
     const engine = await TesseractCommand.open(options({ command }));
     const { text } = await engine.read(await textImage(['x']));
     expect(text.split('\n')).toEqual(['threads=1', await fs.realpath(os.tmpdir())]);
+  });
+
+  it('reads at a lower CPU priority than the server, so requests come first', async () => {
+    // Field 19 of /proc/PID/stat is the nice value; the name in field 2 here has no spaces.
+    const command = await fakeCommand(
+      'priority',
+      'cat >/dev/null; awk \'{print "nice=" $19}\' /proc/$$/stat',
+    );
+    const engine = await TesseractCommand.open(options({ command }));
+    expect((await engine.read(await textImage(['x']))).text).toBe(`nice=${os.getPriority() + OCR_NICENESS}`);
   });
 
   it('kills a read that takes longer than the timeout; the next read runs', async () => {

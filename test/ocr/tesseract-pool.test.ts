@@ -1,6 +1,8 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OcrTimeoutError } from '../../src/ocr/engine.ts';
+import { OCR_NICENESS, OcrTimeoutError } from '../../src/ocr/engine.ts';
 import { OcrSetupError, parseLanguages } from '../../src/ocr/languages.ts';
 import { type OcrImage, prepareForOcr } from '../../src/ocr/prepare.ts';
 import { type PoolOptions, TesseractPool } from '../../src/ocr/tesseract-pool.ts';
@@ -15,6 +17,19 @@ async function textImage(text: string): Promise<OcrImage> {
   });
   const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
   return prepareForOcr({ data, width: info.width, height: info.height, channels: info.channels });
+}
+
+/** This process's threads and their nice values (field 19 of /proc/self/task/TID/stat). */
+async function niceOfThreads(): Promise<Array<{ id: number; nice: number }>> {
+  const ids = await fs.readdir('/proc/self/task');
+  const threads = await Promise.all(
+    ids.map(async (id) => {
+      const stat = await fs.readFile(`/proc/self/task/${id}/stat`, 'utf8').catch(() => '');
+      // Fields after the name, which is in parentheses and may hold spaces: the 19th is the 17th of these.
+      return { id: Number(id), nice: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) };
+    }),
+  );
+  return threads.filter((t) => Number.isFinite(t.nice));
 }
 
 describe('TesseractPool', () => {
@@ -56,6 +71,18 @@ describe('TesseractPool', () => {
     await expect(p.read(image)).rejects.toBeInstanceOf(OcrTimeoutError);
     await expect(p.read(image)).rejects.toThrow('OCR took longer than 1 ms');
     expect(p.stats).toMatchObject({ started: 2, timedOut: 2 });
+  });
+
+  it('reads in threads at a lower CPU priority than the server, so requests come first', async () => {
+    const before = await niceOfThreads();
+    const p = await open({ workers: 2 });
+    const image = await textImage('Background work');
+    await Promise.all([p.read(image), p.read(image)]);
+    const added = (await niceOfThreads()).filter((t) => !before.some((b) => b.id === t.id));
+    const base = os.getPriority();
+    // Each worker thread, and only those: the server's own threads keep its priority.
+    expect(added.filter((t) => t.nice === base + OCR_NICENESS)).toHaveLength(2);
+    expect((await niceOfThreads()).find((t) => t.id === process.pid)?.nice).toBe(base);
   });
 
   it('names the npm package to install for a language without data', async () => {
