@@ -156,6 +156,9 @@ async function commandMissing(): Promise<string | undefined> {
   }
 }
 
+/** What `gazo serve` starts without GAZO_OCR_WORKERS: the speed target is the default's. */
+const DEFAULT_WORKERS = loadConfig({}, {}).ocr.workers;
+
 /** Images/s of each engine and worker count, for the ratios printed at the end. */
 const rates = new Map<string, number>();
 
@@ -240,8 +243,8 @@ async function measureServe(corpus: CorpusImage[], engine: string, workers: stri
       console.log(
         `  targets: English word recall ≥ 97 % ${verdict(tallies.en.found >= 0.97 * tallies.en.units)}, ` +
           `Japanese character recall ≥ 95 % ${verdict(tallies.ja.found >= 0.95 * tallies.ja.units)}, ` +
-          (engine === 'tesseract.js'
-            ? `≥ 1.5 images/s (the default engine) ${verdict(corpus.length / seconds >= 1.5)}, `
+          (engine === 'tesseract.js' && Number(workers) === DEFAULT_WORKERS
+            ? `≥ 1.5 images/s (the default engine and workers) ${verdict(corpus.length / seconds >= 1.5)}, `
             : '') +
           `server RSS under 400 MB ${verdict(peakMb < 400)}`,
       );
@@ -262,7 +265,7 @@ console.log(
 );
 if (process.env.BENCH_OCR_PREPARE === '1' || process.env.BENCH_OCR_ONLY === 'prepare')
   await comparePreparation(corpus);
-// The server's own GAZO_OCR_WORKERS picks one count; else both 1 (the default) and 2 (this machine's cores).
+// The server's own GAZO_OCR_WORKERS picks one count; else both 1 and 2 (the default on two cores).
 const workerCounts = (process.env.GAZO_OCR_WORKERS || process.env.BENCH_OCR_WORKERS || '1,2').split(',');
 if (process.env.BENCH_OCR_ONLY !== 'prepare') {
   for (const engine of (process.env.BENCH_OCR_ENGINES || 'tesseract.js,tesseract').split(',')) {

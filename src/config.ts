@@ -1,4 +1,5 @@
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { type BlobsConfig, parseBlobsUrl } from './blobs/blobs-url.ts';
 import { parseLanguages } from './ocr/languages.ts';
@@ -141,7 +142,10 @@ export const DEFAULTS = {
   keepMetadata: false,
   ocrLanguages: 'eng+jpn',
   ocrEngine: 'tesseract.js',
-  ocrWorkers: 1,
+  // One tesseract.js worker reads about one 1280×720 screenshot a second: two on two cores
+  // double that, and run at a lower priority (engine.ts) so requests still come first. More
+  // would add ~100 MB each for a backlog only a large import builds; GAZO_OCR_WORKERS raises it.
+  ocrWorkers: Math.min(2, os.availableParallelism()),
   // Seconds. A 1280×720 screenshot takes about a second; a huge one a few.
   ocrTimeout: 60,
 } as const;

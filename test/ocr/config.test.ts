@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 
@@ -8,7 +9,8 @@ describe('OCR settings', () => {
       engine: 'tesseract.js',
       languages: 'eng+jpn',
       models: 'auto',
-      workers: 1,
+      // Two on this project's two-core machines; one where there is one core.
+      workers: Math.min(2, os.availableParallelism()),
       timeoutMs: 60_000,
     });
     // commander gives `ocr: true` when --no-ocr is absent: the environment still decides.

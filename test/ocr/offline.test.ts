@@ -9,6 +9,9 @@ import { freePort, killChildren, runCli, spawnServer } from '../helpers/child.ts
 import { serverDatabaseFor } from '../helpers/postgres.ts';
 import { block, renderPng, requireFonts } from '../helpers/text-images.ts';
 
+/** How the start-up line names the default worker count: two on two cores, one on one. */
+const DEFAULT_WORKERS = os.availableParallelism() >= 2 ? '2 workers' : '1 worker';
+
 describe('gazo serve with OCR', () => {
   const dirs: string[] = [];
   const tempDir = async (name: string) => {
@@ -69,7 +72,7 @@ describe('gazo serve with OCR', () => {
     });
     expect(await readBack(server.url, token, 'Offline reading works')).toBe('Offline reading works');
     expect(server.output().stdout).toContain(
-      'OCR: tesseract.js, 1 worker; models eng from npm (best_int), jpn from npm (best_int)\n',
+      `OCR: tesseract.js, ${DEFAULT_WORKERS}; models eng from npm (best_int), jpn from npm (best_int)\n`,
     );
     await server.stop('SIGTERM');
 
@@ -89,7 +92,7 @@ describe('gazo serve with OCR', () => {
       env: { GAZO_OCR: 'on', GAZO_OCR_LANGUAGES: 'eng', TESSDATA_PREFIX: tessdata, TMPDIR: tmp },
     });
     expect(server.output().stdout).toContain(
-      `OCR: tesseract.js, 1 worker; models eng ${path.join(tessdata, 'eng.traineddata')}\n`,
+      `OCR: tesseract.js, ${DEFAULT_WORKERS}; models eng ${path.join(tessdata, 'eng.traineddata')}\n`,
     );
     expect(await readBack(server.url, token, 'Installed models read')).toBe('Installed models read');
     await server.stop('SIGTERM');
