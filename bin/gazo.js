@@ -3,12 +3,12 @@
 // (`npm ci` runs `prepare`, which builds dist/): no TypeScript transformer in memory.
 //
 // It runs the TypeScript sources through tsx instead when
-//  - GAZO_FROM_SOURCE=1 (development, and the tests that spawn this file), or
+//  - GAZO_FROM_SOURCE=1 (development; the tests when dist/ is stale), or
 //  - dist/ is missing (installed with --ignore-scripts), or
 //  - a file under src/ is newer than the build: an edited checkout never runs stale code.
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { staleBuildReason } from './build-freshness.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const built = path.join(root, 'dist', 'cli', 'main.js');
@@ -16,19 +16,7 @@ const built = path.join(root, 'dist', 'cli', 'main.js');
 /** Why the sources must run rather than dist/, or undefined when dist/ is good to run. */
 function reasonForSources() {
   if (process.env.GAZO_FROM_SOURCE === '1') return 'GAZO_FROM_SOURCE=1';
-  let builtAt;
-  try {
-    builtAt = fs.statSync(built).mtimeMs;
-  } catch {
-    return 'no build in dist/';
-  }
-  const src = path.join(root, 'src');
-  for (const entry of fs.readdirSync(src, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const file = path.join(entry.parentPath, entry.name);
-    if (fs.statSync(file).mtimeMs > builtAt) return `${path.relative(root, file)} changed since the build`;
-  }
-  return undefined;
+  return staleBuildReason(root);
 }
 
 const why = reasonForSources();

@@ -3,7 +3,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, REPO_ROOT } from './helpers/child.ts';
+import { staleBuildReason } from '../bin/build-freshness.js';
+import { CHILDREN_RUN_SOURCES, cleanEnv, REPO_ROOT } from './helpers/child.ts';
 import { makeDataDir } from './helpers/server.ts';
 
 const run = promisify(execFile);
@@ -30,7 +31,8 @@ describe('bin/gazo.js picks the build or the sources', { timeout: 60_000 }, () =
     await fs.mkdir(path.join(root, 'bin'));
     await fs.mkdir(path.join(root, 'dist/cli'), { recursive: true });
     await fs.mkdir(path.join(root, 'src/cli'), { recursive: true });
-    await fs.copyFile(path.join(REPO_ROOT, 'bin/gazo.js'), path.join(root, 'bin/gazo.js'));
+    for (const file of ['bin/gazo.js', 'bin/build-freshness.js'])
+      await fs.copyFile(path.join(REPO_ROOT, file), path.join(root, file));
     await fs.symlink(path.join(REPO_ROOT, 'node_modules'), path.join(root, 'node_modules'));
     await fs.writeFile(path.join(root, 'package.json'), '{"type": "module"}\n');
     await fs.writeFile(
@@ -69,7 +71,8 @@ describe('bin/gazo.js picks the build or the sources', { timeout: 60_000 }, () =
     expect(out.stderr).toMatch(/no build in dist/);
   });
 
-  it('the test helpers make every spawned gazo run the sources', () => {
-    expect(cleanEnv().GAZO_FROM_SOURCE).toBe('1');
+  it('the test helpers run the build when it is fresh and the sources when not, quietly either way', () => {
+    expect(CHILDREN_RUN_SOURCES).toBe(staleBuildReason(REPO_ROOT) !== undefined);
+    expect(cleanEnv().GAZO_FROM_SOURCE).toBe(CHILDREN_RUN_SOURCES ? '1' : undefined);
   });
 });

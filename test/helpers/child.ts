@@ -1,11 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { staleBuildReason } from '../../bin/build-freshness.js';
 import { serverDatabaseFor } from './postgres.ts';
 
 /**
- * Runs `node bin/gazo.js …` as users do: separate processes, real signals, real exit codes; from
- * the sources (see cleanEnv).
+ * Runs `node bin/gazo.js …` as users do: separate processes, real signals, real exit codes; the
+ * compiled build when it is fresh, else the sources (see cleanEnv).
  */
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -15,15 +16,24 @@ export const GAZO_BIN = fileURLToPath(new URL('../../bin/gazo.js', import.meta.u
 const running = new Set<ChildProcess>();
 
 /**
- * The environment of this process without any GAZO_* setting, plus `extra`, plus
- * GAZO_FROM_SOURCE=1: bin/gazo.js then runs the TypeScript sources through tsx, so a test always
- * runs the code as it is now, never a dist/ build left from before an edit. OCR is off unless
- * `extra` turns it on: it costs a second an image, and only the OCR tests read text.
+ * Whether the children must run the TypeScript sources: when dist/ is missing or older than a
+ * source, so a test always runs the code as it is now, never a build left from before an edit.
+ * After `npm ci` (which builds) or `npm run build`, they run dist/, as `npm start` does: half a
+ * second less for every process a test starts, and the code users run.
+ */
+export const CHILDREN_RUN_SOURCES = staleBuildReason(REPO_ROOT) !== undefined;
+
+/**
+ * The environment of this process without any GAZO_* setting, plus `extra`; with
+ * GAZO_FROM_SOURCE=1 when the build is stale (see CHILDREN_RUN_SOURCES), which also keeps
+ * bin/gazo.js from saying so on every child's stderr. OCR is off unless `extra` turns it on:
+ * it costs a second an image, and only the OCR tests read text.
  */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('GAZO_')) env[key] = value;
-  return { ...env, GAZO_FROM_SOURCE: '1', GAZO_OCR: 'off', ...extra };
+  if (CHILDREN_RUN_SOURCES) env.GAZO_FROM_SOURCE = '1';
+  return { ...env, GAZO_OCR: 'off', ...extra };
 }
 
 /** A port that was free a moment ago on 127.0.0.1. */

@@ -1,0 +1,2 @@
+/** Why dist/ under `root` must not run (missing, or a source newer than it), or undefined when it may. */
+export function staleBuildReason(root: string): string | undefined;
