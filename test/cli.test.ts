@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  CHILDREN_RUN_SOURCES,
   type ChildServer,
   type CliResult,
   freePort,
@@ -211,6 +212,19 @@ describe('gazo CLI', { timeout: 120_000 }, () => {
     expectOk(revoked);
     expect(revoked.stdout).toBe('revoked\n');
     expect((await upload()).status).toBe(401);
+  });
+
+  // Its process runs dist/ when the build is fresh (always in CI), src/ when not: both must serve
+  // the pages whole. A build once left gazo.css out, and every page answered 500.
+  it(`serves the front and sign-in pages and every asset they link (${CHILDREN_RUN_SOURCES ? 'the sources' : 'the build'})`, async () => {
+    for (const page of ['/', '/signin']) {
+      const res = await fetch(`${server.url}${page}`);
+      expect(res.status, page).toBe(200);
+      const assets = [...(await res.text()).matchAll(/"(\/assets\/[^"?]+)\?v=/g)].map((m) => m[1]);
+      expect(assets, page).toContain('/assets/gazo.css');
+      for (const asset of new Set(assets))
+        expect((await fetch(`${server.url}${asset}`)).status, asset).toBe(200);
+    }
   });
 
   it('npx gazo --help works from the repo root', async () => {
