@@ -18,8 +18,9 @@ export interface OcrEngine {
 export class OcrTimeoutError extends Error {}
 
 /**
- * OCR's CPU priority (a Unix nice value): reading may keep every core busy for minutes
- * while a backlog clears, and requests must not wait behind it. Idle cores still go to OCR.
- * tesseract-thread.cjs uses the same value for tesseract.js's threads.
+ * How much lower OCR's CPU priority is than the server's (added to its Unix nice value, up to
+ * 19): reading may keep every core busy for minutes while a backlog clears, and requests must
+ * not wait behind it. Idle cores still go to OCR. tesseract-thread.cjs uses the same value for
+ * tesseract.js's threads.
  */
 export const OCR_NICENESS = 10;

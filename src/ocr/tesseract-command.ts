@@ -154,7 +154,7 @@ export class TesseractCommand implements OcrEngine {
 /** Runs a read at OCR's priority; it starts by loading its models, so lowering it just after spawn is in time. */
 function lowerPriority(pid: number): void {
   try {
-    os.setPriority(pid, OCR_NICENESS);
+    os.setPriority(pid, Math.min(19, os.getPriority() + OCR_NICENESS));
   } catch {
     // The process has already ended (its exit reports why), or this system refuses.
   }

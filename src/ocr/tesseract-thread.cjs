@@ -6,11 +6,12 @@
 const fs = require('node:fs');
 const os = require('node:os');
 
-// OCR_NICENESS in engine.ts: a worker thread cannot import the TypeScript sources.
+// OCR_NICENESS in engine.ts (a worker thread cannot import the TypeScript sources): added to
+// the server's nice value, 19 at most.
 const NICENESS = 10;
 try {
   const threadId = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
-  os.setPriority(threadId, NICENESS);
+  os.setPriority(threadId, Math.min(19, os.getPriority(threadId) + NICENESS));
 } catch {
   // Not Linux, or not allowed: run at the process's priority.
 }
