@@ -25,7 +25,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { loadConfig } from '../src/config.ts';
+import { DEFAULTS, loadConfig } from '../src/config.ts';
 import { OcrSetupError, parseLanguages } from '../src/ocr/languages.ts';
 import { PREPARE_DEFAULTS, type PrepareOptions, prepareForOcr } from '../src/ocr/prepare.ts';
 import { TesseractCommand } from '../src/ocr/tesseract-command.ts';
@@ -157,7 +157,7 @@ async function commandMissing(): Promise<string | undefined> {
 }
 
 /** What `gazo serve` starts without GAZO_OCR_WORKERS: the speed target is the default's. */
-const DEFAULT_WORKERS = loadConfig({}, {}).ocr.workers;
+const DEFAULT_WORKERS = DEFAULTS.ocrWorkers;
 
 /** Images/s of each engine and worker count, for the ratios printed at the end. */
 const rates = new Map<string, number>();

@@ -4,11 +4,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+/** The compiled entry point under `root`: the CLI's `main`. */
+export function builtEntry(root) {
+  return path.join(root, 'dist', 'cli', 'main.js');
+}
+
 /** Why dist/ under `root` must not run (missing, or a source newer than it), or undefined when it may. */
 export function staleBuildReason(root) {
   let builtAt;
   try {
-    builtAt = fs.statSync(path.join(root, 'dist', 'cli', 'main.js')).mtimeMs;
+    builtAt = fs.statSync(builtEntry(root)).mtimeMs;
   } catch {
     return 'no build in dist/';
   }

@@ -8,10 +8,10 @@
 //  - a file under src/ is newer than the build: an edited checkout never runs stale code.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { staleBuildReason } from './build-freshness.js';
+import { builtEntry, staleBuildReason } from './build-freshness.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const built = path.join(root, 'dist', 'cli', 'main.js');
+const built = builtEntry(root);
 
 /** Why the sources must run rather than dist/, or undefined when dist/ is good to run. */
 function reasonForSources() {

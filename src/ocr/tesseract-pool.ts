@@ -1,6 +1,6 @@
-import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { createWorker, OEM, type Worker } from 'tesseract.js';
+import { sourceFile } from '../source-files.ts';
 import { type OcrEngine, type OcrResult, OcrTimeoutError } from './engine.ts';
 import { findModels, type Language, linkModels, type ModelFile } from './languages.ts';
 import { type OcrImage, toPgm } from './prepare.ts';
@@ -23,7 +23,7 @@ export interface PoolOptions {
 }
 
 /** tesseract.js's worker script, run at a lower CPU priority: see the file. */
-const THREAD_SCRIPT = fileURLToPath(new URL('./tesseract-thread.cjs', import.meta.url));
+const THREAD_SCRIPT = sourceFile('ocr/tesseract-thread.cjs');
 
 interface Slot {
   worker: Promise<Worker> | undefined;

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Type } from '@fastify/type-provider-typebox';
+import { sourceFile } from '../../source-files.ts';
 import { sendError } from '../errors.ts';
 import type { GazoApp } from '../types.ts';
 
@@ -16,14 +16,7 @@ const TYPES: Record<string, string> = {
  * The pages' scripts and styles: plain files in `src/http/web/assets/` (no bundling step), read
  * once at start. Pages link them as `/assets/<name>?v=<hash>`, so they can be cached for ever.
  */
-function findAssetsDir(): string {
-  // The sources sit beside this file; the built copy in dist/ reads them from the package's src/.
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  const here = path.join(dir, 'assets');
-  if (fs.existsSync(here)) return here;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
-  return path.join(dir, 'src', 'http', 'web', 'assets');
-}
+const ASSETS_DIR = sourceFile('http/web/assets');
 
 interface Asset {
   body: Buffer;
@@ -32,10 +25,10 @@ interface Asset {
 }
 
 const ASSETS = new Map<string, Asset>();
-for (const name of fs.readdirSync(findAssetsDir())) {
+for (const name of fs.readdirSync(ASSETS_DIR)) {
   const type = TYPES[path.extname(name)];
   if (!type) continue;
-  const body = fs.readFileSync(path.join(findAssetsDir(), name));
+  const body = fs.readFileSync(path.join(ASSETS_DIR, name));
   ASSETS.set(name, { body, type, version: createHash('sha256').update(body).digest('hex').slice(0, 12) });
 }
 
