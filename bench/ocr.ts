@@ -218,15 +218,16 @@ async function measureServe(corpus: CorpusImage[], engine: string, workers: stri
         }
         throw new Error('OCR did not finish within 10 minutes');
       };
-      // Workers start on first need and then serve 200 reads each (OCR_RECYCLE_AFTER_READS):
-      // one screenshot per worker first, so that the rate below is a running server's, and the
-      // start-up is printed on its own. Re-encoded, so that they are new files.
+      // Workers start on first need and are replaced only every OCR_RECYCLE_AFTER_READS reads
+      // (runtime.ts): one screenshot per worker first, so that the rate below is a running
+      // server's, and the start-up is printed on its own. Encoded at another level than the
+      // corpus (sharp's default, 6), so that they are new files, not copies the store dedupes.
       const warmStarted = performance.now();
-      const warmIds: string[] = [];
       const warmUps = process.env.BENCH_OCR_COLD === '1' ? 0 : Number(workers);
+      const warmIds: string[] = [];
       for (const image of corpus.slice(0, warmUps))
         warmIds.push(await upload(await sharp(image.png).png({ compressionLevel: 9 }).toBuffer(), 'warm-up'));
-      if (warmIds.length > 0) await textsOf(warmIds);
+      if (warmUps > 0) await textsOf(warmIds);
       const warmSeconds = (performance.now() - warmStarted) / 1000;
       const cpuBefore = await cpuSecondsOf(pid, true);
       const started = performance.now();
@@ -248,7 +249,7 @@ async function measureServe(corpus: CorpusImage[], engine: string, workers: stri
       );
       console.log(
         (warmUps > 0
-          ? `  first ${warmUps} read(s), workers starting, took ${warmSeconds.toFixed(1)} s (before the rate's window); `
+          ? `  first ${warmUps} read(s), start-up included, took ${warmSeconds.toFixed(1)} s (before the rate's window); `
           : '  cold: the workers started within the window; ') +
           `uploads took ${((uploaded - started) / 1000).toFixed(1)} s; all read after ${seconds.toFixed(1)} s; ` +
           `server RSS idle ${(idle.rss / 2 ** 20).toFixed(0)} MB, peak ${(Math.max(peakRss, mem.hwm) / 2 ** 20).toFixed(0)} MB (VmHWM), after ${(mem.rss / 2 ** 20).toFixed(0)} MB` +
