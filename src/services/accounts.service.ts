@@ -1,4 +1,4 @@
-import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { AccessTokenRow, DeviceRow, UserRow } from '../store/schema.ts';
 import type { CredentialRepository, FoundCredential, MetadataStore, NewUser } from '../store/types.ts';
@@ -12,7 +12,11 @@ const EMAIL = /^[^\s@]+@[^\s@]+$/;
 /** How often a credential's last-used time is written; more often would cost a commit per request. */
 const TOUCH_INTERVAL_MS = 60_000;
 
-export const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
+/**
+ * Every authenticated request hashes its secret to find it: the one-shot `hash` costs under half
+ * of createHash's object and two calls (0.8 against 2.0 µs a token, measured in a loop).
+ */
+export const hashSecret = (secret: string) => hash('sha256', secret, 'hex');
 
 /**
  * 32 random bytes as base64url, drawn again when the result would start with "-": a command
