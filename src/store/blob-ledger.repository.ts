@@ -46,7 +46,7 @@ export class KyselyBlobLedger implements BlobLedger {
   async addPending(blobKey: string, at: number): Promise<number> {
     const deadline = Date.now() + COLLECTION_LEASE_MS + 5_000;
     for (;;) {
-      // Relaxed durability (no fsync of its own): the upload's commit, FULL, syncs this row
+      // Relaxed durability (no fsync of its own): the upload's durable commit syncs this row
       // with it before any answer, so an acknowledged upload is as durable as before. What a
       // power cut can lose is the row of an upload that was never answered, leaving its bytes
       // for `gazo fsck` to name instead of for the start-up sweep (a process crash loses nothing).

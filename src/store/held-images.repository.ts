@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import { inTransaction } from './dialect.ts';
+import type { CommitDurably } from './durable-commit.ts';
 import { BLOB_GC_JOB, insertImage } from './images.repository.ts';
 import { jobRow } from './jobs.repository.ts';
 import type { Database, HeldImageRow, ImageRow, NewHeldImageRow, NewImageRow } from './schema.ts';
@@ -9,10 +10,14 @@ import type { HeldImageRepository, NewJob } from './types.ts';
 export const HOLD_EXPIRE_JOB = 'image.hold.expire';
 
 export class KyselyHeldImageRepository implements HeldImageRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** An upload's commit (see durable-commit.ts). */
+    private readonly commitDurably: CommitDurably,
+  ) {}
 
   async hold(row: NewHeldImageRow, pendingId: number): Promise<HeldImageRow> {
-    return inTransaction(this.db, async (trx) => {
+    return this.commitDurably(this.db, async (trx) => {
       const held = await trx.insertInto('held_images').values(row).returningAll().executeTakeFirstOrThrow();
       await trx
         .insertInto('jobs')

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { CommittedCache } from './committed-cache.ts';
 import { dialectOf, inTransaction } from './dialect.ts';
+import type { CommitDurably } from './durable-commit.ts';
 import { bumpImagesVersion } from './images-version.ts';
 import { jobRow } from './jobs.repository.ts';
 import { PageBookmarks } from './page-bookmarks.ts';
@@ -73,12 +74,14 @@ export class KyselyImageRepository implements ImageRepository {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly reader: ReadRunner,
+    /** An upload's commit (see durable-commit.ts). */
+    private readonly commitDurably: CommitDurably,
   ) {
     this.bookmarks = new PageBookmarks(db);
   }
 
   async insert(row: NewImageRow, pendingId: number, jobs: NewJob[] = []): Promise<ImageRow> {
-    return inTransaction(this.db, async (trx) => {
+    return this.commitDurably(this.db, async (trx) => {
       // The pending entry is what kept collectors off the bytes; if a sweep took it for a dead
       // upload's, they may be gone, and the image must not be made.
       const pending = await trx.deleteFrom('pending_blobs').where('id', '=', pendingId).executeTakeFirst();

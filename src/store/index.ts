@@ -18,9 +18,10 @@ export async function openStore(database: DatabaseLocation, dataDir: string): Pr
 
 /** The embedded store: `<dataDir>/gazo.sqlite` (or another file name there, for a backup being written). */
 export async function openSqliteStore(dataDir: string, file = SQLITE_FILE): Promise<MetadataStore> {
-  const { db, sqlite, reader } = await openSqlite(path.join(dataDir, file));
+  const { db, sqlite, reader, commitDurably } = await openSqlite(path.join(dataDir, file));
   return kyselyStore(db, reader, {
     kind: 'sqlite',
+    commitDurably,
     backupTo: async (file) => {
       await sqlite.backup(file);
     },

@@ -4,6 +4,7 @@ import { KyselyBlobLedger } from './blob-ledger.repository.ts';
 import { deviceRepository, tokenRepository } from './credentials.repository.ts';
 import { KyselyDataCopy } from './data-copy.repository.ts';
 import { type DialectKind, dialectOf } from './dialect.ts';
+import { type CommitDurably, commitInTransaction } from './durable-commit.ts';
 import { KyselyHeldImageRepository } from './held-images.repository.ts';
 import { KyselyImageRepository } from './images.repository.ts';
 import { KyselyImportSourceRepository } from './import-sources.repository.ts';
@@ -18,17 +19,14 @@ import type { MetadataStore, StoreRepositories, StoreTransaction } from './types
 import { KyselyUserRepository } from './users.repository.ts';
 
 /** The repositories over `db` (the store's, or a transaction's), hot reads through `reader`. */
-function repositories(
-  db: Kysely<Database>,
-  reader: ReadRunner,
-  livenessKey?: () => Promise<number | undefined>,
-): StoreRepositories {
+function repositories(db: Kysely<Database>, reader: ReadRunner, ends: StoreEnds): StoreRepositories {
+  const commitDurably = ends.commitDurably ?? commitInTransaction;
   return {
     users: new KyselyUserRepository(db),
     tokens: tokenRepository(db, reader),
     devices: deviceRepository(db, reader),
-    images: new KyselyImageRepository(db, reader),
-    jobs: new KyselyJobRepository(db, livenessKey),
+    images: new KyselyImageRepository(db, reader, commitDurably),
+    jobs: new KyselyJobRepository(db, ends.livenessKey),
     importSources: new KyselyImportSourceRepository(db),
     sessions: new KyselySessionRepository(db),
     invites: new KyselyInviteRepository(db),
@@ -44,22 +42,24 @@ export interface StoreEnds {
   close(): Promise<void>;
   /** What proves this process's job leases held by a live process (see postgres/liveness.ts). */
   livenessKey?: () => Promise<number | undefined>;
+  /** How an upload's commit is made durable; by default a transaction durable by itself. */
+  commitDurably?: CommitDurably;
 }
 
 /** The metadata store on a Kysely database of either dialect: the same repositories, one transaction(fn). */
 export function kyselyStore(db: Kysely<Database>, reader: ReadRunner, ends: StoreEnds): MetadataStore {
   return {
-    ...repositories(db, reader, ends.livenessKey),
+    ...repositories(db, reader, ends),
     blobLedger: new KyselyBlobLedger(db),
     integrity: new KyselyIntegrityRepository(db),
-    heldImages: new KyselyHeldImageRepository(db),
+    heldImages: new KyselyHeldImageRepository(db, ends.commitDurably ?? commitInTransaction),
     anonymousDevices: new KyselyAnonymousDeviceRepository(db),
     dataCopy: new KyselyDataCopy(db),
     transaction: (work) =>
       db.transaction().execute((trx) => {
         // Reads inside see the transaction's own writes: they go through it, uncached.
         const tx: StoreTransaction = {
-          ...repositories(trx, kyselyReader(trx), ends.livenessKey),
+          ...repositories(trx, kyselyReader(trx), ends),
           blobLedger: new KyselyBlobLedger(trx),
           lock: (name) => dialectOf(trx).lock(trx, name),
         };

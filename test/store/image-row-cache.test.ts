@@ -17,7 +17,7 @@ describe('image lookups by id cached until a commit', () => {
 
   beforeAll(async () => {
     store = await openCountedStore();
-    images = new KyselyImageRepository(store.opened.db, store.reader);
+    images = new KyselyImageRepository(store.opened.db, store.reader, store.opened.commitDurably);
   });
   afterAll(() => store.close());
 

@@ -4,8 +4,10 @@ import SQLite from 'better-sqlite3';
 import { Kysely, type SqliteDatabase, SqliteDialect } from 'kysely';
 import { makePrivateDir } from '../../data-dir.ts';
 import { migrate } from '../database.ts';
+import { type CommitDurably, commitInTransaction } from '../durable-commit.ts';
 import { kyselyReader, type ReadRunner } from '../reusable-query.ts';
 import type { Database } from '../schema.ts';
+import { groupCommit, WalSync } from './group-commit.ts';
 
 export interface OpenDatabase {
   db: Kysely<Database>;
@@ -13,6 +15,8 @@ export interface OpenDatabase {
   reader: ReadRunner & { close(): void };
   /** The raw connection, for the few statements Kysely cannot express (pragmas, checkpoints). */
   sqlite: SQLite.Database;
+  /** How an upload's commit is made durable: grouped with others' (see group-commit.ts). */
+  commitDurably: CommitDurably;
 }
 
 /**
@@ -23,13 +27,20 @@ export interface OpenDatabase {
 export async function openSqlite(file: string): Promise<OpenDatabase> {
   if (file !== ':memory:') await makePrivate(file);
   const sqlite = new SQLite(file);
-  sqlite.pragma('journal_mode = WAL');
+  const journal = sqlite.pragma('journal_mode = WAL', { simple: true });
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   await migrate(db);
-  return { db, sqlite, reader: file === ':memory:' ? memoryReader(db) : openReader(file, sqlite) };
+  // Without a WAL (in memory, or a file system that cannot map one) every commit syncs itself.
+  const commitDurably = journal === 'wal' ? groupCommit(new WalSync(`${file}-wal`)) : commitInTransaction;
+  return {
+    db,
+    sqlite,
+    reader: file === ':memory:' ? memoryReader(db) : openReader(file, sqlite),
+    commitDurably,
+  };
 }
 
 /**
