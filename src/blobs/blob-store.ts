@@ -35,9 +35,16 @@ export interface BlobStore {
    * Takes over a file written to a `stagingPath()` and stores it under `key` as durably as
    * `put`. Storing a key that exists already replaces it with the same bytes: the cost is the
    * same either way, so a put does not tell whether anyone stored these bytes before. The file
-   * is gone afterwards, whether the put succeeded or not.
+   * is gone afterwards, whether the put succeeded or not. With `synced`, the caller fsynced the
+   * file already (see `stagedFilesBecomeBlobs`).
    */
-  putFile(key: string, file: string): Promise<void>;
+  putFile(key: string, file: string, options?: { synced?: boolean }): Promise<void>;
+  /**
+   * Whether `putFile` keeps the staged file itself (renamed into place, on the folder store):
+   * then an upload's staged file is fsynced while the upload is checked, off its critical path.
+   * Elsewhere (S3) that fsync would be wasted.
+   */
+  readonly stagedFilesBecomeBlobs: boolean;
   /** Stores what `source` carries, as durably as `put`; if the stream fails, nothing is stored. */
   putStream(key: string, source: Readable): Promise<void>;
   /** A fresh path for a staged upload, on local disk (beside the blobs, for the folder store). */

@@ -48,8 +48,11 @@ export class CachedBlobStore implements BlobStore {
   put(key: string, data: Buffer): Promise<void> {
     return this.inner.put(key, data);
   }
-  putFile(key: string, file: string): Promise<void> {
-    return this.inner.putFile(key, file);
+  putFile(key: string, file: string, options?: { synced?: boolean }): Promise<void> {
+    return this.inner.putFile(key, file, options);
+  }
+  get stagedFilesBecomeBlobs(): boolean {
+    return this.inner.stagedFilesBecomeBlobs;
   }
   putStream(key: string, source: Readable): Promise<void> {
     return this.inner.putStream(key, source);

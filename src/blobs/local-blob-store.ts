@@ -49,7 +49,10 @@ export class LocalBlobStore implements BlobStore {
     await this.putFile(key, staged.path);
   }
 
-  async putFile(key: string, file: string): Promise<void> {
+  readonly stagedFilesBecomeBlobs = true;
+
+  async putFile(key: string, file: string, options: { synced?: boolean } = {}): Promise<void> {
+    if (options.synced) return this.moveIntoPlace(key, file);
     try {
       const handle = await fs.open(file, 'r');
       try {

@@ -67,6 +67,8 @@ export function s3Client(location: S3Location): S3Client {
 /** Blobs as objects in an S3-compatible bucket, under `prefix` + the blob key. */
 export class S3BlobStore implements BlobStore {
   private readonly partSize: number;
+  /** A staged file is read and sent, then removed: an fsync of it would be wasted. */
+  readonly stagedFilesBecomeBlobs = false;
 
   constructor(
     private readonly client: S3Client,

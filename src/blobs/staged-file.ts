@@ -19,6 +19,14 @@ export interface StagedFile {
    * it back. Valid until `discard()`, which gives the memory to the next upload.
    */
   bytes?: Buffer;
+  /**
+   * Resolves once the file at `path` holds every byte: read `path` only after it. A small file
+   * is written behind the caller's back, while the upload is checked from `bytes`.
+   */
+  written(): Promise<void>;
+  /** Whether `written()` also fsyncs the file (staged with `sync`): then it need not be synced again. */
+  synced: boolean;
+  /** Removes the file (once its write is over) and lets the copy go; safe to call again. */
   discard(): Promise<void>;
 }
 
@@ -84,15 +92,17 @@ export async function discardFile(file: string): Promise<void> {
 
 /**
  * Writes `source` to the new file `target` (mode 0600), hashing it, refusing more than
- * `maxBytes`; with `keepCopy`, a small file's bytes are kept in memory too (`bytes`) and written
- * to the file in one write once they have all arrived. On any failure the partial file is
- * removed before the error is thrown.
+ * `maxBytes`. With `keepCopy`, a small file's bytes are kept in memory too (`bytes`), and
+ * written to the file in one write once they have all arrived: in the background, so that
+ * the upload's checks (which read `bytes`) and that write, and with `sync` its fsync, overlap.
+ * On a failure while the bytes arrive the partial file is removed before the error is thrown;
+ * a failure of the background write is thrown by `written()`.
  */
 export async function writeStagedFile(
   source: Readable,
   target: string,
   maxBytes: number,
-  options: { keepCopy?: boolean } = {},
+  options: { keepCopy?: boolean; sync?: boolean } = {},
 ): Promise<StagedFile> {
   const sink = new StagingSink(target, maxBytes, options.keepCopy ? copyBuffers.take() : undefined);
   try {
@@ -103,18 +113,50 @@ export async function writeStagedFile(
     throw isDiskFull(err) ? new DiskFullError() : err;
   }
   const { size } = sink;
+  const bytes = sink.copy?.subarray(0, size);
+  // Streamed to disk already (a large file): the blob store syncs it when it takes it.
+  const write = bytes
+    ? settled(writeWhole(target, bytes, options.sync === true))
+    : settled(Promise.resolve());
+  let discarded: Promise<void> | undefined;
   return {
     path: target,
     size,
     sha256: sink.hash.digest('hex'),
-    bytes: sink.copy?.subarray(0, size),
+    bytes,
+    written: async () => {
+      const { error } = await write;
+      if (error) throw isDiskFull(error) ? new DiskFullError() : error;
+    },
+    synced: bytes !== undefined && options.sync === true,
     discard: () => {
-      // The copy goes back for the next upload: nothing may read `bytes` after this.
-      sink.dropCopy();
-      return discardFile(target);
+      discarded ??= write.then(() => {
+        // The copy goes back for the next upload: nothing may read `bytes` after this.
+        sink.dropCopy();
+        return discardFile(target);
+      });
+      return discarded;
     },
   };
 }
+
+/** A new file holding `bytes`, fsynced with `sync`: one open for the write and the fsync. */
+async function writeWhole(target: string, bytes: Buffer, sync: boolean): Promise<void> {
+  const handle = await fs.promises.open(target, 'wx', 0o600);
+  try {
+    await handle.writeFile(bytes);
+    if (sync) await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A promise that never rejects (a background write nobody may wait for must not go unhandled). */
+const settled = (work: Promise<void>): Promise<{ error?: unknown }> =>
+  work.then(
+    () => ({}),
+    (error: unknown) => ({ error }),
+  );
 
 /**
  * Counts, hashes and keeps the bytes. While they fit the copy, nothing is written: each write
@@ -171,8 +213,12 @@ class StagingSink extends Writable {
       finished(this.file).then(() => done(), done);
       return;
     }
-    const bytes = this.copy?.subarray(0, this.size) ?? Buffer.alloc(0);
-    fs.promises.writeFile(this.target, bytes, { flag: 'wx', mode: 0o600 }).then(() => done(), done);
+    if (this.copy) {
+      // Every byte is in the copy: writeStagedFile writes the file in the background.
+      done();
+      return;
+    }
+    fs.promises.writeFile(this.target, Buffer.alloc(0), { flag: 'wx', mode: 0o600 }).then(() => done(), done);
   }
 
   override _destroy(err: Error | null, done: (err?: Error | null) => void): void {

@@ -67,11 +67,14 @@ export async function stripIdentifyingMetadata(
   outputPath: string,
   type: ImageType,
   inMemory?: Buffer,
+  /** Resolves once `inputPath` may be read (see StagedFile.written). */
+  inputWritten: () => Promise<void> = () => Promise.resolve(),
 ): Promise<StrippedImage> {
   const strip = STRIPPERS[type];
   const detector = new ChangeDetector();
   const exif = await withImageBytes(inMemory ?? inputPath, (bytes) => strip(bytes, detector));
   if (!detector.changed) return withLocation({ changed: false }, exif);
+  await inputWritten();
   const input = await open(inputPath, 'r');
   try {
     const writer = await EditWriter.create(input, outputPath);

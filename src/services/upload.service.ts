@@ -106,7 +106,10 @@ export class UploadService {
   /** Streams `source` to a staged file, refusing more than `maxBytes` (413) and a full disk (507). */
   async stage(source: Readable, maxBytes = this.maxUploadBytes): Promise<StagedFile> {
     try {
-      return await writeStagedFile(source, await this.blobs.stagingPath(), maxBytes, { keepCopy: true });
+      return await writeStagedFile(source, await this.blobs.stagingPath(), maxBytes, {
+        keepCopy: true,
+        sync: this.blobs.stagedFilesBecomeBlobs,
+      });
     } catch (err) {
       if (err instanceof StagedTooLargeError)
         throw tooLarge(`imagedata is too large: the limit is ${maxBytes} bytes`);
@@ -196,17 +199,21 @@ export class UploadService {
     }
     const cleanPath = await this.blobs.stagingPath();
     try {
+      // The stripper reads `bytes`, and the file only when it has something to strip.
       const clean = await this.imaging(() =>
-        stripIdentifyingMetadata(upload.path, cleanPath, type, upload.bytes),
+        stripIdentifyingMetadata(upload.path, cleanPath, type, upload.bytes, () => upload.written()),
       );
       if (!clean.changed || !clean.sha256 || clean.size === undefined) {
-        await discardFile(cleanPath);
+        // Nothing was stripped, so nothing was written there.
+        if (clean.changed) await discardFile(cleanPath);
         return { file: upload, location: clean.location };
       }
-      const file = {
+      const file: StagedFile = {
         path: cleanPath,
         size: clean.size,
         sha256: clean.sha256,
+        written: () => Promise.resolve(),
+        synced: false,
         discard: () => discardFile(cleanPath),
       };
       return { file, location: clean.location };
@@ -228,7 +235,9 @@ export class UploadService {
     let wrote = false;
     try {
       wrote = true;
-      await this.blobs.putFile(originalKey(hash), file.path);
+      // Usually written and fsynced by now, while the checks ran (see writeStagedFile).
+      await file.written();
+      await this.blobs.putFile(originalKey(hash), file.path, { synced: file.synced });
       const now = Date.now();
       const image: StoredUpload['image'] = {
         image_id: randomBytes(16).toString('hex'),

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KEEP_IN_MEMORY_BYTES, StagedTooLargeError, writeStagedFile } from '../../src/blobs/staged-file.ts';
 import { makeDataDir } from '../helpers/server.ts';
@@ -26,6 +27,7 @@ describe('writeStagedFile', () => {
   it('writes and hashes the bytes, and keeps a small upload in memory too: the same bytes', async () => {
     const bytes = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) % 251));
     const staged = await stage(bytes);
+    await staged.written();
     expect(await fs.readFile(staged.path)).toEqual(bytes);
     expect(staged.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
     expect(staged.size).toBe(bytes.length);
@@ -37,6 +39,7 @@ describe('writeStagedFile', () => {
     expect(atLimit.bytes?.length).toBe(KEEP_IN_MEMORY_BYTES);
     const over = await stage(Buffer.alloc(KEEP_IN_MEMORY_BYTES + 1, 2));
     expect(over.bytes).toBeUndefined();
+    await over.written();
     expect((await fs.stat(over.path)).size).toBe(KEEP_IN_MEMORY_BYTES + 1);
   });
 
@@ -54,10 +57,54 @@ describe('writeStagedFile', () => {
       Array.from({ length: KEEP_IN_MEMORY_BYTES + 123_457 }, (_, i) => (i * 13) % 253),
     );
     const staged = await stage(bytes);
+    await staged.written();
     expect((await fs.readFile(staged.path)).equals(bytes)).toBe(true);
     expect(staged.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
     // The copy it gave back serves the next upload, unharmed by the file's writes.
     const next = Buffer.alloc(100_000, 9);
     expect((await stage(next)).bytes).toEqual(next);
+  });
+
+  it('writes a small upload in the background, and a discard waits for that write: no file is left behind', async () => {
+    const bytes = Buffer.alloc(200_000, 5);
+    const sub = path.join(dir, 'background');
+    await fs.mkdir(sub);
+    const staged = await writeStagedFile(chunksOf(bytes), path.join(sub, 'a'), 1e9, {
+      keepCopy: true,
+      sync: true,
+    });
+    expect(staged.synced).toBe(true);
+    // Discarded at once, before anyone waited for the write: the discard waits for it (or the
+    // file could be created after its unlink), and the file must not appear after it.
+    const order: string[] = [];
+    const written = staged.written().then(() => order.push('written'));
+    await staged.discard();
+    order.push('discarded');
+    await written;
+    expect(order).toEqual(['written', 'discarded']);
+    await staged.discard();
+    await sleep(50);
+    expect(await fs.readdir(sub)).toEqual([]);
+  });
+
+  it('throws a failed background write from written(), never as an unhandled rejection', async () => {
+    const staged = await writeStagedFile(chunksOf(Buffer.alloc(1000, 1)), path.join(dir, 'gone', 'b'), 1e9, {
+      keepCopy: true,
+    });
+    await expect(staged.written()).rejects.toMatchObject({ code: 'ENOENT' });
+    await staged.discard();
+  });
+
+  it('says a file streamed to disk is not synced yet: the blob store syncs it', async () => {
+    const large = await writeStagedFile(
+      chunksOf(Buffer.alloc(KEEP_IN_MEMORY_BYTES + 10, 3)),
+      path.join(dir, `${++n}`),
+      1e9,
+      { keepCopy: true, sync: true },
+    );
+    expect(large.synced).toBe(false);
+    await large.written();
+    expect((await fs.stat(large.path)).size).toBe(KEEP_IN_MEMORY_BYTES + 10);
+    await large.discard();
   });
 });

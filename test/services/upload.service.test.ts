@@ -29,9 +29,12 @@ class FailingBlobStore implements BlobStore {
     this.check(`put ${key.split('/')[0]}`);
     return this.inner.put(key, data);
   }
-  async putFile(key: string, file: string) {
+  async putFile(key: string, file: string, options?: { synced?: boolean }) {
     this.check(`putFile ${key.split('/')[0]}`);
-    return this.inner.putFile(key, file);
+    return this.inner.putFile(key, file, options);
+  }
+  get stagedFilesBecomeBlobs() {
+    return this.inner.stagedFilesBecomeBlobs;
   }
   stagingPath = () => this.inner.stagingPath();
   async putStream(key: string, source: Readable) {
