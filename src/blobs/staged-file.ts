@@ -115,9 +115,9 @@ export async function writeStagedFile(
   const { size } = sink;
   const bytes = sink.copy?.subarray(0, size);
   // Streamed to disk already (a large file): the blob store syncs it when it takes it.
-  const write = bytes
-    ? settled(writeWhole(target, bytes, options.sync === true))
-    : settled(Promise.resolve());
+  const background = bytes ? writeWhole(target, bytes, options.sync === true) : undefined;
+  const write = settled(background?.written ?? Promise.resolve());
+  const synced = settled(background?.synced ?? Promise.resolve());
   let discarded: Promise<void> | undefined;
   return {
     path: target,
@@ -125,11 +125,12 @@ export async function writeStagedFile(
     sha256: sink.hash.digest('hex'),
     bytes,
     written: async () => {
-      const { error } = await write;
+      const { error } = await synced;
       if (error) throw isDiskFull(error) ? new DiskFullError() : error;
     },
     synced: bytes !== undefined && options.sync === true,
     discard: () => {
+      // Once the bytes are in the file it may go; its fsync, if still running, is of no matter.
       discarded ??= write.then(() => {
         // The copy goes back for the next upload: nothing may read `bytes` after this.
         sink.dropCopy();
@@ -140,15 +141,28 @@ export async function writeStagedFile(
   };
 }
 
-/** A new file holding `bytes`, fsynced with `sync`: one open for the write and the fsync. */
-async function writeWhole(target: string, bytes: Buffer, sync: boolean): Promise<void> {
-  const handle = await fs.promises.open(target, 'wx', 0o600);
-  try {
-    await handle.writeFile(bytes);
-    if (sync) await handle.sync();
-  } finally {
-    await handle.close();
-  }
+/**
+ * A new file holding `bytes`, fsynced with `sync`: one open for the write and the fsync.
+ * `written` resolves once the bytes are in the file or the attempt failed (it never rejects);
+ * `synced` once the file is also on disk and closed, or with the failure.
+ */
+function writeWhole(target: string, bytes: Buffer, sync: boolean) {
+  let wrote: () => void = () => undefined;
+  const written = new Promise<void>((resolve) => {
+    wrote = resolve;
+  });
+  const synced = (async () => {
+    const handle = await fs.promises.open(target, 'wx', 0o600);
+    try {
+      await handle.writeFile(bytes);
+      wrote();
+      if (sync) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  })();
+  synced.then(wrote, wrote);
+  return { written, synced };
 }
 
 /** A promise that never rejects (a background write nobody may wait for must not go unhandled). */

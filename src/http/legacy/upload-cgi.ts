@@ -50,37 +50,51 @@ function plain(reply: FastifyReply, status: number, body: string) {
   return reply.code(status).type('text/plain; charset=utf-8').send(body);
 }
 
+/** What the route answers, sent once the staged upload is gone (see withUploadForm). */
+interface LegacyAnswer {
+  status: number;
+  body: string;
+  headers?: { 'X-Gyazo-Id': string; 'X-Gyazo-Session-Token'?: string };
+}
+
 export function legacyUploadRoute(app: GazoApp, rt: Runtime) {
   const onRequest = refuseDeclaredOversize(rt.config.limits.maxUploadBytes);
   app.post('/upload.cgi', { schema, onRequest }, async (request, reply) => {
     try {
       // The device id is in the body: only the address and the disk can be checked first.
-      return await withUploadForm(rt, request, { beforeReading: async () => undefined }, async (_, form) => {
-        const { fields, imagedata } = form;
-        const deviceId = fields.id ?? '';
-        const user = deviceId ? await deviceUser(rt.accounts, request, deviceId) : undefined;
-        if (!user && !rt.devices.anonymousEnabled) return plain(reply, 401, NO_DEVICE);
-        if (!imagedata || imagedata.size === 0) throw badRequest('imagedata is required');
-        const legacy = parseMetadata(fields.metadata);
-        const meta = {
-          createdAt: parseCreatedAt(fields.created_at),
-          app: text('app', legacy.app),
-          title: text('title', legacy.title),
-          url: text('url', legacy.url),
-          desc: text('note', legacy.note),
-        };
-        if (!user) {
-          // --legacy-anonymous-devices: held for nobody until the person links the device from
-          // the browser the client opens (the permalink with `?token=`).
-          const held = await rt.devices.uploadAnonymous(deviceId, request.ip, imagedata, meta);
-          reply.header('X-Gyazo-Id', held.deviceId);
-          reply.header('X-Gyazo-Session-Token', held.token);
-          return plain(reply, 200, rt.urls.permalink(held.imageId));
-        }
-        const row = await rt.uploads.upload(user.userId, imagedata, meta);
-        reply.header('X-Gyazo-Id', deviceId);
-        return plain(reply, 200, rt.urls.permalink(row.image_id));
-      });
+      const answer: LegacyAnswer = await withUploadForm(
+        rt,
+        request,
+        { beforeReading: async () => undefined },
+        async (_, form) => {
+          const { fields, imagedata } = form;
+          const deviceId = fields.id ?? '';
+          const user = deviceId ? await deviceUser(rt.accounts, request, deviceId) : undefined;
+          if (!user && !rt.devices.anonymousEnabled) return { status: 401, body: NO_DEVICE };
+          if (!imagedata || imagedata.size === 0) throw badRequest('imagedata is required');
+          const legacy = parseMetadata(fields.metadata);
+          const meta = {
+            createdAt: parseCreatedAt(fields.created_at),
+            app: text('app', legacy.app),
+            title: text('title', legacy.title),
+            url: text('url', legacy.url),
+            desc: text('note', legacy.note),
+          };
+          if (!user) {
+            // --legacy-anonymous-devices: held for nobody until the person links the device from
+            // the browser the client opens (the permalink with `?token=`).
+            const held = await rt.devices.uploadAnonymous(deviceId, request.ip, imagedata, meta);
+            return {
+              status: 200,
+              body: rt.urls.permalink(held.imageId),
+              headers: { 'X-Gyazo-Id': held.deviceId, 'X-Gyazo-Session-Token': held.token },
+            };
+          }
+          const row = await rt.uploads.upload(user.userId, imagedata, meta);
+          return { status: 200, body: rt.urls.permalink(row.image_id), headers: { 'X-Gyazo-Id': deviceId } };
+        },
+      );
+      return plain(reply.headers(answer.headers ?? {}), answer.status, answer.body);
     } catch (err) {
       if (err instanceof ServiceError) {
         setErrorHeaders(reply, err);
