@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { syncPath } from '../fsync.ts';
 import { assertBlobKey, type BlobStat, type BlobStore, type ByteRange } from './blob-store.ts';
 import { DiskFullError, discardFile, isDiskFull, writeStagedFile } from './staged-file.ts';
 import { StagingDir } from './staging-dir.ts';
@@ -54,12 +55,7 @@ export class LocalBlobStore implements BlobStore {
   async putFile(key: string, file: string, options: { synced?: boolean } = {}): Promise<void> {
     if (options.synced) return this.moveIntoPlace(key, file);
     try {
-      const handle = await fs.open(file, 'r');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      await syncPath(file);
     } catch (err) {
       return abandon(file, err);
     }
@@ -76,7 +72,7 @@ export class LocalBlobStore implements BlobStore {
     } catch (err) {
       return abandon(file, err);
     }
-    await syncDir(dir);
+    await syncPath(dir);
   }
 
   stagingPath(): Promise<string> {
@@ -177,13 +173,4 @@ async function readdirOrEmpty(dir: string): Promise<string[]> {
 async function abandon(file: string, err: unknown): Promise<never> {
   await discardFile(file);
   throw isDiskFull(err) ? new DiskFullError() : err;
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }

@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { syncPath } from '../fsync.ts';
 import { SQLITE_FILE } from '../store/index.ts';
 import { badRequest } from './errors.ts';
 
@@ -131,16 +132,7 @@ export async function writeMarker(dest: string, marker: BackupMarker): Promise<v
     await handle.close();
   }
   await fs.rename(partial, file);
-  await syncDir(dest);
-}
-
-export async function syncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  await syncPath(dest);
 }
 
 export async function sha256File(file: string): Promise<string> {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { type BlobStore, originalKey, thumbnailKey } from '../blobs/blob-store.ts';
 import { LocalBlobStore } from '../blobs/local-blob-store.ts';
 import { makePrivateDir } from '../data-dir.ts';
+import { syncPath } from '../fsync.ts';
 import { openSqliteStore, SQLITE_FILE } from '../store/index.ts';
 import type { MetadataStore } from '../store/types.ts';
 import {
@@ -10,7 +11,6 @@ import {
   checkBackupTarget,
   PARTIAL_SQLITE,
   sha256File,
-  syncDir,
   writeMarker,
 } from './backup-target.ts';
 import { describeKey } from './blob-keys.ts';
@@ -77,7 +77,7 @@ export async function backupDataDir(source: BackupSource, dest: string): Promise
   // The old database's -wal and -shm must not outlive it: SQLite would apply them to the new one.
   for (const suffix of ['-wal', '-shm']) await fs.rm(path.join(dest, SQLITE_FILE + suffix), { force: true });
   await fs.rename(path.join(dest, PARTIAL_SQLITE), path.join(dest, SQLITE_FILE));
-  await syncDir(dest);
+  await syncPath(dest);
   const blobsRemoved = await removeUnused(target, copied.keys, source.thumbSize);
   await writeMarker(dest, {
     ...marker,

@@ -1,5 +1,5 @@
-import fs from 'node:fs/promises';
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
+import { syncPath } from '../../fsync.ts';
 import type { CommitDurably } from '../durable-commit.ts';
 import { withRelaxedDurability } from '../relaxed-durability.ts';
 import type { Database } from '../schema.ts';
@@ -20,7 +20,7 @@ export class WalSync {
 
   constructor(
     private readonly walFile: string,
-    private readonly datasync: (file: string) => Promise<void> = datasyncFile,
+    private readonly datasync: (file: string) => Promise<void> = (file) => syncPath(file, { dataOnly: true }),
   ) {}
 
   /** Resolves once everything this process committed before the call is on disk. */
@@ -45,16 +45,6 @@ export class WalSync {
   }
 }
 
-/** fdatasync on a descriptor of our own: the WAL's dirty pages are the file's, whoever wrote them. */
-async function datasyncFile(file: string): Promise<void> {
-  const handle = await fs.open(file, 'r');
-  try {
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
  * An upload's commit on SQLite in WAL mode: the transaction at synchronous=NORMAL, then the WAL
  * synced with any other commits waiting for it. Until that sync the row is visible to readers
@@ -62,7 +52,7 @@ async function datasyncFile(file: string): Promise<void> {
  * the OS's cache), a power cut at most rows nobody was told were stored.
  */
 export function groupCommit(wal: WalSync): CommitDurably {
-  return async <T>(db: Parameters<CommitDurably>[0], work: (trx: Transaction<Database>) => Promise<T>) => {
+  return async <T>(db: Kysely<Database>, work: (trx: Transaction<Database>) => Promise<T>) => {
     // Inside a caller's transaction, its commit decides durability.
     if (db.isTransaction) return work(db as Transaction<Database>);
     const result = await withRelaxedDurability(db, (connection) => connection.transaction().execute(work));
