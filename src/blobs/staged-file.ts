@@ -20,8 +20,9 @@ export interface StagedFile {
    */
   bytes?: Buffer;
   /**
-   * Resolves once the file at `path` holds every byte: read `path` only after it. A small file
-   * is written behind the caller's back, while the upload is checked from `bytes`.
+   * Resolves once the file at `path` holds every byte, and is on disk too when `synced`: read
+   * `path` only after it. A small file is written behind the caller's back, while the upload is
+   * checked from `bytes`.
    */
   written(): Promise<void>;
   /** Whether `written()` also fsyncs the file (staged with `sync`): then it need not be synced again. */
@@ -116,8 +117,8 @@ export async function writeStagedFile(
   const bytes = sink.copy?.subarray(0, size);
   // Streamed to disk already (a large file): the blob store syncs it when it takes it.
   const background = bytes ? writeWhole(target, bytes, options.sync === true) : undefined;
-  const write = settled(background?.written ?? Promise.resolve());
-  const synced = settled(background?.synced ?? Promise.resolve());
+  const bytesInFile = settled(background?.written ?? Promise.resolve());
+  const writeDone = settled(background?.synced ?? Promise.resolve());
   let discarded: Promise<void> | undefined;
   return {
     path: target,
@@ -125,13 +126,13 @@ export async function writeStagedFile(
     sha256: sink.hash.digest('hex'),
     bytes,
     written: async () => {
-      const { error } = await synced;
+      const { error } = await writeDone;
       if (error) throw isDiskFull(error) ? new DiskFullError() : error;
     },
     synced: bytes !== undefined && options.sync === true,
     discard: () => {
       // Once the bytes are in the file it may go; its fsync, if still running, is of no matter.
-      discarded ??= write.then(() => {
+      discarded ??= bytesInFile.then(() => {
         // The copy goes back for the next upload: nothing may read `bytes` after this.
         sink.dropCopy();
         return discardFile(target);

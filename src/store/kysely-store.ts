@@ -19,8 +19,12 @@ import type { MetadataStore, StoreRepositories, StoreTransaction } from './types
 import { KyselyUserRepository } from './users.repository.ts';
 
 /** The repositories over `db` (the store's, or a transaction's), hot reads through `reader`. */
-function repositories(db: Kysely<Database>, reader: ReadRunner, ends: StoreEnds): StoreRepositories {
-  const commitDurably = ends.commitDurably ?? commitInTransaction;
+function repositories(
+  db: Kysely<Database>,
+  reader: ReadRunner,
+  ends: StoreEnds,
+  commitDurably: CommitDurably,
+): StoreRepositories {
   return {
     users: new KyselyUserRepository(db),
     tokens: tokenRepository(db, reader),
@@ -48,18 +52,19 @@ export interface StoreEnds {
 
 /** The metadata store on a Kysely database of either dialect: the same repositories, one transaction(fn). */
 export function kyselyStore(db: Kysely<Database>, reader: ReadRunner, ends: StoreEnds): MetadataStore {
+  const commitDurably = ends.commitDurably ?? commitInTransaction;
   return {
-    ...repositories(db, reader, ends),
+    ...repositories(db, reader, ends, commitDurably),
     blobLedger: new KyselyBlobLedger(db),
     integrity: new KyselyIntegrityRepository(db),
-    heldImages: new KyselyHeldImageRepository(db, ends.commitDurably ?? commitInTransaction),
+    heldImages: new KyselyHeldImageRepository(db, commitDurably),
     anonymousDevices: new KyselyAnonymousDeviceRepository(db),
     dataCopy: new KyselyDataCopy(db),
     transaction: (work) =>
       db.transaction().execute((trx) => {
         // Reads inside see the transaction's own writes: they go through it, uncached.
         const tx: StoreTransaction = {
-          ...repositories(trx, kyselyReader(trx), ends),
+          ...repositories(trx, kyselyReader(trx), ends, commitDurably),
           blobLedger: new KyselyBlobLedger(trx),
           lock: (name) => dialectOf(trx).lock(trx, name),
         };
