@@ -96,7 +96,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   // Uploads still queue OCR jobs when OCR is on; without jobs here, a `gazo worker` runs them.
   const ocr = config.ocr.enabled && options.jobs !== false ? await openOcrEngine(config.ocr) : undefined;
   // The worker is made below; uploads only nudge it once they have queued work.
-  let nudge = () => {};
+  let nudge = (_kinds?: readonly string[]) => {};
   const uploads = new UploadService(
     store,
     blobs,
@@ -109,7 +109,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       ocr: config.ocr.enabled,
     },
     reserve,
-    () => nudge(),
+    (kinds) => nudge(kinds),
   );
   const thumbnails = new ThumbnailService(
     store,
@@ -138,7 +138,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     jobKinds.register(ocrJob(reader, config.ocr.workers, config.ocr.timeoutMs));
   }
   const worker = new JobWorker(store.jobs, jobKinds);
-  nudge = () => worker.nudge();
+  nudge = (kinds) => worker.nudge(kinds);
   const accounts = new AccountsService(store);
   const sessions = new SessionsService(store);
   return {

@@ -83,8 +83,8 @@ export class UploadService {
     private readonly blobs: BlobStore,
     private readonly limits: UploadLimits,
     private readonly reserve?: DiskReserve,
-    /** Called once an upload's background work is queued (the job worker's nudge). */
-    private readonly onQueued?: () => void,
+    /** Called once an upload's background work is queued, with its kinds (the job worker's nudge). */
+    private readonly onQueued?: (kinds?: readonly string[]) => void,
   ) {
     this.collector = new BlobCollector(store, blobs, limits.thumbSize);
   }
@@ -120,13 +120,16 @@ export class UploadService {
 
   /** Stores an image from a staged file (which it takes over) or from bytes in memory. */
   upload(ownerId: number, source: StagedFile | Buffer, meta: UploadMeta = {}): Promise<ImageRow> {
-    return this.keep(source, meta, ({ image, pendingId }) =>
-      this.store.images.insert(
+    return this.keep(source, meta, async ({ image, pendingId }) => {
+      const jobs = this.followUpJobs(image.image_id, image.blob_key);
+      const row = await this.store.images.insert(
         { ...image, user_id: ownerId, ocr_locale: null, ocr_text: '' },
         pendingId,
-        this.followUpJobs(image.image_id, image.blob_key),
-      ),
-    );
+        jobs,
+      );
+      this.onQueued?.(jobs.map((job) => job.kind));
+      return row;
+    });
   }
 
   /**
@@ -139,7 +142,11 @@ export class UploadService {
     meta: UploadMeta,
     commit: (stored: StoredUpload) => Promise<T>,
   ): Promise<T> {
-    return this.keep(source, meta, commit);
+    return this.keep(source, meta, async (stored) => {
+      const held = await commit(stored);
+      this.onQueued?.();
+      return held;
+    });
   }
 
   /** The background work every new image gets: its thumbnail, and its text read. */
@@ -257,9 +264,7 @@ export class UploadService {
         latitude: location?.latitude ?? null,
         longitude: location?.longitude ?? null,
       };
-      const result = await record({ image, pendingId });
-      this.onQueued?.();
-      return result;
+      return await record({ image, pendingId });
     } catch (err) {
       await this.abandon(pendingId, hash, wrote);
       throw isDiskFull(err) ? insufficientStorage(OUT_OF_SPACE) : err;

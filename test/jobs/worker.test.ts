@@ -355,4 +355,65 @@ describe('the job queue over the SQLite job table', () => {
     expect(await worker.drain()).toBe(0);
     expect(await jobRows(dir)).toMatchObject([{ kind: 'unknown', attempts: 0, failed_at: null }]);
   });
+
+  describe('asking the table only for kinds that may have work', () => {
+    /** store.jobs, counting the claims made for each kind. */
+    function countingJobs() {
+      const claims = new Map<string, number>();
+      const jobs = Object.create(store.jobs) as typeof store.jobs;
+      jobs.claim = (kinds, ...rest) => {
+        for (const k of kinds) claims.set(k, (claims.get(k) ?? 0) + 1);
+        return store.jobs.claim(kinds, ...rest);
+      };
+      return { jobs, claimsOf: (k: string) => claims.get(k) ?? 0 };
+    }
+
+    it('a finished job does not make the worker ask again for kinds that had nothing due', async () => {
+      const { jobs, claimsOf } = countingJobs();
+      let done = 0;
+      const registry = new JobRegistry()
+        .register(kind('busy', async () => void done++))
+        .register(kind('quiet', async () => undefined))
+        .register(kind('still', async () => undefined));
+      for (let i = 0; i < 30; i++) await store.jobs.enqueue({ kind: 'busy', payload: {} });
+      worker = new JobWorker(jobs, registry, { pollMs: 60_000 });
+      worker.start();
+      await until('the busy jobs run', () => done === 30);
+      // One job at a time: each finish asks for the next busy job, and only for that.
+      expect(claimsOf('busy')).toBeGreaterThanOrEqual(30);
+      expect(claimsOf('quiet')).toBe(1);
+      expect(claimsOf('still')).toBe(1);
+    });
+
+    it('a nudge for some kinds asks for those only, and finds their jobs', async () => {
+      const { jobs, claimsOf } = countingJobs();
+      const ran: string[] = [];
+      const registry = new JobRegistry()
+        .register(kind('a', async () => void ran.push('a')))
+        .register(kind('b', async () => void ran.push('b')));
+      worker = new JobWorker(jobs, registry, { pollMs: 60_000 });
+      worker.start();
+      await until('the first look', () => claimsOf('a') === 1 && claimsOf('b') === 1);
+      await store.jobs.enqueue({ kind: 'b', payload: {} });
+      worker.nudge(['b']);
+      await until('the b job runs', () => ran.length === 1);
+      expect(ran).toEqual(['b']);
+      expect(claimsOf('a')).toBe(1);
+      // Without kinds, a nudge asks for all of them again.
+      await store.jobs.enqueue({ kind: 'a', payload: {} });
+      worker.nudge();
+      await until('the a job runs', () => ran.length === 2);
+    });
+
+    it('still finds, by polling, jobs queued without a nudge (another process, a retry come due)', async () => {
+      let ran = 0;
+      worker = new JobWorker(store.jobs, new JobRegistry().register(kind('later', async () => void ran++)), {
+        pollMs: 30,
+      });
+      worker.start();
+      await new Promise((r) => setTimeout(r, 50));
+      await store.jobs.enqueue({ kind: 'later', payload: {} });
+      await until('the job queued without a nudge runs', () => ran === 1, 5000);
+    });
+  });
 });
