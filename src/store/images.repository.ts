@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { CommittedCache } from './committed-cache.ts';
 import { dialectOf, inTransaction } from './dialect.ts';
 import type { CommitDurably } from './durable-commit.ts';
@@ -243,13 +243,15 @@ export class KyselyImageRepository implements ImageRepository {
     });
   }
 
+  // Each thumbnail job starts here: built once, and read from the reader, like the lookups by id.
+  private readonly byBlobKey = reusableQuery<[string], StoredImageRow>(
+    () => this.reader,
+    (blobKey: string) =>
+      this.db.selectFrom('images').selectAll().where('blob_key', '=', blobKey).limit(sql.lit(1)),
+  );
+
   async findByBlobKey(blobKey: string): Promise<ImageRow | undefined> {
-    const row = await this.db
-      .selectFrom('images')
-      .selectAll()
-      .where('blob_key', '=', blobKey)
-      .limit(1)
-      .executeTakeFirst();
+    const [row] = await this.byBlobKey(blobKey);
     return row && imageRow(row);
   }
 
