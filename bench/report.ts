@@ -13,7 +13,10 @@ export interface Measured {
   series: Map<string, { label: string; runs: LoadResult[] }>;
   notes: string[];
   rssIdleMb?: number;
+  /** While the clients upload. */
   rssUploadPeakMb?: number;
+  /** From the first upload until the last of their thumbnails is made. */
+  rssThumbnailsPeakMb?: number;
   /** idle: at start; before: just before the GIF uploads, after the other scenarios. */
   gif?: { idleMb?: number; beforeMb?: number; peakMb?: number; capped: boolean; capMb: number };
 }
@@ -202,6 +205,17 @@ export async function report(m: Measured, info: Info): Promise<void> {
   ratioRow(m.series.has('raw-nginx') ? '  same, vs node:http from memory' : rawName, 'raw', 'raw-node');
   rssRow('RSS idle', m.rssIdleMb, 100);
   rssRow(`RSS peak, ${settings.uploadClients} clients uploading 1080p`, m.rssUploadPeakMb, 250);
+  if (m.rssThumbnailsPeakMb !== undefined)
+    lines.push([
+      '  same, until their thumbnails are made',
+      `${fmt(m.rssThumbnailsPeakMb)} MB`,
+      '',
+      '',
+      '',
+      '(info)',
+      '',
+      '',
+    ]);
   if (m.gif) {
     const above =
       m.gif.peakMb !== undefined && m.gif.idleMb !== undefined ? m.gif.peakMb - m.gif.idleMb : undefined;
@@ -289,7 +303,12 @@ export async function report(m: Measured, info: Info): Promise<void> {
           platform: `${os.type()} ${os.release()}`,
         },
         info,
-        rss: { idleMb: m.rssIdleMb, uploadPeakMb: m.rssUploadPeakMb, gif: m.gif },
+        rss: {
+          idleMb: m.rssIdleMb,
+          uploadPeakMb: m.rssUploadPeakMb,
+          thumbnailsPeakMb: m.rssThumbnailsPeakMb,
+          gif: m.gif,
+        },
         rows: results,
         notes,
         series: Object.fromEntries(m.series),

@@ -11,7 +11,8 @@
  *           (latency), 8 clients (throughput), 8 clients with chunked streamed bodies, vs a bare
  *           node:http ingest (busboy, SHA-256, write, fsync, 200); the thumbnails for them vs
  *           sharp alone (over the uploads and the drain, the target; and over the drain alone,
- *           for information: they wait for the uploads to stop); Gazo's RSS while it happens.
+ *           for information: they wait for the uploads to stop); Gazo's RSS while the clients
+ *           upload (the target), and until their thumbnails are made (for information).
  *   shared  the same list and upload load on PostgreSQL + S3 (a throwaway cluster and s3rver,
  *           seeded with the same rows), against the SQLite + folder figures above; then two
  *           `serve --no-jobs` processes on them at once against one (the load split between
@@ -464,12 +465,17 @@ async function main() {
             const thumbnails = await thumbnailsOf(blobsDir);
             const t0 = performance.now();
             let drain = { from: 0, thumbs: 0 };
+            let uploadPeakMb: number | undefined;
             const { value, peakMb } = await peakRssDuring(gazoPid, async () => {
-              const result = await upload(uploads(gazo, `${gazoUrl}/api/upload`, settings.uploadClients));
+              // The target is the memory while the clients upload; with their thumbnails after, for information.
+              const during = await peakRssDuring(gazoPid, () =>
+                upload(uploads(gazo, `${gazoUrl}/api/upload`, settings.uploadClients)),
+              );
+              uploadPeakMb = during.peakMb;
               drain = { from: performance.now(), thumbs: await thumbnails.thumbs() };
               // Thumbnails made in the background are done when their files exist.
               await thumbnails.settled();
-              return result;
+              return during.value;
             });
             const thumbsAfter = await thumbnails.thumbs();
             const made = thumbsAfter - thumbnails.before;
@@ -496,7 +502,8 @@ async function main() {
               cpuUsPerOp: undefined,
               generatorCores: undefined,
             });
-            measured.rssUploadPeakMb = Math.max(measured.rssUploadPeakMb ?? 0, peakMb ?? 0);
+            measured.rssUploadPeakMb = Math.max(measured.rssUploadPeakMb ?? 0, uploadPeakMb ?? 0);
+            measured.rssThumbnailsPeakMb = Math.max(measured.rssThumbnailsPeakMb ?? 0, peakMb ?? 0);
           },
           async () => {
             record(
