@@ -71,6 +71,8 @@ export class JobWorker {
     if (log) this.options.log = log;
     this.running = true;
     this.stopping = false;
+    // A restart looks at every kind again: what was idle then may have work now.
+    this.idle.clear();
     this.loop = this.run();
   }
 

@@ -405,6 +405,18 @@ describe('the job queue over the SQLite job table', () => {
       await until('the a job runs', () => ran.length === 2);
     });
 
+    it('a worker started again looks at every kind again', async () => {
+      let ran = 0;
+      worker = new JobWorker(store.jobs, new JobRegistry().register(kind('again', async () => void ran++)), {
+        pollMs: 60_000,
+      });
+      worker.start();
+      await worker.stop();
+      await store.jobs.enqueue({ kind: 'again', payload: {} });
+      worker.start();
+      await until('the job queued while stopped runs', () => ran === 1, 5000);
+    });
+
     it('still finds, by polling, jobs queued without a nudge (another process, a retry come due)', async () => {
       let ran = 0;
       worker = new JobWorker(store.jobs, new JobRegistry().register(kind('later', async () => void ran++)), {
