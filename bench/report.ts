@@ -188,6 +188,7 @@ export async function report(m: Measured, info: Info): Promise<void> {
     ceiling: true,
     unit: '/s',
   });
+  latencyRow(`list page 1 while ${settings.uploadClients} clients upload`, 'list-busy', 'list-quiet');
   ratioRow(`list page 1 (${fmt(settings.images)} images)`, 'list-p1', 'list-base', {
     target: 0.5,
     ceiling: true,

@@ -12,7 +12,9 @@
  *           node:http ingest (busboy, SHA-256, write, fsync, 200); the thumbnails for them vs
  *           sharp alone (over the uploads and the drain, the target; and over the drain alone,
  *           for information: they wait for the uploads to stop); Gazo's RSS while the clients
- *           upload (the target), and until their thumbnails are made (for information).
+ *           upload (the target), and until their thumbnails are made (for information); and, for
+ *           information, list page 1 polled on 2 connections while the 8 clients upload, against
+ *           the same with no uploads.
  *   shared  the same list and upload load on PostgreSQL + S3 (a throwaway cluster and s3rver,
  *           seeded with the same rows), against the SQLite + folder figures above; then two
  *           `serve --no-jobs` processes on them at once against one (the load split between
@@ -547,6 +549,27 @@ async function main() {
               ),
             ),
         );
+        if (haveWrk) {
+          // A client polling its list while others upload: what an upload's commit costs everyone else.
+          const poll = { ...get(gazo, listUrl(1), listAuth), connections: 2 };
+          await pair(
+            async () => record('list-quiet', 'list page 1, no uploads', await wrkLoad(poll)),
+            async () => {
+              const thumbnails = await thumbnailsOf(blobsDir);
+              const [listed] = await Promise.all([
+                wrkLoad(poll),
+                upload(uploads(gazo, `${gazoUrl}/api/upload`, settings.uploadClients)),
+              ]);
+              // The server's CPU and the machine's other load are the uploads' here, by design.
+              record('list-busy', `list page 1, ${settings.uploadClients} clients uploading`, {
+                ...listed,
+                cpuUsPerOp: undefined,
+                otherCores: undefined,
+              });
+              await thumbnails.settled();
+            },
+          );
+        }
       }
       const [pgA, pgB] = pgServers;
       if (has('shared') && pgA && pgB && shared) {
