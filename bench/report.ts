@@ -166,12 +166,19 @@ export async function report(m: Measured, info: Info): Promise<void> {
       results.push({ scenario: `${scenario} ${p}`, gazoMs: gv, baselineMs: bv, target: t, met });
     }
   };
-  /** `atLeast`: the measurement was cut short, so the true figure is this or more. */
-  const rssRow = (scenario: string, mb: number | undefined, target: number, extra = '', atLeast = false) => {
+  /** `target` undefined: for information. `atLeast`: the measurement was cut short, so the true figure is this or more. */
+  const rssRow = (
+    scenario: string,
+    mb: number | undefined,
+    target: number | undefined,
+    extra = '',
+    atLeast = false,
+  ) => {
     if (mb === undefined) return;
-    const met = mb <= target && !atLeast;
+    const met = target === undefined ? undefined : mb <= target && !atLeast;
     const shown = `${atLeast ? '≥ ' : ''}${fmt(mb)} MB`;
-    lines.push([scenario, shown, '', extra, '', `≤ ${fmt(target)} MB`, met ? 'yes' : 'NO', '']);
+    const goal = target === undefined ? '(info)' : `≤ ${fmt(target)} MB`;
+    lines.push([scenario, shown, '', extra, '', goal, met === undefined ? '' : met ? 'yes' : 'NO', '']);
     results.push({ scenario, mb, target, met });
   };
 
@@ -206,17 +213,7 @@ export async function report(m: Measured, info: Info): Promise<void> {
   ratioRow(m.series.has('raw-nginx') ? '  same, vs node:http from memory' : rawName, 'raw', 'raw-node');
   rssRow('RSS idle', m.rssIdleMb, 100);
   rssRow(`RSS peak, ${settings.uploadClients} clients uploading 1080p`, m.rssUploadPeakMb, 250);
-  if (m.rssThumbnailsPeakMb !== undefined)
-    lines.push([
-      '  same, until their thumbnails are made',
-      `${fmt(m.rssThumbnailsPeakMb)} MB`,
-      '',
-      '',
-      '',
-      '(info)',
-      '',
-      '',
-    ]);
+  rssRow('  same, until their thumbnails are made', m.rssThumbnailsPeakMb, undefined);
   if (m.gif) {
     const above =
       m.gif.peakMb !== undefined && m.gif.idleMb !== undefined ? m.gif.peakMb - m.gif.idleMb : undefined;

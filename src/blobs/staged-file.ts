@@ -117,7 +117,7 @@ export async function writeStagedFile(
   const bytes = sink.copy?.subarray(0, size);
   // Streamed to disk already (a large file): the blob store syncs it when it takes it.
   const background = bytes ? writeWhole(target, bytes, options.sync === true) : undefined;
-  const bytesInFile = settled(background?.written ?? Promise.resolve());
+  const bytesInFile = background?.written ?? Promise.resolve();
   const writeDone = settled(background?.synced ?? Promise.resolve());
   let discarded: Promise<void> | undefined;
   return {
