@@ -80,3 +80,28 @@ export async function withOtherLoad<T>(
   const other = busy1 - busy0 - (serverCpu ?? 0) - (self.user + self.system) / 1e6;
   return { value, serverCpu, otherCores: Math.max(0, other / elapsed) };
 }
+
+/**
+ * Waits until a process has used under `share` of a core over each of two `windowMs` windows
+ * in a row (its background jobs done: the thumbnail and OCR of an upload), or `timeoutMs` passed.
+ * Resolves with whether it went quiet.
+ */
+export async function quietProcess(
+  pid: number,
+  share = 0.05,
+  windowMs = 500,
+  timeoutMs = 60_000,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  let quietWindows = 0;
+  let before = processCpuSeconds(pid);
+  while (before !== undefined && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, windowMs));
+    const after = processCpuSeconds(pid);
+    if (after === undefined) return false;
+    quietWindows = after - before < (share * windowMs) / 1000 ? quietWindows + 1 : 0;
+    if (quietWindows >= 2) return true;
+    before = after;
+  }
+  return false;
+}
