@@ -53,6 +53,8 @@ export interface BlobStore {
   freeBytes(): Promise<number | undefined>;
   /** The whole blob in memory (for small files: thumbnails, hot originals), or undefined when missing. */
   read(key: string): Promise<Buffer | undefined>;
+  /** The blob's bytes if this store holds them in memory now (no I/O, no promise); else undefined. */
+  peek?(key: string): Buffer | undefined;
   /** The blob's bytes, or a range of them, as a stream; undefined when there is no such blob. */
   stream(key: string, range?: ByteRange): Promise<Readable | undefined>;
   /** Size and validator without reading the bytes; undefined when there is no such blob. */

@@ -16,13 +16,18 @@ export class CachedBlobStore implements BlobStore {
     private readonly maxEntry = Math.max(1, Math.floor(budget / 16)),
   ) {}
 
-  async read(key: string): Promise<Buffer | undefined> {
+  peek(key: string): Buffer | undefined {
     const hit = this.entries.get(key);
     if (hit) {
       this.entries.delete(key);
       this.entries.set(key, hit);
-      return hit;
     }
+    return hit;
+  }
+
+  async read(key: string): Promise<Buffer | undefined> {
+    const hit = this.peek(key);
+    if (hit) return hit;
     const data = await this.inner.read(key);
     if (data && data.length <= this.maxEntry) this.remember(key, data);
     return data;

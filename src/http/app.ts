@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import { Type } from '@fastify/type-provider-typebox';
@@ -5,27 +6,39 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { Runtime } from '../runtime.ts';
 import { apiRoutes } from './api/index.ts';
 import { registerAuthLimits } from './auth-limits.ts';
+import { COMMON_HEADERS } from './common-headers.ts';
 import { handleError, sendError } from './errors.ts';
 import { legacyRoutes } from './legacy/index.ts';
 import { redactingLogger } from './log-redaction.ts';
-import { networkOptions } from './network.ts';
+import { httpServer, networkOptions } from './network.ts';
 import { oauthRoutes } from './oauth/index.ts';
 import { ErrorSchema, WireImageSchema } from './schemas.ts';
 import { serviceRoutes } from './service-routes.ts';
 import { createFastify, type GazoApp } from './types.ts';
 import { sendErrorPage } from './web/errors.ts';
+import { hotOriginals } from './web/hot-originals.ts';
 import { webRoutes } from './web/index.ts';
 
 /** The whole HTTP surface of Gazo on one Fastify instance; listening is the caller's business. */
 export async function buildApp(rt: Runtime, options: { logger?: FastifyServerOptions['logger'] } = {}) {
+  // Set once the app exists: public originals in memory, answered before Fastify (hot-originals.ts).
+  let hot: ((request: IncomingMessage, response: ServerResponse) => boolean) | undefined;
   const app = createFastify({
     logger: redactingLogger(options.logger),
     ...networkOptions(rt.config.network),
+    serverFactory: (handler, settings) =>
+      httpServer(settings, (request, response) => {
+        if (!hot?.(request, response)) handler(request, response);
+      }),
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
   });
 
   // Past the cap, node closes new connections at once rather than queueing them.
   app.server.maxConnections = rt.config.network.maxConnections;
+  // With request logging on (--log-level info), every request goes through Fastify to be logged.
+  // (With logging off Fastify's logger has no levels at all.)
+  const log = app.log as { isLevelEnabled?: (level: string) => boolean };
+  if (log.isLevelEnabled?.('info') !== true) hot = hotOriginals(rt);
   app.setErrorHandler(handleError);
   // API clients get the JSON error shape; a browser that asked for a page gets one.
   app.setNotFoundHandler((request, reply) => {
@@ -63,8 +76,7 @@ export async function buildApp(rt: Runtime, options: { logger?: FastifyServerOpt
 
   // Callback style, not async: this runs on every response, and a promise per hook shows up.
   app.addHook('onRequest', (_request, reply, done) => {
-    reply.header('X-Content-Type-Options', 'nosniff');
-    reply.header('Referrer-Policy', 'strict-origin-when-cross-origin');
+    reply.headers(COMMON_HEADERS);
     done();
   });
 

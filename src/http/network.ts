@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { FastifyHttpOptions, FastifyServerOptions } from 'fastify';
 import type { Config } from '../config.ts';
 
@@ -27,4 +27,17 @@ function trustProxyOption(trust: Config['network']['trustProxy']): FastifyServer
   // an operator who gives a count says every connection comes through that many proxies.
   if (typeof trust === 'number') return (_address: string, hop: number) => hop < trust;
   return trust;
+}
+
+/**
+ * The node:http server as Fastify would make it from these settings (its timeouts), but with
+ * our own request listener: Fastify's `serverFactory` leaves the settings to the factory.
+ */
+export function httpServer(settings: FastifyHttpOptions<Server>, listener: RequestListener): Server {
+  const server = createServer(settings.http ?? {}, listener);
+  if (settings.keepAliveTimeout !== undefined) server.keepAliveTimeout = settings.keepAliveTimeout;
+  if (settings.requestTimeout !== undefined) server.requestTimeout = settings.requestTimeout;
+  server.setTimeout(settings.connectionTimeout ?? 0);
+  if (settings.maxRequestsPerSocket) server.maxRequestsPerSocket = settings.maxRequestsPerSocket;
+  return server;
 }

@@ -128,6 +128,17 @@ export class ImagesService {
     return row;
   }
 
+  /**
+   * An original anyone with its URL may see, when both its row and its bytes are in memory:
+   * answered without a query or a read, or undefined (then ask findViewable and readOriginal).
+   */
+  peekPublicOriginal(imageId: string): { row: ImageRow; bytes: Buffer } | undefined {
+    const row = this.store.images.peekByImageId(imageId);
+    if (!row || row.access_policy === 'only_me') return undefined;
+    const bytes = this.blobs.peek?.(originalKey(row.blob_key));
+    return bytes && { row, bytes };
+  }
+
   readOriginal(row: ImageRow): Promise<Buffer | undefined> {
     return this.blobs.read(originalKey(row.blob_key));
   }

@@ -105,6 +105,10 @@ export class KyselyImageRepository implements ImageRepository {
     ROW_CACHE_ENTRIES,
   );
 
+  peekByImageId(imageId: string): ImageRow | undefined {
+    return this.rows.peek(imageId);
+  }
+
   findByImageId(imageId: string): Promise<ImageRow | undefined> {
     return this.rows.get(imageId, async () => {
       const [row] = await this.byImageId(imageId);

@@ -263,6 +263,8 @@ export interface ImageRepository {
    */
   insert(row: NewImageRow, pendingId: number, jobs?: NewJob[]): Promise<ImageRow>;
   findByImageId(imageId: string): Promise<ImageRow | undefined>;
+  /** The row if it is kept in process and nothing was committed since (no query); else undefined. */
+  peekByImageId(imageId: string): ImageRow | undefined;
   /** Some image that uses the blob, if any does. */
   findByBlobKey(blobKey: string): Promise<ImageRow | undefined>;
   /** Marks every image of the blob as undecodable, bumping their owners' images_version. */

@@ -2,13 +2,13 @@ import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import parseRange from 'range-parser';
 import type { ByteRange } from '../../blobs/blob-store.ts';
-import { IMAGE_TYPES, type ImageType } from '../../imaging/imaging.ts';
 import type { Runtime } from '../../runtime.ts';
 import type { ImageRow } from '../../store/schema.ts';
 
 import { sendError } from '../errors.ts';
 import { ImageId } from '../schemas.ts';
 import type { GazoApp } from '../types.ts';
+import { cacheControl, contentType, imageHeaderValues, originalEtag } from './image-headers.ts';
 import { sendDeviceLink } from './pages/device-link.ts';
 import { sendOwnerImagePage } from './pages/image-owner.ts';
 import { permalinkPage } from './permalink-page.ts';
@@ -23,27 +23,9 @@ const hidden = { hide: true };
 /** Originals up to this size are read whole (from the in-memory cache when hot); larger ones stream. */
 const READ_WHOLE_UP_TO = 1024 * 1024;
 
-const contentType = (type: string) => IMAGE_TYPES[type as ImageType] ?? 'application/octet-stream';
-
-const cacheControl = (row: ImageRow) =>
-  row.access_policy === 'anyone' && !row.decode_error
-    ? 'public, max-age=31536000, immutable'
-    : 'private, no-cache';
-
-/**
- * The headers of stored image bytes: a strong ETag (content hash), immutable caching for public
- * images, and headers that stop a browser from ever treating them as anything but an image.
- */
-function imageHeaders(reply: FastifyReply, row: ImageRow, etag: string, type: string = row.type) {
-  return reply.headers({
-    'Content-Type': contentType(type),
-    ETag: etag,
-    'Cache-Control': cacheControl(row),
-    'Content-Security-Policy': "default-src 'none'; sandbox",
-    'Cross-Origin-Resource-Policy': 'cross-origin',
-    'Content-Disposition': 'inline',
-  });
-}
+/** Sets the headers of stored image bytes (see imageHeaderValues). */
+const imageHeaders = (reply: FastifyReply, row: ImageRow, etag: string, type?: string) =>
+  reply.headers(imageHeaderValues(row, etag, type));
 
 /** True when the client holds these bytes already: answered 304 before any byte is fetched. */
 function notModified(request: FastifyRequest, etag: string): boolean {
@@ -74,7 +56,7 @@ const imageNotFound = (request: FastifyRequest, reply: FastifyReply) =>
 async function serveOriginal(rt: Runtime, request: FastifyRequest, reply: FastifyReply, imageId: string) {
   const row = await rt.images.findViewable(imageId, await webViewer(rt, request));
   if (!row) return imageNotFound(request, reply);
-  const etag = `"${row.blob_key}"`;
+  const etag = originalEtag(row);
   if (notModified(request, etag)) return imageHeaders(reply, row, etag).code(304).send();
   // Checked from the configuration first: the hot path of a folder store makes no extra call.
   const direct =
@@ -90,7 +72,7 @@ async function serveOriginal(rt: Runtime, request: FastifyRequest, reply: Fastif
   if (!request.headers.range && row.byte_size <= READ_WHOLE_UP_TO) {
     const bytes = await rt.images.readOriginal(row);
     if (!bytes) return imageNotFound(request, reply);
-    return imageHeaders(reply, row, etag).header('Accept-Ranges', 'bytes').send(bytes);
+    return imageHeaders(reply, row, etag).header('accept-ranges', 'bytes').send(bytes);
   }
   const stat = await rt.images.statOriginal(row);
   if (!stat) return imageNotFound(request, reply);
@@ -101,7 +83,7 @@ async function serveOriginal(rt: Runtime, request: FastifyRequest, reply: Fastif
   }
   const body = await rt.images.streamOriginal(row, range);
   if (!body) return imageNotFound(request, reply);
-  imageHeaders(reply, row, etag).header('Accept-Ranges', 'bytes');
+  imageHeaders(reply, row, etag).header('accept-ranges', 'bytes');
   if (!range) return reply.header('Content-Length', stat.size).send(body);
   return reply
     .code(206)

@@ -1,0 +1,63 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Runtime } from '../../runtime.ts';
+import type { ImageRow } from '../../store/schema.ts';
+import { COMMON_HEADERS } from '../common-headers.ts';
+import { imageHeaderValues, originalEtag } from './image-headers.ts';
+
+/** `/<image_id>.<ext>` and nothing more: a query (`?access_token=`) goes the usual way. */
+const HOT_URL = /^\/([0-9a-f]{32})\.(?:png|jpg|jpeg|gif|webp)$/;
+
+/**
+ * The hot path of an image host: `GET /<id>.<ext>` of an image anyone with the link may see,
+ * whose row and bytes are both in memory, answered on node:http before Fastify. Fastify's
+ * request pipeline alone costs about as much CPU as writing a 200 KB file to the socket (the
+ * raw row of `npm run bench`). The answer is the one the route gives (image-files.ts): the same
+ * headers, from the same functions, and the same bytes.
+ *
+ * Anything that needs more goes through the routes, which fill the caches this path reads:
+ * another method, a query, a token (it may be refused, or counted), a Range or a validator, a
+ * private image, bytes not in memory, presigned S3 redirects. A delete or a change of policy
+ * commits, which empties the row cache at once (see CommittedCache).
+ *
+ * Returns false when it did not answer.
+ */
+export function hotOriginals(rt: Runtime): (request: IncomingMessage, response: ServerResponse) => boolean {
+  // Presigned redirects answer originals from S3: never from here.
+  if (rt.config.blobs.kind === 's3' && rt.config.blobs.presignSeconds) return () => false;
+  return (request, response) => {
+    if (request.method !== 'GET' || !request.url) return false;
+    const match = HOT_URL.exec(request.url);
+    if (!match) return false;
+    const { headers } = request;
+    if (headers.authorization || headers.range || headers['if-none-match'] || headers['if-range']) {
+      return false;
+    }
+    const hot = rt.images.peekPublicOriginal(match[1] as string);
+    if (!hot) return false;
+    response.writeHead(200, headersOf(hot.row, hot.bytes.length));
+    response.end(hot.bytes);
+    return true;
+  };
+}
+
+/**
+ * Each kept row's response headers, as the flat name-value list writeHead takes, made once:
+ * building the object anew for every request cost more than the rest of this path. A row that
+ * changes is a new object (the cache is emptied on every commit), so its headers are made anew.
+ */
+const headerLists = new WeakMap<ImageRow, string[]>();
+
+function headersOf(row: ImageRow, length: number): string[] {
+  let list = headerLists.get(row);
+  if (!list) {
+    const headers = {
+      ...COMMON_HEADERS,
+      ...imageHeaderValues(row, originalEtag(row)),
+      'accept-ranges': 'bytes',
+      'content-length': String(length),
+    };
+    list = Object.entries(headers).flat();
+    headerLists.set(row, list);
+  }
+  return list;
+}
