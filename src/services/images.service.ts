@@ -36,6 +36,10 @@ export interface ImageEdit extends ImageSettings {
 
 const ACCESS_POLICIES: ReadonlySet<string> = new Set(['anyone', 'only_me']);
 
+/** Who may see an image's bytes and page: anyone, unless it is `only_me` (then its owner only). */
+const mayView = (row: ImageRow, viewer: Principal | undefined) =>
+  row.access_policy !== 'only_me' || row.user_id === viewer?.userId;
+
 /** Reading, listing, searching and deleting images, with the rule of who may see what. */
 export class ImagesService {
   constructor(
@@ -123,9 +127,7 @@ export class ImagesService {
    */
   async findViewable(imageId: string, viewer: Principal | undefined): Promise<ImageRow | undefined> {
     const row = await this.store.images.findByImageId(imageId);
-    if (!row) return undefined;
-    if (row.access_policy === 'only_me' && row.user_id !== viewer?.userId) return undefined;
-    return row;
+    return row && mayView(row, viewer) ? row : undefined;
   }
 
   /**
@@ -134,7 +136,7 @@ export class ImagesService {
    */
   peekPublicOriginal(imageId: string): { row: ImageRow; bytes: Buffer } | undefined {
     const row = this.store.images.peekByImageId(imageId);
-    if (!row || row.access_policy === 'only_me') return undefined;
+    if (!row || !mayView(row, undefined)) return undefined;
     const bytes = this.blobs.peek?.(originalKey(row.blob_key));
     return bytes && { row, bytes };
   }

@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Runtime } from '../../runtime.ts';
 import type { ImageRow } from '../../store/schema.ts';
 import { COMMON_HEADERS } from '../common-headers.ts';
-import { imageHeaderValues, originalEtag } from './image-headers.ts';
+import { redirectsOriginals } from './image-files.ts';
+import { originalHeaderValues } from './image-headers.ts';
 
 /** `/<image_id>.<ext>` and nothing more: a query (`?access_token=`) goes the usual way. */
 const HOT_URL = /^\/([0-9a-f]{32})\.(?:png|jpg|jpeg|gif|webp)$/;
@@ -24,7 +25,7 @@ const HOT_URL = /^\/([0-9a-f]{32})\.(?:png|jpg|jpeg|gif|webp)$/;
  */
 export function hotOriginals(rt: Runtime): (request: IncomingMessage, response: ServerResponse) => boolean {
   // Presigned redirects answer originals from S3: never from here.
-  if (rt.config.blobs.kind === 's3' && rt.config.blobs.presignSeconds) return () => false;
+  if (redirectsOriginals(rt)) return () => false;
   return (request, response) => {
     if (request.method !== 'GET' || !request.url) return false;
     const match = HOT_URL.exec(request.url);
@@ -51,12 +52,7 @@ const headerLists = new WeakMap<ImageRow, string[]>();
 function headersOf(row: ImageRow, length: number): string[] {
   let list = headerLists.get(row);
   if (!list) {
-    const headers = {
-      ...COMMON_HEADERS,
-      ...imageHeaderValues(row, originalEtag(row)),
-      'accept-ranges': 'bytes',
-      'content-length': String(length),
-    };
+    const headers = { ...COMMON_HEADERS, ...originalHeaderValues(row), 'content-length': String(length) };
     list = Object.entries(headers).flat();
     headerLists.set(row, list);
   }

@@ -8,7 +8,13 @@ import type { ImageRow } from '../../store/schema.ts';
 import { sendError } from '../errors.ts';
 import { ImageId } from '../schemas.ts';
 import type { GazoApp } from '../types.ts';
-import { cacheControl, contentType, imageHeaderValues, originalEtag } from './image-headers.ts';
+import {
+  cacheControl,
+  contentType,
+  imageHeaderValues,
+  originalEtag,
+  originalHeaderValues,
+} from './image-headers.ts';
 import { sendDeviceLink } from './pages/device-link.ts';
 import { sendOwnerImagePage } from './pages/image-owner.ts';
 import { permalinkPage } from './permalink-page.ts';
@@ -26,6 +32,10 @@ const READ_WHOLE_UP_TO = 1024 * 1024;
 /** Sets the headers of stored image bytes (see imageHeaderValues). */
 const imageHeaders = (reply: FastifyReply, row: ImageRow, etag: string, type?: string) =>
   reply.headers(imageHeaderValues(row, etag, type));
+
+/** Originals are answered with a redirect to a presigned S3 URL (`presign=1`), not their bytes. */
+export const redirectsOriginals = (rt: Runtime) =>
+  rt.config.blobs.kind === 's3' && Boolean(rt.config.blobs.presignSeconds);
 
 /** True when the client holds these bytes already: answered 304 before any byte is fetched. */
 function notModified(request: FastifyRequest, etag: string): boolean {
@@ -59,20 +69,19 @@ async function serveOriginal(rt: Runtime, request: FastifyRequest, reply: Fastif
   const etag = originalEtag(row);
   if (notModified(request, etag)) return imageHeaders(reply, row, etag).code(304).send();
   // Checked from the configuration first: the hot path of a folder store makes no extra call.
-  const direct =
-    rt.config.blobs.kind === 's3' && rt.config.blobs.presignSeconds
-      ? await rt.images.directOriginalUrl(row, {
-          contentType: contentType(row.type),
-          cacheControl: cacheControl(row),
-          contentDisposition: 'inline',
-        })
-      : undefined;
+  const direct = redirectsOriginals(rt)
+    ? await rt.images.directOriginalUrl(row, {
+        contentType: contentType(row.type),
+        cacheControl: cacheControl(row),
+        contentDisposition: 'inline',
+      })
+    : undefined;
   // The URL is a capability that expires: never cached, by the browser or anyone between.
   if (direct) return reply.header('Cache-Control', 'private, no-store').redirect(direct, 302);
   if (!request.headers.range && row.byte_size <= READ_WHOLE_UP_TO) {
     const bytes = await rt.images.readOriginal(row);
     if (!bytes) return imageNotFound(request, reply);
-    return imageHeaders(reply, row, etag).header('accept-ranges', 'bytes').send(bytes);
+    return reply.headers(originalHeaderValues(row)).send(bytes);
   }
   const stat = await rt.images.statOriginal(row);
   if (!stat) return imageNotFound(request, reply);
@@ -83,7 +92,7 @@ async function serveOriginal(rt: Runtime, request: FastifyRequest, reply: Fastif
   }
   const body = await rt.images.streamOriginal(row, range);
   if (!body) return imageNotFound(request, reply);
-  imageHeaders(reply, row, etag).header('accept-ranges', 'bytes');
+  reply.headers(originalHeaderValues(row));
   if (!range) return reply.header('Content-Length', stat.size).send(body);
   return reply
     .code(206)

@@ -23,3 +23,9 @@ export const imageHeaderValues = (row: ImageRow, etag: string, type: string = ro
 
 /** An original's ETag: its content hash, which is its blob key. */
 export const originalEtag = (row: ImageRow) => `"${row.blob_key}"`;
+
+/** The headers of a whole original: its image headers, and that it may be asked for in ranges. */
+export const originalHeaderValues = (row: ImageRow) => ({
+  ...imageHeaderValues(row, originalEtag(row)),
+  'accept-ranges': 'bytes',
+});
