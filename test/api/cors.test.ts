@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CREDENTIALED_CORS, credentialedPreflight, registerApiCors } from '../../src/http/api/cors.ts';
+import { credentialedPreflight, registerApiCors } from '../../src/http/api/cors.ts';
 import { createFastify } from '../../src/http/types.ts';
 import { type RawResponse, rawRequest, uploadOk, type WireImage } from '../helpers/api.ts';
 import { solidPng } from '../helpers/images.ts';
@@ -135,8 +135,8 @@ describe('a route with its own CORS policy (credentials, the origin echoed)', ()
   const app = createFastify({});
   beforeAll(async () => {
     await app.register(async (api) => {
-      await registerApiCors(api);
-      api.post('/api/upload/easy_auth', { config: { cors: CREDENTIALED_CORS } }, async () => ({ ok: 1 }));
+      registerApiCors(api);
+      api.post('/api/upload/easy_auth', { config: { cors: 'credentialed' } }, async () => ({ ok: 1 }));
       credentialedPreflight(api, '/api/upload/easy_auth');
       api.get('/api/images', async () => []);
       api.get('/api/quiet', { config: { cors: false } }, async () => ({}));

@@ -10,7 +10,7 @@ import { maxBodyBytes, readUploadForm, refuseBeforeReading, type UploadForm } fr
 import { errors } from '../schemas.ts';
 import type { GazoApp } from '../types.ts';
 import { readUrlEncodedForm } from '../urlencoded.ts';
-import { CREDENTIALED_CORS, credentialedPreflight } from './cors.ts';
+import { credentialedPreflight } from './cors.ts';
 
 const URL = '/api/upload/easy_auth';
 
@@ -55,7 +55,7 @@ export async function easyAuthRoutes(app: GazoApp, rt: Runtime) {
     done();
   };
 
-  app.post(URL, { schema, onRequest, config: { cors: CREDENTIALED_CORS } }, async (request) => {
+  app.post(URL, { schema, onRequest, config: { cors: 'credentialed' } }, async (request) => {
     const ended = rt.uploads.activity.begin();
     let form: UploadForm | undefined;
     try {

@@ -19,7 +19,7 @@ import { usersMeRoute } from './users-me.ts';
  */
 export async function apiRoutes(app: GazoApp, rt: Runtime) {
   app.setErrorHandler(handleError);
-  await registerApiCors(app);
+  registerApiCors(app);
   for (const route of [
     listImagesRoute,
     getImageRoute,
