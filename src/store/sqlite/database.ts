@@ -31,14 +31,17 @@ export async function openSqlite(file: string): Promise<OpenDatabase> {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const writes: WriterActivity = { since: true };
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(sqlite, writes) }),
+  });
   await migrate(db);
   // Without a WAL (in memory, or a file system that cannot map one) every commit syncs itself.
   const commitDurably = journal === 'wal' ? groupCommit(new WalSync(`${file}-wal`)) : commitInTransaction;
   return {
     db,
     sqlite,
-    reader: file === ':memory:' ? memoryReader(db) : openReader(file, sqlite),
+    reader: file === ':memory:' ? memoryReader(db) : openReader(file, sqlite, writes),
     commitDurably,
   };
 }
@@ -65,7 +68,11 @@ async function makePrivate(file: string): Promise<void> {
  * tens through Kysely's asynchronous connection handling. Its own connection means it never
  * sees another request's uncommitted transaction (WAL gives it the last committed state).
  */
-function openReader(file: string, writer: SQLite.Database): ReadRunner & { close(): void } {
+function openReader(
+  file: string,
+  writer: SQLite.Database,
+  writes: WriterActivity,
+): ReadRunner & { close(): void } {
   const reader = new SQLite(file, { readonly: true });
   reader.pragma('busy_timeout = 10000');
   const statements = new Map<string, SQLite.Statement>();
@@ -79,7 +86,7 @@ function openReader(file: string, writer: SQLite.Database): ReadRunner & { close
     }
     return stmt;
   };
-  const changes = changeCounter(reader, writer);
+  const changes = changeCounter(reader, writer, writes);
   return {
     async all<R>(sql: string, parameters: readonly unknown[]) {
       return prepared(statements, sql, false).all(...parameters) as R[];
@@ -100,12 +107,26 @@ function openReader(file: string, writer: SQLite.Database): ReadRunner & { close
 const OTHER_PROCESS_CHECK_MS = 100;
 
 /**
+ * Whether the writer may have changed anything since the change counter last looked: set by
+ * every statement Kysely prepares on it (every query it runs; nothing writes the database but
+ * through Kysely), cleared by the counter when it reads total_changes().
+ */
+interface WriterActivity {
+  since: boolean;
+}
+
+/**
  * A number that moves whenever anything may have been committed since it was last read, or
  * undefined while this process's writer is inside a transaction (what a reader sees then is
- * about to change). This process's writes show in the writer's total_changes() at no cost; other
- * processes' commits in the reader's data_version, sampled every OTHER_PROCESS_CHECK_MS.
+ * about to change). This process's writes show in the writer's total_changes(), asked only after
+ * the writer ran a statement (a cached page otherwise asked it on every request, 2 % of its
+ * CPU); other processes' commits in the reader's data_version, sampled every OTHER_PROCESS_CHECK_MS.
  */
-function changeCounter(reader: SQLite.Database, writer: SQLite.Database): () => number | undefined {
+function changeCounter(
+  reader: SQLite.Database,
+  writer: SQLite.Database,
+  writes: WriterActivity,
+): () => number | undefined {
   const totalChanges = writer.prepare('SELECT total_changes()').pluck();
   const dataVersion = reader.prepare('PRAGMA data_version').pluck();
   let generation = 0;
@@ -114,15 +135,18 @@ function changeCounter(reader: SQLite.Database, writer: SQLite.Database): () => 
   let versionReadAt = Number.NEGATIVE_INFINITY;
   return () => {
     if (writer.inTransaction) return undefined;
-    const changes = totalChanges.get();
-    const now = Date.now();
-    if (changes !== lastChanges) {
-      lastChanges = changes;
-      generation++;
-      // Our own commit moved data_version too: read it now, so that it is not taken later for
-      // another process's.
-      versionReadAt = Number.NEGATIVE_INFINITY;
+    if (writes.since) {
+      writes.since = false;
+      const changes = totalChanges.get();
+      if (changes !== lastChanges) {
+        lastChanges = changes;
+        generation++;
+        // Our own commit moved data_version too: read it now, so that it is not taken later for
+        // another process's.
+        versionReadAt = Number.NEGATIVE_INFINITY;
+      }
     }
+    const now = Date.now();
     if (now - versionReadAt >= OTHER_PROCESS_CHECK_MS) {
       versionReadAt = now;
       const version = dataVersion.get();
@@ -148,11 +172,13 @@ const STATEMENT_CACHE = 200;
  * connection, so a cached statement is never in use twice at once; SQLite re-prepares a statement
  * by itself after a schema change.
  */
-function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
+function withStatementCache(sqlite: SQLite.Database, writes: WriterActivity): SqliteDatabase {
   const cache = new Map<string, SQLite.Statement>();
   return {
     close: () => sqlite.close(),
     prepare(sql: string) {
+      // Kysely runs the statement at once, before any other code: see changeCounter.
+      writes.since = true;
       let stmt = cache.get(sql);
       if (stmt) {
         cache.delete(sql);
