@@ -12,6 +12,7 @@ import { legacyRoutes } from './legacy/index.ts';
 import { redactingLogger } from './log-redaction.ts';
 import { httpServer, networkOptions } from './network.ts';
 import { oauthRoutes } from './oauth/index.ts';
+import { lazyChildLoggerFactory } from './request-logger.ts';
 import { ErrorSchema, WireImageSchema } from './schemas.ts';
 import { serviceRoutes } from './service-routes.ts';
 import { createFastify, type GazoApp } from './types.ts';
@@ -23,8 +24,11 @@ import { webRoutes } from './web/index.ts';
 export async function buildApp(rt: Runtime, options: { logger?: FastifyServerOptions['logger'] } = {}) {
   // Set once the app exists: public originals in memory, answered before Fastify (hot-originals.ts).
   let hot: ((request: IncomingMessage, response: ServerResponse) => boolean) | undefined;
+  const logger = redactingLogger(options.logger);
   const app = createFastify({
-    logger: redactingLogger(options.logger),
+    logger,
+    // Without a logger Fastify's requests share its silent one; with one, each gets a child lazily.
+    ...(logger ? { childLoggerFactory: lazyChildLoggerFactory } : {}),
     ...networkOptions(rt.config.network),
     serverFactory: (handler, settings) =>
       httpServer(settings, (request, response) => {
