@@ -37,7 +37,7 @@
 import { rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { LIST_PAGE_CACHE_CHARS } from '../src/http/list-page-cache.ts';
+import { LIST_PAGE_CACHE_BYTES } from '../src/http/list-page-cache.ts';
 import { screenshotPng } from '../test/helpers/images.ts';
 import { quietProcess } from './cpu.ts';
 import { startFlags, startGazoServer } from './gazo-process.ts';
@@ -303,7 +303,7 @@ async function main() {
       throw new Error(`list: X-Total-Count is ${page1.headers.get('x-total-count')}, not ${settings.images}`);
     }
     const page1Body = Buffer.from(await page1.arrayBuffer());
-    if (has('list') && lastPage * page1Body.length <= LIST_PAGE_CACHE_CHARS) {
+    if (has('list') && lastPage * page1Body.length <= LIST_PAGE_CACHE_BYTES) {
       measured.notes.push(
         `only ${lastPage} pages, which all fit in Gazo's page cache: the "new page" row measures cache hits.`,
       );

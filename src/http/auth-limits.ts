@@ -18,6 +18,12 @@ const ENTRIES = 100_000;
  * @fastify/rate-limit's store; each is off when its setting is 0.
  */
 export interface AuthLimits {
+  /**
+   * Whether an authentication that succeeds needs no limit now: no per-credential budget, and no
+   * address can be over its failures. A caller that knows the credential at once may then skip
+   * the other three.
+   */
+  idle(): boolean;
   /** Refuses (429) an address that has used up its failed authentications, before any check. */
   beforeCheck(request: FastifyRequest): Promise<void>;
   /** Counts a failed authentication against the client's address; logs when it hits the limit. */
@@ -54,9 +60,13 @@ export async function registerAuthLimits(app: FastifyInstance, limits: Config['r
   // is skipped on every request then.
   let lastFailureAt = Number.NEGATIVE_INFINITY;
 
+  const noFailures = () => !failures || Date.now() - lastFailureAt > MINUTE_MS + 1000;
+
   app.decorate<AuthLimits>('authLimits', {
+    idle: () => !budget && noFailures(),
+
     async beforeCheck(request) {
-      if (!failures || Date.now() - lastFailureAt > MINUTE_MS + 1000) return;
+      if (!failures || noFailures()) return;
       const state = await failures(request, { increment: false });
       if (state.isAllowed || state.remaining > 0) return;
       throw new TooManyRequests(

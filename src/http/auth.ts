@@ -61,6 +61,22 @@ export async function requireUser(
   return principal;
 }
 
+/**
+ * requireUser's principal without a promise, for the requests clients repeat the most: when the
+ * token's answer is in memory, it has `scope`, and no limit needs consulting (auth-limits.ts
+ * `idle`). Undefined in every other case, errors included: call requireUser then.
+ */
+export function keptUser(
+  accounts: AccountsService,
+  request: FastifyRequest,
+  scope: Scope,
+): Principal | undefined {
+  if (!request.server.authLimits.idle()) return undefined;
+  const token = tokenFrom(request);
+  const principal = token === undefined ? undefined : accounts.keptToken(token)?.principal;
+  return principal?.scopes.has(scope) ? principal : undefined;
+}
+
 /** The viewer of a public page or file, if a token identifies them; never a 401. */
 export async function optionalUser(
   accounts: AccountsService,

@@ -199,6 +199,19 @@ export class AccountsService {
   }
 
   /**
+   * A token's credential when everything it takes is in memory: its kept answer (see check) and
+   * its last use written less than a minute ago. No promise; undefined means "ask checkToken",
+   * not that the token is unknown.
+   */
+  keptToken(token: string): Credential | undefined {
+    if (token.length === 0 || token.length > 256) return undefined;
+    const found = this.store.tokens.cachedByHash(hashSecret(token));
+    if (!found || found.user.disabled_at !== null) return undefined;
+    const credential = this.credentialOf(found, 'token');
+    return this.touchDue(credential.key, false) ? undefined : credential;
+  }
+
+  /**
    * Every authenticated request comes here: a kept answer is taken without a promise's turn, and
    * its principal is made once for as long as the store keeps that answer (its cache hands out
    * the same object until anything is committed; principals are read-only).
@@ -212,6 +225,12 @@ export class AccountsService {
     const hash = hashSecret(secret);
     const found = credentials.cachedByHash(hash) ?? (await credentials.findByHash(hash));
     if (!found || found.user.disabled_at !== null) return undefined;
+    const credential = this.credentialOf(found, via);
+    if (this.touchDue(credential.key, true)) await credentials.touch(found.credentialId, Date.now());
+    return credential;
+  }
+
+  private credentialOf(found: FoundCredential, via: 'token' | 'device'): Credential {
     let credential = this.principals.get(found);
     if (!credential) {
       credential =
@@ -220,15 +239,14 @@ export class AccountsService {
           : { principal: principalOf(found.user, 'device'), key: `d${found.credentialId}` };
       this.principals.set(found, credential);
     }
-    if (this.touchDue(credential.key)) await credentials.touch(found.credentialId, Date.now());
     return credential;
   }
 
-  /** Whether a credential's last use is to be written now: at most once a minute each. */
-  private touchDue(key: string): boolean {
+  /** Whether a credential's last use is to be written now (at most once a minute each); `take` it. */
+  private touchDue(key: string, take: boolean): boolean {
     const now = Date.now();
     if (now - (this.lastTouched.get(key) ?? 0) < TOUCH_INTERVAL_MS) return false;
-    this.lastTouched.set(key, now);
+    if (take) this.lastTouched.set(key, now);
     return true;
   }
 }

@@ -21,6 +21,8 @@ describe('abuse limits', () => {
 
   const me = (token: string, headers: Record<string, string> = {}) =>
     fetch(`${server.url}/api/users/me`, { headers: { authorization: `Bearer ${token}`, ...headers } });
+  const list = (token: string) =>
+    fetch(`${server.url}/api/images`, { headers: { authorization: `Bearer ${token}` } });
   const legacy = async (id: string) =>
     fetch(`${server.url}/upload.cgi`, {
       method: 'POST',
@@ -53,6 +55,15 @@ describe('abuse limits', () => {
       });
       await expectLimited(upload, '/api/upload', 60, 'POST');
       expect(await server.imageCount()).toBe(0);
+    });
+
+    it('refuses a good token on a list page answered from memory, once its address is limited', async () => {
+      await serve({ maxAuthFailuresPerMinute: 3 });
+      const { token } = await server.user();
+      // The page is kept after its second read: from then on the token and page are in memory.
+      for (let i = 0; i < 4; i++) expect((await list(token)).status).toBe(200);
+      for (let i = 0; i < 3; i++) expect((await me(badToken(i))).status).toBe(401);
+      await expectLimited(await list(token), '/api/images', 60);
     });
 
     it('never limits a client whose token is good, and counts only failures', async () => {
@@ -165,6 +176,13 @@ describe('abuse limits', () => {
       // Spending a budget is not a failed authentication.
       for (let i = 0; i < 40; i++) expect((await me(token)).status).toBe(429);
       expect((await me(second)).status).toBe(200);
+    });
+
+    it('counts list pages answered from memory against the budget too', async () => {
+      await serve({ maxRequestsPerTokenPerDay: 5 });
+      const { token } = await server.user();
+      for (let i = 0; i < 5; i++) expect((await list(token)).status).toBe(200);
+      await expectLimited(await list(token), '/api/images', 86_400);
     });
 
     it('budgets a legacy device id the same way', async () => {

@@ -44,4 +44,31 @@ forEachStore('token lookups from the process cache', (t) => {
     expect(viaDevice?.key).toMatch(/^d\d+$/);
     expect(await accounts.checkDevice(deviceId)).toBe(viaDevice);
   });
+
+  it('gives a kept token without a promise only once its use is written, and nothing a commit changed', async () => {
+    const accounts = new AccountsService(t.store);
+    const user = await accounts.createUser('kept');
+    const { token } = await accounts.createToken('kept');
+    // Not looked up yet, then looked up but its last use not written: both for checkToken to do.
+    expect(accounts.keptToken(token)).toBeUndefined();
+    const checked = await accounts.checkToken(token);
+    expect((await t.store.tokens.listForUser(user.id))[0]?.last_used_at).not.toBeNull();
+    // That write emptied the cache; the next lookup keeps the answer again (PostgreSQL's cache
+    // answers while its snapshot sample is fresh, hence the poll).
+    await expect
+      .poll(async () => {
+        await accounts.checkToken(token);
+        return accounts.keptToken(token);
+      })
+      .toBeDefined();
+    expect(accounts.keptToken(token)?.principal.userId).toBe(checked?.principal.userId);
+    expect(accounts.keptToken('x'.repeat(300))).toBeUndefined();
+
+    await t.store.users.setDisabled(user.id, Date.now());
+    expect(accounts.keptToken(token)).toBeUndefined();
+    await t.store.users.setDisabled(user.id, null);
+    expect(await accounts.revokeToken(token)).toBe(true);
+    expect(accounts.keptToken(token)).toBeUndefined();
+    expect(await accounts.checkToken(token)).toBeUndefined();
+  });
 });

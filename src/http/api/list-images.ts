@@ -1,44 +1,65 @@
-import { Type } from '@fastify/type-provider-typebox';
+import { type Static, Type } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Runtime } from '../../runtime.ts';
+import type { Principal } from '../../services/principal.ts';
 import { wireImagesJson } from '../../services/wire-json.ts';
-import { requireUser } from '../auth.ts';
+import { keptUser, requireUser } from '../auth.ts';
 import { ListPageCache } from '../list-page-cache.ts';
 import { AccessTokenQuery, errors, security } from '../schemas.ts';
 import type { GazoApp } from '../types.ts';
 
 export const USER_TYPE = 'ninja';
 
+const ListQuery = Type.Object({
+  ...AccessTokenQuery,
+  page: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 }),
+  per_page: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+});
+type ListQuery = Static<typeof ListQuery>;
+
 const schema = {
   summary: "List the user's images, newest first",
   tags: ['images'],
   security,
-  querystring: Type.Object({
-    ...AccessTokenQuery,
-    page: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 }),
-    per_page: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-  }),
+  querystring: ListQuery,
   response: { 200: Type.Array(Type.Ref('Image')), ...errors(400, 401) },
 };
 
 export function listImagesRoute(app: GazoApp, rt: Runtime) {
   const cache = new ListPageCache();
-  app.get('/api/images', { schema }, async (request, reply) => {
-    const user = await requireUser(rt.accounts, request, 'public');
-    const { page, per_page } = request.query;
-    const key = ListPageCache.key(user.userId, user.imagesVersion, page, per_page);
-    let body = cache.get(key);
-    if (body === undefined) {
-      const { rows } = await rt.images.list(user, page, per_page);
-      body = wireImagesJson(rt.urls, rows);
-      if (cache.admit(key)) cache.set(key, body);
-    }
+  const keyOf = (user: Principal, { page, per_page }: ListQuery) =>
+    ListPageCache.key(user.userId, user.imagesVersion, page, per_page);
+
+  function send(reply: FastifyReply, user: Principal, { page, per_page }: ListQuery, body: Buffer | string) {
     reply.headers({
-      'X-Total-Count': String(user.imageCount),
-      'X-Current-Page': String(page),
-      'X-Per-Page': String(per_page),
-      'X-User-Type': USER_TYPE,
+      'x-total-count': String(user.imageCount),
+      'x-current-page': String(page),
+      'x-per-page': String(per_page),
+      'x-user-type': USER_TYPE,
     });
-    // Already JSON: a string is sent as it is, not serialised again.
-    return reply.type('application/json; charset=utf-8').send(body as never);
+    // Already JSON: sent as it is, not serialised again.
+    reply.type('application/json; charset=utf-8').send(body as never);
+  }
+
+  async function listPage(request: FastifyRequest<{ Querystring: ListQuery }>, reply: FastifyReply) {
+    const user = await requireUser(rt.accounts, request, 'public');
+    const key = keyOf(user, request.query);
+    let body: Buffer | string | undefined = cache.get(key);
+    if (body === undefined) {
+      const { rows } = await rt.images.list(user, request.query.page, request.query.per_page);
+      body = wireImagesJson(rt.urls, rows);
+      if (cache.admit(key)) cache.set(key, Buffer.from(body));
+    }
+    send(reply, user, request.query, body);
+    return reply;
+  }
+
+  app.get('/api/images', { schema }, (request, reply) => {
+    // A client polling a page it has read before, with a token in memory: answered at once, with
+    // no promise (a tenth of such a request's CPU went to the promises of the path below).
+    const user = keptUser(rt.accounts, request, 'public');
+    const body = user && cache.get(keyOf(user, request.query));
+    if (user && body) return void send(reply, user, request.query, body);
+    return listPage(request, reply);
   });
 }
