@@ -68,6 +68,8 @@ export async function insertImage(
   return imageRow(inserted);
 }
 
+const pageSize = (limit: number) => sql<number>`cast(${limit} as integer)`;
+
 export class KyselyImageRepository implements ImageRepository {
   private readonly bookmarks: PageBookmarks;
 
@@ -116,6 +118,12 @@ export class KyselyImageRepository implements ImageRepository {
     });
   }
 
+  /**
+   * A page's LIMIT, as a parameter SQLite does not look into. Given `LIMIT ?`, SQLite 3.4x reads
+   * the bound value to plan the query and so marks the statement to be compiled again whenever
+   * that parameter is bound anew: every page request re-parsed the page query, a tenth of the
+   * CPU of a page not in the page cache (perf). A cast is no bare parameter; PostgreSQL takes it alike.
+   */
   private readonly page = reusableColumnsQuery(
     () => this.reader,
     LISTED_IMAGE_COLUMNS,
@@ -126,7 +134,7 @@ export class KyselyImageRepository implements ImageRepository {
         .where('user_id', '=', userId)
         .orderBy('created_at', 'desc')
         .orderBy('seq', 'desc')
-        .limit(limit)
+        .limit(pageSize(limit))
         .offset(offset),
   );
 
@@ -158,7 +166,7 @@ export class KyselyImageRepository implements ImageRepository {
         )
         .orderBy('created_at', 'desc')
         .orderBy('seq', 'desc')
-        .limit(limit)
+        .limit(pageSize(limit))
         .offset(offset),
   );
 
