@@ -28,6 +28,17 @@ describe('formatCreatedAt', () => {
     for (const ms of [...edges, ...spread]) expect(formatCreatedAt(ms), String(ms)).toBe(iso(ms));
   });
 
+  it('gives each of many times in a row its own date and time, within a day and across days', () => {
+    const start = Date.UTC(2025, 11, 31, 23, 0, 0);
+    // Every 7.3 s over a New Year, then back and forth between two days, then before 1970.
+    const times = [
+      ...Array.from({ length: 1000 }, (_, i) => start + i * 7_300 + 0.5),
+      ...Array.from({ length: 200 }, (_, i) => start + (i % 2) * 86_400_000 + i),
+      ...Array.from({ length: 200 }, (_, i) => -86_400_000 + i * 997 - 0.5),
+    ];
+    for (const ms of times) expect(formatCreatedAt(ms), String(ms)).toBe(iso(ms));
+  });
+
   it('refuses a time that is not one, as before', () => {
     expect(() => formatCreatedAt(Number.NaN)).toThrow(RangeError);
   });
