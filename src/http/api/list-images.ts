@@ -30,7 +30,7 @@ export function listImagesRoute(app: GazoApp, rt: Runtime) {
   const keyOf = (user: Principal, { page, per_page }: ListQuery) =>
     ListPageCache.key(user.userId, user.imagesVersion, page, per_page);
 
-  function send(reply: FastifyReply, user: Principal, { page, per_page }: ListQuery, body: Buffer | string) {
+  function send(reply: FastifyReply, user: Principal, { page, per_page }: ListQuery, body: Buffer) {
     reply.headers({
       'x-total-count': String(user.imageCount),
       'x-current-page': String(page),
@@ -44,11 +44,13 @@ export function listImagesRoute(app: GazoApp, rt: Runtime) {
   async function listPage(request: FastifyRequest<{ Querystring: ListQuery }>, reply: FastifyReply) {
     const user = await requireUser(rt.accounts, request, 'public');
     const key = keyOf(user, request.query);
-    let body: Buffer | string | undefined = cache.get(key);
+    let body = cache.get(key);
     if (body === undefined) {
       const { rows } = await rt.images.list(user, request.query.page, request.query.per_page);
-      body = wireImagesJson(rt.urls, rows);
-      if (cache.admit(key)) cache.set(key, Buffer.from(body));
+      // Encoded once, here: given the string, Fastify would measure its UTF-8 length and the
+      // socket write encode it again.
+      body = Buffer.from(wireImagesJson(rt.urls, rows));
+      if (cache.admit(key)) cache.set(key, body);
     }
     send(reply, user, request.query, body);
     return reply;
