@@ -41,8 +41,13 @@ export function listImagesRoute(app: GazoApp, rt: Runtime) {
     reply.type('application/json; charset=utf-8').send(body as never);
   }
 
-  async function listPage(request: FastifyRequest<{ Querystring: ListQuery }>, reply: FastifyReply) {
-    const user = await requireUser(rt.accounts, request, 'public');
+  /** `kept`: the user keptUser found already, so that the token is not checked twice. */
+  async function listPage(
+    request: FastifyRequest<{ Querystring: ListQuery }>,
+    reply: FastifyReply,
+    kept: Principal | undefined,
+  ) {
+    const user = kept ?? (await requireUser(rt.accounts, request, 'public'));
     const key = keyOf(user, request.query);
     let body = cache.get(key);
     if (body === undefined) {
@@ -62,6 +67,6 @@ export function listImagesRoute(app: GazoApp, rt: Runtime) {
     const user = keptUser(rt.accounts, request, 'public');
     const body = user && cache.get(keyOf(user, request.query));
     if (user && body) return void send(reply, user, request.query, body);
-    return listPage(request, reply);
+    return listPage(request, reply, user);
   });
 }
