@@ -232,7 +232,7 @@ export async function report(m: Measured, info: Info): Promise<void> {
         '  those GIF uploads',
         `${num(gif.rps)} /s`,
         '',
-        `p50 ${fmt(gif.p50 / 1000, 1)} s, p99 ${fmt(gif.p99 / 1000, 1)} s`,
+        `p50 ${fmt(gif.p50, 1)} ms, p99 ${fmt(gif.p99, 1)} ms`,
         '',
         '(info)',
         gif.failures ? `${gif.failures} failed` : '',
