@@ -2,11 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Runtime } from '../../runtime.ts';
 import type { ImageRow } from '../../store/schema.ts';
 import { COMMON_HEADERS } from '../common-headers.ts';
-import { redirectsOriginals } from './image-files.ts';
+import { ORIGINAL_PATH, redirectsOriginals } from './image-files.ts';
 import { originalHeaderValues } from './image-headers.ts';
-
-/** `/<image_id>.<ext>` and nothing more: a query (`?access_token=`) goes the usual way. */
-const HOT_URL = /^\/([0-9a-f]{32})\.(?:png|jpg|jpeg|gif|webp)$/;
 
 /**
  * The hot path of an image host: `GET /<id>.<ext>` of an image anyone with the link may see,
@@ -28,7 +25,8 @@ export function hotOriginals(rt: Runtime): (request: IncomingMessage, response: 
   if (redirectsOriginals(rt)) return () => false;
   return (request, response) => {
     if (request.method !== 'GET' || !request.url) return false;
-    const match = HOT_URL.exec(request.url);
+    // The path and nothing more: a query (`?access_token=`) goes the usual way.
+    const match = ORIGINAL_PATH.exec(request.url);
     if (!match) return false;
     const { headers } = request;
     if (headers.authorization || headers.range || headers['if-none-match'] || headers['if-range']) {

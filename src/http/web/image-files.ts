@@ -21,8 +21,12 @@ import { permalinkPage } from './permalink-page.ts';
 import { sessionViewer } from './session.ts';
 import { webViewer } from './viewer.ts';
 
-/** `<image_id>` or `<image_id>.<ext>`; the extension is a hint, the Content-Type comes from the bytes. */
-const FILE = /^([0-9a-f]{32})(?:\.(png|jpg|jpeg|gif|webp))?$/;
+/** An original's extension: a hint, the Content-Type comes from the bytes. */
+const EXTENSION = '(png|jpg|jpeg|gif|webp)';
+/** `<image_id>` or `<image_id>.<ext>`. */
+const FILE = new RegExp(`^([0-9a-f]{32})(?:\\.${EXTENSION})?$`);
+/** The path of an original, `/<image_id>.<ext>` (hot-originals.ts answers it before the route). */
+export const ORIGINAL_PATH = new RegExp(`^/([0-9a-f]{32})\\.${EXTENSION}$`);
 
 const hidden = { hide: true };
 
