@@ -57,16 +57,16 @@ export async function registerAuthLimits(app: FastifyInstance, limits: Config['r
 
   // When no authentication has failed anywhere for a whole window (and a second, for the store's
   // own timing), no address can be over the limit: the lookup (the client's address, the store)
-  // is skipped on every request then.
+  // is skipped on every request then. (Failures are counted only while that limit is on.)
   let lastFailureAt = Number.NEGATIVE_INFINITY;
 
-  const noFailures = () => !failures || Date.now() - lastFailureAt > MINUTE_MS + 1000;
+  const failedLately = () => Date.now() - lastFailureAt <= MINUTE_MS + 1000;
 
   app.decorate<AuthLimits>('authLimits', {
-    idle: () => !budget && noFailures(),
+    idle: () => !budget && !failedLately(),
 
     async beforeCheck(request) {
-      if (!failures || noFailures()) return;
+      if (!failures || !failedLately()) return;
       const state = await failures(request, { increment: false });
       if (state.isAllowed || state.remaining > 0) return;
       throw new TooManyRequests(

@@ -9,6 +9,8 @@ const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen
 
 const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
+/** No token or device id is empty or this long: such a secret is refused without a lookup. */
+const plausibleSecret = (secret: string) => secret.length > 0 && secret.length <= 256;
 /** How often a credential's last-used time is written; more often would cost a commit per request. */
 const TOUCH_INTERVAL_MS = 60_000;
 
@@ -204,11 +206,10 @@ export class AccountsService {
    * not that the token is unknown.
    */
   keptToken(token: string): Credential | undefined {
-    if (token.length === 0 || token.length > 256) return undefined;
+    if (!plausibleSecret(token)) return undefined;
     const found = this.store.tokens.cachedByHash(hashSecret(token));
-    if (!found || found.user.disabled_at !== null) return undefined;
-    const credential = this.credentialOf(found, 'token');
-    return this.touchDue(credential.key, false) ? undefined : credential;
+    const credential = found && this.credentialOf(found, 'token');
+    return credential && !this.touchDue(credential.key, false) ? credential : undefined;
   }
 
   /**
@@ -221,16 +222,18 @@ export class AccountsService {
     secret: string,
     via: 'token' | 'device',
   ): Promise<Credential | undefined> {
-    if (secret.length === 0 || secret.length > 256) return undefined;
+    if (!plausibleSecret(secret)) return undefined;
     const hash = hashSecret(secret);
     const found = credentials.cachedByHash(hash) ?? (await credentials.findByHash(hash));
-    if (!found || found.user.disabled_at !== null) return undefined;
-    const credential = this.credentialOf(found, via);
+    const credential = found && this.credentialOf(found, via);
+    if (!credential) return undefined;
     if (this.touchDue(credential.key, true)) await credentials.touch(found.credentialId, Date.now());
     return credential;
   }
 
-  private credentialOf(found: FoundCredential, via: 'token' | 'device'): Credential {
+  /** The credential of what was found, made once per kept answer; none for a disabled user. */
+  private credentialOf(found: FoundCredential, via: 'token' | 'device'): Credential | undefined {
+    if (found.user.disabled_at !== null) return undefined;
     let credential = this.principals.get(found);
     if (!credential) {
       credential =

@@ -43,7 +43,8 @@ const NEEDS_ESCAPING = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 const quote = (s: string): string => `"${s}"`;
 /** Most of the text is plain: quoting it is cheaper than JSON.stringify's walk over each string. */
-const str = (s: string): string => (NEEDS_ESCAPING.test(s) ? JSON.stringify(s) : `"${s}"`);
+const str = (s: string): string => (NEEDS_ESCAPING.test(s) ? JSON.stringify(s) : quote(s));
+const strOrNull = (s: string | null): string => (s === null ? 'null' : str(s));
 
 const plain = new WeakMap<ImageUrls, boolean>();
 /** Whether the addresses the URLs start with need no escaping: asked once per ImageUrls. */
@@ -55,4 +56,3 @@ function plainAddresses(urls: ImageUrls): boolean {
   }
   return answer;
 }
-const strOrNull = (s: string | null): string => (s === null ? 'null' : str(s));

@@ -31,7 +31,7 @@ export async function openSqlite(file: string): Promise<OpenDatabase> {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
-  const writes: WriterActivity = { since: true };
+  const writes: WriterActivity = { unseen: true };
   const db = new Kysely<Database>({
     dialect: new SqliteDialect({ database: withStatementCache(sqlite, writes) }),
   });
@@ -109,10 +109,11 @@ const OTHER_PROCESS_CHECK_MS = 100;
 /**
  * Whether the writer may have changed anything since the change counter last looked: set by
  * every statement Kysely prepares on it (every query it runs; nothing writes the database but
- * through Kysely), cleared by the counter when it reads total_changes().
+ * through Kysely), cleared by the counter when it reads total_changes(). A write that went
+ * around Kysely would still be seen, through data_version, within OTHER_PROCESS_CHECK_MS.
  */
 interface WriterActivity {
-  since: boolean;
+  unseen: boolean;
 }
 
 /**
@@ -135,8 +136,8 @@ function changeCounter(
   let versionReadAt = Number.NEGATIVE_INFINITY;
   return () => {
     if (writer.inTransaction) return undefined;
-    if (writes.since) {
-      writes.since = false;
+    if (writes.unseen) {
+      writes.unseen = false;
       const changes = totalChanges.get();
       if (changes !== lastChanges) {
         lastChanges = changes;
@@ -178,7 +179,7 @@ function withStatementCache(sqlite: SQLite.Database, writes: WriterActivity): Sq
     close: () => sqlite.close(),
     prepare(sql: string) {
       // Kysely runs the statement at once, before any other code: see changeCounter.
-      writes.since = true;
+      writes.unseen = true;
       let stmt = cache.get(sql);
       if (stmt) {
         cache.delete(sql);
