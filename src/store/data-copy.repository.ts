@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import { dialectKind } from './dialect.ts';
 import type { Database } from './schema.ts';
+import { limitOf } from './sql-limit.ts';
 
 /**
  * The tables `gazo migrate-data` copies, in an order that satisfies every foreign key, each with
@@ -59,7 +60,7 @@ export class KyselyDataCopy {
     const key = sql.ref(COPIED_TABLES[table]);
     const from = after === undefined ? sql`` : sql`WHERE ${key} > ${after}`;
     const { rows } =
-      await sql<CopiedRow>`SELECT * FROM ${sql.table(table)} ${from} ORDER BY ${key} LIMIT ${limit}`.execute(
+      await sql<CopiedRow>`SELECT * FROM ${sql.table(table)} ${from} ORDER BY ${key} LIMIT ${limitOf(limit)}`.execute(
         this.db,
       );
     return rows;

@@ -1,5 +1,6 @@
 import type { Expression, Kysely, SqlBool } from 'kysely';
 import type { Database } from './schema.ts';
+import { limitOf } from './sql-limit.ts';
 
 /**
  * The ids of up to `limit` due jobs of `kinds`, oldest due first: unleased, or their lease
@@ -26,5 +27,5 @@ export function dueJobIds(
       ]),
     )
     .orderBy('run_at')
-    .limit(limit);
+    .limit(limitOf(limit));
 }

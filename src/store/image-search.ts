@@ -1,6 +1,7 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Database, ImageRow } from './schema.ts';
 import { imageRow, type StoredImageRow } from './schema.ts';
+import { limitOf } from './sql-limit.ts';
 import type { SearchCriteria, SearchPage, SearchTerm } from './types.ts';
 
 /** The columns a term without a field is looked for in. */
@@ -74,14 +75,14 @@ export async function searchWith(
     return sql.join(all, sql` AND `);
   };
   const bound = offset + limit + SEARCH_COUNT_AHEAD;
-  const count = sql`(SELECT count(*) FROM (SELECT 1 FROM images AS c WHERE ${conditions('c')} LIMIT ${bound + 1}) AS counted)`;
+  const count = sql`(SELECT count(*) FROM (SELECT 1 FROM images AS c WHERE ${conditions('c')} LIMIT ${limitOf(bound + 1)}) AS counted)`;
   const counted = (n: unknown): Pick<SearchPage, 'total' | 'totalIsExact'> => {
     const total = Number(n ?? 0);
     return total > bound ? { total: bound, totalIsExact: false } : { total, totalIsExact: true };
   };
   const { rows } = await sql<StoredImageRow & { total_matches: number }>`${match.prefix}
     SELECT images.*, ${count} AS total_matches FROM images WHERE ${conditions('images')}
-    ORDER BY images.created_at DESC, images.seq DESC LIMIT ${limit} OFFSET ${offset}`.execute(db);
+    ORDER BY images.created_at DESC, images.seq DESC LIMIT ${limitOf(limit)} OFFSET ${offset}`.execute(db);
   const first = rows[0];
   if (!first) {
     // Past the last page, or nothing matched: the count on its own.

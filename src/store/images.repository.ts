@@ -16,6 +16,7 @@ import {
   type StoredImageRow,
   storedImageRow,
 } from './schema.ts';
+import { limitOf } from './sql-limit.ts';
 import type {
   ImageChanges,
   ImageOwner,
@@ -68,8 +69,6 @@ export async function insertImage(
   return imageRow(inserted);
 }
 
-const pageSize = (limit: number) => sql<number>`cast(${limit} as integer)`;
-
 export class KyselyImageRepository implements ImageRepository {
   private readonly bookmarks: PageBookmarks;
 
@@ -118,12 +117,6 @@ export class KyselyImageRepository implements ImageRepository {
     });
   }
 
-  /**
-   * A page's LIMIT, as a parameter SQLite does not look into. Given `LIMIT ?`, SQLite 3.4x reads
-   * the bound value to plan the query and so marks the statement to be compiled again whenever
-   * that parameter is bound anew: every page request re-parsed the page query, a tenth of the
-   * CPU of a page not in the page cache (perf). A cast is no bare parameter; PostgreSQL takes it alike.
-   */
   private readonly page = reusableColumnsQuery(
     () => this.reader,
     LISTED_IMAGE_COLUMNS,
@@ -134,7 +127,7 @@ export class KyselyImageRepository implements ImageRepository {
         .where('user_id', '=', userId)
         .orderBy('created_at', 'desc')
         .orderBy('seq', 'desc')
-        .limit(pageSize(limit))
+        .limit(limitOf(limit))
         .offset(offset),
   );
 
@@ -166,7 +159,7 @@ export class KyselyImageRepository implements ImageRepository {
         )
         .orderBy('created_at', 'desc')
         .orderBy('seq', 'desc')
-        .limit(pageSize(limit))
+        .limit(limitOf(limit))
         .offset(offset),
   );
 
@@ -237,7 +230,7 @@ export class KyselyImageRepository implements ImageRepository {
         .selectFrom('images')
         .select('seq')
         .where('blob_key', '=', row.blob_key)
-        .limit(1)
+        .limit(sql.lit(1))
         .executeTakeFirst();
       if (!stillUsed) {
         // So do the blob's (its thumbnail), but for collection, which is what comes next.

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { inTransaction } from './dialect.ts';
 import { bumpImagesVersion } from './images-version.ts';
 import type { Database } from './schema.ts';
@@ -74,7 +74,7 @@ export class KyselyImportSourceRepository implements ImportSourceRepository {
         ),
       )
       .orderBy('images.seq')
-      .limit(1)
+      .limit(sql.lit(1))
       .executeTakeFirst();
     return row?.image_id;
   }

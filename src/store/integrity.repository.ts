@@ -2,6 +2,7 @@ import SQLite from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { BLOB_GC_JOB, THUMBNAIL_JOB } from './images.repository.ts';
 import type { Database } from './schema.ts';
+import { limitOf } from './sql-limit.ts';
 import type { ImageFileRow, IntegrityRepository } from './types.ts';
 
 /** The queries behind `gazo fsck` and `gazo backup`: which files the rows need, and whose data this is. */
@@ -22,7 +23,7 @@ export class KyselyIntegrityRepository implements IntegrityRepository {
       .select(['seq', 'image_id', 'user_id', 'blob_key', 'byte_size', 'type', 'decode_error'])
       .orderBy('blob_key')
       .orderBy('seq')
-      .limit(limit);
+      .limit(limitOf(limit));
     if (after) {
       query = query.where((eb) =>
         eb.or([

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import { dialectOf, inTransaction } from './dialect.ts';
 import type { Database } from './schema.ts';
+import { limitOf } from './sql-limit.ts';
 import type { ClaimedJob, FailedJob, JobCounts, JobRepository, NewJob } from './types.ts';
 
 /** A job as its table row; also used to enqueue inside another repository's transaction. */
@@ -115,7 +116,7 @@ export class KyselyJobRepository implements JobRepository {
       .where('failed_at', 'is not', null)
       .orderBy('failed_at', 'desc')
       .orderBy('id', 'desc')
-      .limit(limit)
+      .limit(limitOf(limit))
       .execute();
     return rows.map((r) => ({ ...r, failed_at: Number(r.failed_at), last_error: r.last_error ?? '' }));
   }

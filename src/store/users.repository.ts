@@ -103,7 +103,7 @@ export class KyselyUserRepository implements UserRepository {
       .select('id')
       .where('is_admin', '=', 1)
       .where('disabled_at', 'is', null)
-      .limit(1)
+      .limit(sql.lit(1))
       .executeTakeFirst();
     return row !== undefined;
   }

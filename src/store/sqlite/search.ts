@@ -1,6 +1,7 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { caselessBeyondAscii, inAnyColumn, likePattern, searchWith } from '../image-search.ts';
 import type { Database } from '../schema.ts';
+import { limitOf } from '../sql-limit.ts';
 import type { SearchCriteria, SearchPage, SearchTerm } from '../types.ts';
 import { SEARCH_SENTINEL } from './ddl.ts';
 
@@ -45,7 +46,9 @@ async function shortTermMatch(db: Kysely<Database>, term: SearchTerm): Promise<s
   if (!likeable(term)) return undefined;
   const from = term.text.toLowerCase(); // as the index holds it: the tokenizer folds case
   const { rows } = await sql<{ term: string; doc: number }>`SELECT term, doc FROM images_fts_terms
-    WHERE term >= ${from} AND term < ${`${from}\u{10ffff}`} LIMIT ${MAX_TRIGRAMS_PER_TERM + 1}`.execute(db);
+    WHERE term >= ${from} AND term < ${`${from}\u{10ffff}`} LIMIT ${limitOf(MAX_TRIGRAMS_PER_TERM + 1)}`.execute(
+    db,
+  );
   if (rows.length > MAX_TRIGRAMS_PER_TERM) return undefined;
   if (rows.reduce((sum, r) => sum + Number(r.doc), 0) > MAX_INDEXED_ROWS) return undefined;
   if (rows.length === 0) return null;
@@ -65,7 +68,7 @@ async function isDense(db: Kysely<Database>, term: SearchTerm): Promise<boolean>
   if (Number(vocab[0]?.doc ?? 0) < enough) return false;
   // ...and counting matches no further than `enough` settles it.
   const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM
-    (SELECT 1 FROM images_fts WHERE images_fts MATCH ${ftsMatch([term])} LIMIT ${enough}) AS probe`.execute(
+    (SELECT 1 FROM images_fts WHERE images_fts MATCH ${ftsMatch([term])} LIMIT ${limitOf(enough)}) AS probe`.execute(
     db,
   );
   return Number(rows[0]?.n ?? 0) >= enough;
