@@ -35,6 +35,8 @@ export interface Config {
   thumbSize: number;
   /** Bytes of hot images kept in memory for serving. */
   imageCacheBytes: number;
+  /** Bytes of listed images' JSON kept in memory, by image and revision; 0 keeps none. */
+  listCacheBytes: number;
   logLevel: string;
   /** Connections: who is believed about the client address, and how long anyone may hold a socket. */
   network: {
@@ -126,6 +128,8 @@ export const DEFAULTS = {
   diskReserveBytes: 64 * 1024 * 1024,
   thumbSize: 500,
   imageCacheBytes: 128 * 1024 * 1024,
+  // About 130,000 images' JSON (500 bytes each with no OCR text): the whole list of a large user.
+  listCacheBytes: 64 * 1024 * 1024,
   logLevel: 'warn',
   // Seconds. Headers arrive within a second even on a slow link; 15 s is generous.
   headersTimeout: 15,
@@ -285,6 +289,7 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
     },
     thumbSize: DEFAULTS.thumbSize,
     imageCacheBytes: positiveInt('image cache bytes', env.GAZO_IMAGE_CACHE_BYTES, DEFAULTS.imageCacheBytes),
+    listCacheBytes: positiveInt('list cache bytes', env.GAZO_LIST_CACHE_BYTES, DEFAULTS.listCacheBytes),
     logLevel: String(pick(flags.logLevel, 'GAZO_LOG_LEVEL') ?? DEFAULTS.logLevel),
     network: networkConfig(flags, pick),
     rateLimits: {

@@ -16,6 +16,7 @@ import { AccountsService } from './services/accounts.service.ts';
 import { BlobCollector } from './services/blob-collector.ts';
 import { type ClientApps, registeredClientApps } from './services/client-apps.ts';
 import { EASY_AUTH_TIMES, EasyAuthService, type EasyAuthTimes } from './services/easy-auth.service.ts';
+import { ImageListing } from './services/image-listing.ts';
 import { ImagesService } from './services/images.service.ts';
 import { ANONYMOUS_LIMITS, LegacyDevicesService } from './services/legacy-devices.service.ts';
 import { OAuthService } from './services/oauth.service.ts';
@@ -57,6 +58,8 @@ export interface Runtime {
   /** Sign-up (open registration) and invites. */
   registration: RegistrationService;
   images: ImagesService;
+  /** The API's list pages as JSON, each image's kept in memory (GAZO_LIST_CACHE_BYTES). */
+  listing: ImageListing;
   uploads: UploadService;
   /** easy_auth: uploads held for the browser that opens their link. */
   easyAuth: EasyAuthService;
@@ -141,6 +144,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   nudge = (kinds) => worker.nudge(kinds);
   const accounts = new AccountsService(store);
   const sessions = new SessionsService(store);
+  const images = new ImagesService(store, blobs, thumbnails, config.thumbSize, reserve);
+  const urls = new ImageUrls(config.urls, config.thumbSize);
   return {
     config,
     store,
@@ -150,7 +155,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     sessions,
     users: new UsersService(store, sessions),
     registration: new RegistrationService(store, accounts, sessions, config.web.registration),
-    images: new ImagesService(store, blobs, thumbnails, config.thumbSize, reserve),
+    images,
+    listing: new ImageListing(images, urls, config.listCacheBytes),
     uploads,
     easyAuth,
     devices: new LegacyDevicesService(
@@ -163,7 +169,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       () => nudge(),
     ),
     collector,
-    urls: new ImageUrls(config.urls, config.thumbSize),
+    urls,
     worker,
     ocr,
     async close() {

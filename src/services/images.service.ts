@@ -7,7 +7,7 @@ import {
   originalKey,
 } from '../blobs/blob-store.ts';
 import type { DiskReserve } from '../blobs/disk-reserve.ts';
-import type { ImageRow, ListedImageRow } from '../store/schema.ts';
+import type { ImageRef, ImageRow, ListedImageRow } from '../store/schema.ts';
 import type { ImageChanges, ImagePage, MetadataStore, SearchCriteria, SearchPage } from '../store/types.ts';
 import { badRequest, notFound } from './errors.ts';
 import { imageOwner, type Principal } from './principal.ts';
@@ -53,6 +53,11 @@ export class ImagesService {
 
   list(user: Principal, page: number, perPage: number): Promise<ImagePage<ListedImageRow>> {
     return this.store.images.listByUser(imageOwner(user), (page - 1) * perPage, perPage);
+  }
+
+  /** The same page as list, as which images in which state (see ImageListing). */
+  listRefs(user: Principal, page: number, perPage: number): Promise<ImageRef[]> {
+    return this.store.images.listRefsByUser(imageOwner(user), (page - 1) * perPage, perPage);
   }
 
   /** The owner's image; anyone else's is "not found", whatever its policy, as for the hosted API. */

@@ -14,6 +14,7 @@ import * as easyAuth from './migrations/0010-easy-auth.ts';
 import * as legacyDevices from './migrations/0011-legacy-devices.ts';
 import * as blobCollections from './migrations/0012-blob-collections.ts';
 import * as shortTermSearch from './migrations/0013-short-term-search.ts';
+import * as imageRevision from './migrations/0014-image-revision.ts';
 import { PortableDdlPlugin } from './postgres/portable-ddl.ts';
 import type { Database } from './schema.ts';
 
@@ -37,6 +38,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0009-oauth': oauth,
   '0012-blob-collections': blobCollections,
   '0013-short-term-search': shortTermSearch,
+  '0014-image-revision': imageRevision,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 
 /**
@@ -15,3 +15,11 @@ export async function bumpImagesVersion(trx: Kysely<Database>, userIds: number |
     .where('id', 'in', ids)
     .execute();
 }
+
+/**
+ * What every update of `images` sets its `revision` to: `.set((eb) => ({ ...changes,
+ * revision: nextRevision(eb) }))`. A process keeps each image's listed JSON by (seq, revision)
+ * and trusts it while the revision read with the page is the same, so an update that leaves the
+ * revision as it was leaves the old JSON listed, in every process.
+ */
+export const nextRevision = (eb: ExpressionBuilder<Database, 'images'>) => eb('revision', '+', 1);

@@ -2,13 +2,16 @@ import { type Kysely, sql } from 'kysely';
 import { CommittedCache } from './committed-cache.ts';
 import { dialectOf, inTransaction } from './dialect.ts';
 import type { CommitDurably } from './durable-commit.ts';
-import { bumpImagesVersion } from './images-version.ts';
+import { bumpImagesVersion, nextRevision } from './images-version.ts';
 import { jobRow } from './jobs.repository.ts';
 import { PageBookmarks } from './page-bookmarks.ts';
 import { type ReadRunner, reusableColumnsQuery, reusableQuery } from './reusable-query.ts';
 import {
   type Database,
+  IMAGE_REF_COLUMNS,
+  type ImageRef,
   type ImageRow,
+  type ImagesTable,
   imageRow,
   LISTED_IMAGE_COLUMNS,
   type ListedImageRow,
@@ -28,6 +31,7 @@ import type {
 } from './types.ts';
 
 export const BLOB_GC_JOB = 'blob.collect';
+
 export const THUMBNAIL_JOB = 'image.thumbnail';
 /** Reading an image's text; payload `{imageId}` (one job per image, not per blob). */
 export const OCR_JOB = 'ocr.read';
@@ -67,6 +71,23 @@ export async function insertImage(
     .where('id', '=', row.user_id)
     .execute();
   return imageRow(inserted);
+}
+
+/** A page from the top of a user's list. */
+type FirstPageArgs = [userId: number, limit: number, offset: number];
+/** A page from a bookmark: its created_at once per placeholder, its seq, then how many and how far past it. */
+type BookmarkPageArgs = [
+  userId: number,
+  at: number,
+  atAgain: number,
+  atOnceMore: number,
+  seq: number,
+  limit: number,
+  offset: number,
+];
+interface PageQueries<R> {
+  first(...args: FirstPageArgs): Promise<R[]>;
+  from(...args: BookmarkPageArgs): Promise<R[]>;
 }
 
 export class KyselyImageRepository implements ImageRepository {
@@ -117,59 +138,63 @@ export class KyselyImageRepository implements ImageRepository {
     });
   }
 
-  private readonly page = reusableColumnsQuery(
-    () => this.reader,
-    LISTED_IMAGE_COLUMNS,
-    (userId: number, limit: number, offset: number) =>
-      this.db
-        .selectFrom('images')
-        .select(LISTED_IMAGE_COLUMNS)
-        .where('user_id', '=', userId)
-        .orderBy('created_at', 'desc')
-        .orderBy('seq', 'desc')
-        .limit(limitOf(limit))
-        .offset(offset),
-  );
+  /** A page's rows, and (far cheaper: no column the wire object needs) only which images they are. */
+  private readonly listed = this.pageQueries<ListedImageRow>(LISTED_IMAGE_COLUMNS);
+  private readonly refs = this.pageQueries<ImageRef>(IMAGE_REF_COLUMNS);
 
-  /** A page that starts at or after a bookmark (created_at, seq), newest first. */
-  private readonly pageFrom = reusableColumnsQuery(
-    () => this.reader,
-    LISTED_IMAGE_COLUMNS,
-    (
-      userId: number,
-      at: number,
-      atAgain: number,
-      atOnceMore: number,
-      seq: number,
-      limit: number,
-      offset: number,
-    ) =>
-      this.db
-        .selectFrom('images')
-        .select(LISTED_IMAGE_COLUMNS)
-        .where('user_id', '=', userId)
-        // `created_at <= ?` on its own is what lets the index seek; the OR alone is only a
-        // filter, and SQLite would walk (and test) every newer row, slower than the OFFSET it replaces.
-        .where('created_at', '<=', at)
-        .where((eb) =>
-          eb.or([
-            eb('created_at', '<', atAgain),
-            eb.and([eb('created_at', '=', atOnceMore), eb('seq', '<=', seq)]),
-          ]),
-        )
-        .orderBy('created_at', 'desc')
-        .orderBy('seq', 'desc')
-        .limit(limitOf(limit))
-        .offset(offset),
-  );
+  /** `columns` must be R's, as LISTED_IMAGE_COLUMNS are ListedImageRow's. */
+  private pageQueries<R>(columns: readonly (keyof ImagesTable & string)[]): PageQueries<R> {
+    const queries = {
+      first: reusableColumnsQuery(
+        () => this.reader,
+        columns,
+        (...[userId, limit, offset]: FirstPageArgs) =>
+          this.db
+            .selectFrom('images')
+            .select(columns)
+            .where('user_id', '=', userId)
+            .orderBy('created_at', 'desc')
+            .orderBy('seq', 'desc')
+            .limit(limitOf(limit))
+            .offset(offset),
+      ),
+      /** A page that starts at or after a bookmark (created_at, seq), newest first. */
+      from: reusableColumnsQuery(
+        () => this.reader,
+        columns,
+        (...[userId, at, atAgain, atOnceMore, seq, limit, offset]: BookmarkPageArgs) =>
+          this.db
+            .selectFrom('images')
+            .select(columns)
+            .where('user_id', '=', userId)
+            // `created_at <= ?` on its own is what lets the index seek; the OR alone is only a
+            // filter, and SQLite would walk (and test) every newer row, slower than the OFFSET it replaces.
+            .where('created_at', '<=', at)
+            .where((eb) =>
+              eb.or([
+                eb('created_at', '<', atAgain),
+                eb.and([eb('created_at', '=', atOnceMore), eb('seq', '<=', seq)]),
+              ]),
+            )
+            .orderBy('created_at', 'desc')
+            .orderBy('seq', 'desc')
+            .limit(limitOf(limit))
+            .offset(offset),
+      ),
+    };
+    return queries as unknown as PageQueries<R>;
+  }
 
-  async listByUser(owner: ImageOwner, offset: number, limit: number): Promise<ImagePage<ListedImageRow>> {
-    const total = owner.image_count;
-    if (offset >= total) return { rows: [], total };
+  private async pageOf<R>(
+    queries: PageQueries<R>,
+    owner: ImageOwner,
+    offset: number,
+    limit: number,
+  ): Promise<R[]> {
     // OFFSET walks the index entry by entry; a bookmark lets a deep page start near its rows.
     const seek = await this.bookmarks.nearest(owner.id, owner.images_version, offset);
-    const rows = seek
-      ? await this.pageFrom(
+    return seek
+      ? queries.from(
           owner.id,
           seek.created_at,
           seek.created_at,
@@ -178,8 +203,18 @@ export class KyselyImageRepository implements ImageRepository {
           limit,
           offset - seek.position,
         )
-      : await this.page(owner.id, limit, offset);
-    return { rows, total };
+      : queries.first(owner.id, limit, offset);
+  }
+
+  async listByUser(owner: ImageOwner, offset: number, limit: number): Promise<ImagePage<ListedImageRow>> {
+    const total = owner.image_count;
+    if (offset >= total) return { rows: [], total };
+    return { rows: await this.pageOf(this.listed, owner, offset, limit), total };
+  }
+
+  listRefsByUser(owner: ImageOwner, offset: number, limit: number): Promise<ImageRef[]> {
+    if (offset >= owner.image_count) return Promise.resolve([]);
+    return this.pageOf(this.refs, owner, offset, limit);
   }
 
   search(userId: number, criteria: SearchCriteria, offset: number, limit: number): Promise<SearchPage> {
@@ -194,7 +229,7 @@ export class KyselyImageRepository implements ImageRepository {
     return inTransaction(this.db, async (trx) => {
       const row = await trx
         .updateTable('images')
-        .set(stored)
+        .set((eb) => ({ ...stored, revision: nextRevision(eb) }))
         .where('image_id', '=', imageId)
         .where('user_id', '=', userId)
         .returningAll()
@@ -264,7 +299,7 @@ export class KyselyImageRepository implements ImageRepository {
     await inTransaction(this.db, async (trx) => {
       const owners = await trx
         .updateTable('images')
-        .set({ decode_error: reason })
+        .set((eb) => ({ decode_error: reason, revision: nextRevision(eb) }))
         .where('blob_key', '=', blobKey)
         .returning('user_id')
         .execute();
@@ -281,7 +316,11 @@ export class KyselyImageRepository implements ImageRepository {
     return inTransaction(this.db, async (trx) => {
       let update = trx
         .updateTable('images')
-        .set({ ocr_locale: text === '' ? null : locale, ocr_text: text })
+        .set((eb) => ({
+          ocr_locale: text === '' ? null : locale,
+          ocr_text: text,
+          revision: nextRevision(eb),
+        }))
         .where('image_id', '=', imageId);
       if (!options.replace) update = update.where('ocr_text', '=', '');
       const row = await update.returning('user_id').executeTakeFirst();

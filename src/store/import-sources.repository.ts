@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import { inTransaction } from './dialect.ts';
-import { bumpImagesVersion } from './images-version.ts';
+import { bumpImagesVersion, nextRevision } from './images-version.ts';
 import type { Database } from './schema.ts';
 import type { ImportRecord, ImportSourceRepository } from './types.ts';
 
@@ -42,7 +42,7 @@ export class KyselyImportSourceRepository implements ImportSourceRepository {
       if (!ocr) return;
       const changed = await trx
         .updateTable('images')
-        .set({ ocr_locale: ocr.locale, ocr_text: ocr.text })
+        .set((eb) => ({ ocr_locale: ocr.locale, ocr_text: ocr.text, revision: nextRevision(eb) }))
         .where('image_id', '=', imageId)
         .where('user_id', '=', userId)
         .executeTakeFirst();

@@ -95,6 +95,11 @@ export interface ImagesTable {
   /** From the upload's EXIF GPS (degrees, WGS 84; south and west negative); for the owner only. */
   latitude: number | null;
   longitude: number | null;
+  /**
+   * Bumped by every update of the row (`nextRevision`), so that (seq, revision) names one state
+   * of an image: what the listed JSON of it is kept by, in process.
+   */
+  revision: Generated<number>;
 }
 
 export interface PendingBlobsTable {
@@ -312,5 +317,12 @@ export const LISTED_IMAGE_COLUMNS = [
   'ocr_text',
   'latitude',
   'longitude',
+  // Not on the wire: what the JSON made of the rest is kept by (see ImageListing).
+  'seq',
+  'revision',
 ] as const satisfies ReadonlyArray<keyof ImagesTable>;
 export type ListedImageRow = Pick<ImageRow, (typeof LISTED_IMAGE_COLUMNS)[number]>;
+
+/** Which state of which image: what a process keeps an image's listed JSON by. */
+export const IMAGE_REF_COLUMNS = ['seq', 'revision'] as const satisfies ReadonlyArray<keyof ImagesTable>;
+export type ImageRef = Pick<ImageRow, (typeof IMAGE_REF_COLUMNS)[number]>;

@@ -5,6 +5,7 @@ import type {
   AnonymousDeviceRow,
   DeviceRow,
   HeldImageRow,
+  ImageRef,
   ImageRow,
   InviteRow,
   JobRow,
@@ -285,6 +286,8 @@ export interface ImageRepository {
    * authenticating) supplies the total and the version the page bookmarks belong to.
    */
   listByUser(owner: ImageOwner, offset: number, limit: number): Promise<ImagePage<ListedImageRow>>;
+  /** The same page as listByUser, as (seq, revision) only: which images, in which state. */
+  listRefsByUser(owner: ImageOwner, offset: number, limit: number): Promise<ImageRef[]>;
   /**
    * The user's images that match every term (a substring, case-insensitive, of the term's field,
    * or of any of title, desc, app, url, alt text and OCR text) and lie within the time bounds; newest first.

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ImageRow } from '../../src/store/schema.ts';
 import { jsonOf, settleJobs, uploadOk } from '../helpers/api.ts';
 import { solidPng } from '../helpers/images.ts';
 import { imageRow } from '../helpers/rows.ts';
@@ -63,6 +64,42 @@ describe('GET /api/images after changes (page cache)', () => {
       headers: { authorization: `Bearer ${user.token}` },
     });
     expect(await list()).toEqual({ ids: [first.image_id], total: 1 });
+  });
+
+  it('shows an edit and OCR text another process committed, on a page whose images it listed before', async () => {
+    await settleJobs(server);
+    const owner = await server.user();
+    const other = await openDataDirStore(server.dataDir);
+    try {
+      const rows = [];
+      for (let i = 0; i < 4; i++) {
+        const key = randomBytes(32).toString('hex');
+        const pendingId = await other.blobLedger.addPending(key, Date.now());
+        const row = imageRow(owner.id, Date.UTC(2026, 0, 1 + i), { blob_key: key, title: `image ${i}` });
+        rows.push(await other.images.insert(row, pendingId));
+      }
+      const [oldest, older] = rows as [ImageRow, ImageRow];
+      // Page 2, not the first page: a page not kept, made of images' JSON that is.
+      const page2 = async () => {
+        const res = await fetch(`${server.url}/api/images?page=2&per_page=2`, {
+          headers: { authorization: `Bearer ${owner.token}` },
+        });
+        return (await jsonOf<Array<{ metadata: { title: string }; ocr: { description: string } }>>(res)).map(
+          (image) => `${image.metadata.title}: ${image.ocr.description}`,
+        );
+      };
+      await expect.poll(page2, { timeout: 1000, interval: 20 }).toEqual(['image 1: ', 'image 0: ']);
+      expect(await page2()).toEqual(['image 1: ', 'image 0: ']);
+
+      await other.images.update(oldest.image_id, owner.id, { title: 'renamed elsewhere' });
+      await expect.poll(page2, { timeout: 1000, interval: 20 }).toEqual(['image 1: ', 'renamed elsewhere: ']);
+      await other.images.recordOcr(older.image_id, 'eng', 'read elsewhere');
+      await expect
+        .poll(page2, { timeout: 1000, interval: 20 })
+        .toEqual(['image 1: read elsewhere', 'renamed elsewhere: ']);
+    } finally {
+      await other.close();
+    }
   });
 
   it('shows an image another process committed to the same database', async () => {

@@ -159,6 +159,50 @@ forEachStore('images', (t) => {
     const deep = await t.store.images.listByUser(await owner(t.store, id), 317, 20);
     expect(deep.rows.map((r) => r.image_id)).toEqual(walked.slice(317, 337));
     expect((await t.store.images.listByUser(await owner(t.store, id), n, 20)).rows).toEqual([]);
+    // Which images a page holds, read on its own, is the same at every depth.
+    for (const offset of [0, 130, 317, 420, n]) {
+      const { rows } = await t.store.images.listByUser(await owner(t.store, id), offset, 20);
+      expect(await t.store.images.listRefsByUser(await owner(t.store, id), offset, 20)).toEqual(
+        rows.map(({ seq, revision }) => ({ seq, revision })),
+      );
+    }
+  });
+
+  it('moves an image’s revision with every update of it, and only of it (what listed JSON is kept by)', async () => {
+    const id = await user(t.store, 'reviser');
+    const [row, other] = [
+      await insert(t.store, imageRow(id, T0)),
+      await insert(t.store, imageRow(id, T0 + 1)),
+    ];
+    const revisions = async () =>
+      Object.fromEntries(
+        (await t.store.images.listByUser(await owner(t.store, id), 0, 10)).rows.map((r) => [
+          r.image_id,
+          r.revision,
+        ]),
+      );
+    const start = await revisions();
+    const seen = [start[row.image_id]];
+    const changed = async () => {
+      const now = await revisions();
+      expect(now[other.image_id]).toBe(start[other.image_id]);
+      seen.push(now[row.image_id]);
+    };
+    await t.store.images.update(row.image_id, id, { title: 'renamed' });
+    await changed();
+    await t.store.images.recordOcr(row.image_id, 'eng', 'first text');
+    await changed();
+    await t.store.images.recordOcr(row.image_id, 'eng', 'second text', { replace: true });
+    await changed();
+    await t.store.images.recordDecodeError(row.blob_key, 'truncated');
+    await changed();
+    await t.store.importSources.begin(id, 'gyazo.com', 'g1', T0);
+    await t.store.importSources.finish(id, 'gyazo.com', 'g1', row.image_id, T0, {
+      locale: 'jpn',
+      text: '請求書',
+    });
+    await changed();
+    expect(new Set(seen).size).toBe(seen.length);
   });
 
   // With no other rows most terms are in a large share of them (SQLite tests such terms row by

@@ -57,6 +57,8 @@ function row(g: ReturnType<typeof generator>): ListedImageRow {
     desc: text(),
     alt_text: text(),
     access_policy: g.pick(['anyone', 'only_me', 'something else']),
+    seq: Math.floor(g.next() * 1e6),
+    revision: Math.floor(g.next() * 3),
     ocr_locale: g.pick([null, 'en', 'ja', '"x"']),
     ocr_text: g.pick(['', 'read text', ...TRICKY]),
     latitude: coordinate(),

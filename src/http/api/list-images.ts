@@ -2,7 +2,6 @@ import { type Static, Type } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Runtime } from '../../runtime.ts';
 import type { Principal } from '../../services/principal.ts';
-import { wireImagesJson } from '../../services/wire-json.ts';
 import { keptUser, requireUser } from '../auth.ts';
 import { ListPageCache } from '../list-page-cache.ts';
 import { AccessTokenQuery, errors, security } from '../schemas.ts';
@@ -51,10 +50,9 @@ export function listImagesRoute(app: GazoApp, rt: Runtime) {
     const key = keyOf(user, request.query);
     let body = cache.get(key);
     if (body === undefined) {
-      const { rows } = await rt.images.list(user, request.query.page, request.query.per_page);
       // Encoded once, here: given the string, Fastify would measure its UTF-8 length and the
       // socket write encode it again.
-      body = Buffer.from(wireImagesJson(rt.urls, rows));
+      body = Buffer.from(await rt.listing.pageJson(user, request.query.page, request.query.per_page));
       if (cache.admit(key)) cache.set(key, body);
     }
     send(reply, user, request.query, body);
