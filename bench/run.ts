@@ -32,7 +32,8 @@
  * (32, wrk), BENCH_WRK_THREADS (1), BENCH_UPLOAD_CLIENTS (8), BENCH_IMAGES (100000),
  * BENCH_DEEP_PAGE (4000), BENCH_GIF_CLIENTS (6), BENCH_GIF_UPLOADS (2 per client), BENCH_RSS_CAP_MB
  * (3000: the GIF scenario stops Gazo past it), BENCH_ONLY (e.g. "list,raw"), BENCH_GAZO_NODE_ARGS
- * (extra node flags for Gazo, e.g. "--cpu-prof --cpu-prof-dir=.bench/prof"), BENCH_KEEP.
+ * (extra node flags for Gazo, e.g. "--cpu-prof --cpu-prof-dir=.bench/prof"), BENCH_GAZO_ENV (Gazo's own
+ * settings for the run, e.g. "GAZO_LIST_CACHE_BYTES=0": other GAZO_* variables are not passed), BENCH_KEEP.
  */
 import { rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -77,6 +78,17 @@ const settings = {
   only: (process.env.BENCH_ONLY ?? 'list,raw,upload,shared,gif').split(',').map((s) => s.trim()),
 };
 const gazoNodeArgs = (process.env.BENCH_GAZO_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const gazoEnv = Object.fromEntries(
+  (process.env.BENCH_GAZO_ENV ?? '')
+    .split(' ')
+    .filter(Boolean)
+    .map((pair) => {
+      const [name, value] = pair.split('=', 2);
+      if (!name?.startsWith('GAZO_') || value === undefined)
+        throw new Error(`BENCH_GAZO_ENV takes GAZO_NAME=value pairs, got "${pair}"`);
+      return [name, value];
+    }),
+);
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 // A child's NaN (no successful request) arrives as JSON null.
@@ -251,7 +263,7 @@ async function main() {
     // measured in the list and raw rows of the next run. `npm run bench:ocr` measures OCR.
     env.GAZO_OCR = 'off';
     const start = await startFlags();
-    Object.assign(env, start.env);
+    Object.assign(env, start.env, gazoEnv);
     const flags = [...start.flags, ...gazoNodeArgs];
     const { server: gazo, url: gazoUrl } = await startGazoServer({
       dataDir,
@@ -266,7 +278,7 @@ async function main() {
     await new Promise((r) => setTimeout(r, 2000));
     measured.rssIdleMb = rssMb(gazoPid);
     log(
-      `bench: gazo (${Object.entries(start.env)
+      `bench: gazo (${Object.entries({ ...start.env, ...gazoEnv })
         .map(([k, v]) => `${k}=${v} `)
         .join('')}node ${flags.join(' ')}) idle RSS ${fmt(measured.rssIdleMb ?? Number.NaN)} MB`,
     );
