@@ -13,6 +13,8 @@ export interface Measured {
   series: Map<string, { label: string; runs: LoadResult[] }>;
   notes: string[];
   rssIdleMb?: number;
+  /** After the list rows: the pages and each listed image's JSON Gazo keeps (GAZO_LIST_CACHE_BYTES). */
+  rssAfterListMb?: number;
   /** While the clients upload. */
   rssUploadPeakMb?: number;
   /** From the first upload until the last of their thumbnails is made. */
@@ -212,6 +214,7 @@ export async function report(m: Measured, info: Info): Promise<void> {
   ratioRow(rawName, 'raw', 'raw-nginx', { target: 0.8, ceiling: true });
   ratioRow(m.series.has('raw-nginx') ? '  same, vs node:http from memory' : rawName, 'raw', 'raw-node');
   rssRow('RSS idle', m.rssIdleMb, 100);
+  rssRow('RSS after the list rows (every page listed)', m.rssAfterListMb, undefined);
   rssRow(`RSS peak, ${settings.uploadClients} clients uploading 1080p`, m.rssUploadPeakMb, 250);
   rssRow('  same, until their thumbnails are made', m.rssThumbnailsPeakMb, undefined);
   if (m.gif) {
@@ -303,6 +306,7 @@ export async function report(m: Measured, info: Info): Promise<void> {
         info,
         rss: {
           idleMb: m.rssIdleMb,
+          afterListMb: m.rssAfterListMb,
           uploadPeakMb: m.rssUploadPeakMb,
           thumbnailsPeakMb: m.rssThumbnailsPeakMb,
           gif: m.gif,

@@ -448,6 +448,7 @@ async function main() {
           }),
         );
         record('list-fastify', 'bare Fastify JSON', await wrkLoad(get(fastifyBase.server, fastifyBase.url)));
+        measured.rssAfterListMb = Math.max(measured.rssAfterListMb ?? 0, rssMb(gazoPid) ?? 0);
       }
       if (has('raw') && haveWrk) {
         await pair(
