@@ -2,7 +2,7 @@ import type { ImageRef, ListedImageRow } from '../store/schema.ts';
 import type { ImagePage } from '../store/types.ts';
 import type { Principal } from './principal.ts';
 import type { ImageUrls } from './wire.ts';
-import { wireImageJson } from './wire-json.ts';
+import { jsonArrayOf, wireImageJson } from './wire-json.ts';
 
 /** What ImageListing needs of ImagesService. */
 export interface ListedImages {
@@ -36,14 +36,13 @@ export class ImageListing {
     }
     // The page as read now: its own rows, whatever changed since the refs were read.
     const { rows } = await this.images.list(user, page, perPage);
-    let json = '[';
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i] as ListedImageRow;
-      const one = wireImageJson(this.urls, row);
-      this.kept.set(row.seq, row.revision, one);
-      json += i === 0 ? one : `,${one}`;
-    }
-    return `${json}]`;
+    return jsonArrayOf(
+      rows.map((row) => {
+        const one = wireImageJson(this.urls, row);
+        this.kept.set(row.seq, row.revision, one);
+        return one;
+      }),
+    );
   }
 
   /** Bytes of JSON held now (an estimate: see ListedJsonCache). */
@@ -71,21 +70,18 @@ export class ListedJsonCache {
 
   /** The JSON array of these images, or undefined unless every one is kept at its revision. */
   join(refs: readonly ImageRef[]): string | undefined {
-    let json = '[';
-    for (let i = 0; i < refs.length; i++) {
-      const ref = refs[i] as ImageRef;
+    const found: Kept[] = [];
+    for (const ref of refs) {
       const kept = this.entries.get(ref.seq);
       if (kept === undefined || kept.revision !== ref.revision) return undefined;
-      json += i === 0 ? kept.json : `,${kept.json}`;
+      found.push(kept);
     }
     // Only a page wholly kept moves its images to the recent end.
-    for (let i = 0; i < refs.length; i++) {
-      const seq = (refs[i] as ImageRef).seq;
-      const kept = this.entries.get(seq) as Kept;
-      this.entries.delete(seq);
-      this.entries.set(seq, kept);
-    }
-    return `${json}]`;
+    refs.forEach((ref, i) => {
+      this.entries.delete(ref.seq);
+      this.entries.set(ref.seq, found[i] as Kept);
+    });
+    return jsonArrayOf(found.map((kept) => kept.json));
   }
 
   set(seq: number, revision: number, json: string): void {

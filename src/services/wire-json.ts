@@ -9,14 +9,13 @@ import { formatCreatedAt, type ImageUrls } from './wire.ts';
  * compare the two on rows made to differ, so a field added there and not here fails them.
  */
 export function wireImagesJson(urls: ImageUrls, rows: readonly ListedImageRow[]): string {
-  let json = '[';
-  for (let i = 0; i < rows.length; i++) {
-    if (i > 0) json += ',';
-    json += wireImageJson(urls, rows[i] as ListedImageRow);
-  }
-  return `${json}]`;
+  return jsonArrayOf(rows.map((row) => wireImageJson(urls, row)));
 }
 
+/** A JSON array of values already serialised (each image's object, kept or just made). */
+export const jsonArrayOf = (items: readonly string[]): string => `[${items.join(',')}]`;
+
+/** One image's object, as in wireImagesJson. */
 export function wireImageJson(urls: ImageUrls, row: ListedImageRow): string {
   const id = row.image_id;
   const type = row.type;
