@@ -1,5 +1,12 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
-import { caselessBeyondAscii, inAnyColumn, likePattern, searchWith } from '../image-search.ts';
+import {
+  caselessBeyondAscii,
+  inAnyColumn,
+  likePattern,
+  SEARCH_COUNT_AHEAD,
+  SEARCHED,
+  searchWith,
+} from '../image-search.ts';
 import type { Database } from '../schema.ts';
 import { limitOf } from '../sql-limit.ts';
 import type { SearchCriteria, SearchPage, SearchTerm } from '../types.ts';
@@ -15,14 +22,17 @@ const TRIGRAM = 3;
 const MAX_TRIGRAMS_PER_TERM = 200;
 const MAX_INDEXED_ROWS = 5000;
 /**
- * A term in at least this share of all rows ("the", a word on every screenshot) is cheaper to
- * test on the user's rows newest first, where a page and the capped count are found within a few
- * thousand rows, than to list every match from the index first.
+ * How many of the user's newest rows (within the time bounds) each term is first tried on with
+ * LIKE, to tell how it is best found: about 0.1 ms a term.
  */
-const DENSE_SHARE = 0.2;
+export const SEARCH_SAMPLE_ROWS = 500;
 
 /** LIKE tests `term` as the index matches it (the index folds all of Unicode, LIKE only ASCII). */
 const likeable = (term: SearchTerm) => caselessBeyondAscii(term.text) && !term.text.includes(SEARCH_SENTINEL);
+
+/** LIKE of the term in any of its columns, for the table alias `col` reads from. */
+const likeTest = (term: SearchTerm, col: (name: string) => RawBuilder<unknown>) =>
+  inAnyColumn(term, col, (column) => sql`${column} LIKE ${likePattern(term.text)} ESCAPE '\\'`);
 
 const quoted = (text: string) => `"${text.replaceAll('"', '""')}"`;
 const inColumns = (term: SearchTerm, query: string) => (term.field ? `{${term.field}} : ${query}` : query);
@@ -55,30 +65,100 @@ async function shortTermMatch(db: Kysely<Database>, term: SearchTerm): Promise<s
   return inColumns(term, `(${rows.map((r) => quoted(r.term)).join(' OR ')})`);
 }
 
-/** Whether `term` (3+ characters) is in DENSE_SHARE of the rows or more: see DENSE_SHARE. */
-async function isDense(db: Kysely<Database>, term: SearchTerm): Promise<boolean> {
-  if (!likeable(term)) return false;
-  const { rows: last } = await sql<{ seq: number | null }>`SELECT max(seq) AS seq FROM images`.execute(db);
-  const enough = Math.ceil(Number(last[0]?.seq ?? 0) * DENSE_SHARE);
-  // The rows holding its first trigram bound its matches from above, cheaply...
-  const first = [...term.text.toLowerCase()].slice(0, TRIGRAM).join('');
-  const { rows: vocab } = await sql<{
-    doc: number;
-  }>`SELECT doc FROM images_fts_terms WHERE term = ${first}`.execute(db);
-  if (Number(vocab[0]?.doc ?? 0) < enough) return false;
-  // ...and counting matches no further than `enough` settles it.
-  const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM
-    (SELECT 1 FROM images_fts WHERE images_fts MATCH ${ftsMatch([term])} LIMIT ${limitOf(enough)}) AS probe`.execute(
-    db,
-  );
-  return Number(rows[0]?.n ?? 0) >= enough;
+/** How often each term, and all of them together, matched in the user's newest rows. */
+interface TermSample {
+  /** Rows sampled: fewer than SEARCH_SAMPLE_ROWS when that is all the user has in the bounds. */
+  rows: number;
+  hits: number[];
+  together: number;
+}
+
+async function sampleTerms(
+  db: Kysely<Database>,
+  userId: number,
+  criteria: SearchCriteria,
+  terms: SearchTerm[],
+): Promise<TermSample> {
+  const col = (name: string) => sql.ref(`sampled.${name}`);
+  const tests = terms.map((term) => likeTest(term, col));
+  const bounds: RawBuilder<unknown>[] = [sql`user_id = ${userId}`];
+  if (criteria.since !== undefined) bounds.push(sql`created_at >= ${criteria.since}`);
+  if (criteria.before !== undefined) bounds.push(sql`created_at < ${criteria.before}`);
+  const { rows } = await sql<Record<string, number | null>>`SELECT count(*) AS rows,
+    ${sql.join(tests.map((test, i) => sql`coalesce(sum(${test}), 0) AS ${sql.ref(`hits${i}`)}`))},
+    coalesce(sum(${sql.join(tests, sql` AND `)}), 0) AS together
+    FROM (SELECT ${sql.join(SEARCHED.map((c) => sql.ref(c)))} FROM images WHERE ${sql.join(bounds, sql` AND `)}
+      ORDER BY created_at DESC, seq DESC LIMIT ${sql.lit(SEARCH_SAMPLE_ROWS)}) AS sampled`.execute(db);
+  const row = rows[0] ?? {};
+  return {
+    rows: Number(row.rows ?? 0),
+    hits: terms.map((_, i) => Number(row[`hits${i}`] ?? 0)),
+    together: Number(row.together ?? 0),
+  };
+}
+
+/**
+ * The share of rows at which a term is cheaper to test row by row than to list from the index.
+ * Testing the user's rows newest first finds the `wanted` matches (the page and the capped count)
+ * within wanted / share rows; the index lists every match of all `indexedRows`, share × indexedRows
+ * of them, at about the same cost a row. The two meet at √(wanted / indexedRows): a tenth at
+ * 100,000 rows and a page of 20.
+ */
+export const scanShare = (wanted: number, indexedRows: number) =>
+  indexedRows <= 0 ? 1 : Math.min(1, Math.sqrt(wanted / indexedRows));
+
+/**
+ * Which terms go through the index (as FTS5 queries) and which are tested row by row; null when
+ * a term occurs nowhere. `wanted`: the matches the page and its capped count need.
+ */
+export async function planTerms(
+  db: Kysely<Database>,
+  userId: number,
+  criteria: SearchCriteria,
+  wanted: number,
+): Promise<{ indexed: string[]; scanned: SearchTerm[] } | null> {
+  const tried = criteria.terms.filter(likeable);
+  const sample = tried.length > 0 ? await sampleTerms(db, userId, criteria, tried) : undefined;
+  let cheaplyScanned = (_term: SearchTerm) => false;
+  if (sample) {
+    const { rows: last } = await sql<{ seq: number | null }>`SELECT max(seq) AS seq FROM images`.execute(db);
+    const threshold = scanShare(wanted, Number(last[0]?.seq ?? 0)) * sample.rows;
+    // Every row the user has in the bounds was sampled: testing them all costs what the sample did.
+    const few = sample.rows < SEARCH_SAMPLE_ROWS;
+    // Terms each common but rarely together would walk every row: then the index takes the rarest.
+    const rarest = tried.reduce(
+      (best, _, i) => ((sample.hits[i] ?? 0) < (sample.hits[best] ?? 0) ? i : best),
+      0,
+    );
+    const apart = !few && sample.together < threshold && [...(tried[rarest]?.text ?? '')].length >= TRIGRAM;
+    cheaplyScanned = (term) => {
+      const i = tried.indexOf(term);
+      return few || ((sample.hits[i] ?? 0) >= threshold && !(apart && i === rarest));
+    };
+  }
+  const indexed: string[] = [];
+  const scanned: SearchTerm[] = [];
+  for (const term of criteria.terms) {
+    if (cheaplyScanned(term)) {
+      scanned.push(term);
+    } else if ([...term.text].length >= TRIGRAM && !term.text.includes(SEARCH_SENTINEL)) {
+      indexed.push(ftsMatch([term]));
+    } else {
+      const match = await shortTermMatch(db, term);
+      if (match === null) return null;
+      if (match === undefined) scanned.push(term);
+      else indexed.push(match);
+    }
+  }
+  return { indexed, scanned };
 }
 
 /**
  * SQLite: the full-text match of the terms (the costly part) is made once, into `m`, and both the
- * page and the count use it; short terms the index cannot answer, and terms in most rows, are
- * tested with LIKE (ASCII case-insensitive, as the index for such terms) on the rows the other
- * conditions leave.
+ * page and the count use it. A term is tested with LIKE (ASCII case-insensitive, as the index for
+ * such terms) on the rows the other conditions leave instead when the index cannot answer it (a
+ * short term it folds differently), or when a sample of the user's newest rows says that testing
+ * rows is cheaper: the user has few rows in the bounds, or the term is in a large share of them.
  */
 export async function searchImagesSqlite(
   db: Kysely<Database>,
@@ -87,19 +167,9 @@ export async function searchImagesSqlite(
   offset: number,
   limit: number,
 ): Promise<SearchPage> {
-  const indexed: string[] = [];
-  const scanned: SearchTerm[] = [];
-  for (const term of criteria.terms) {
-    if ([...term.text].length >= TRIGRAM && !term.text.includes(SEARCH_SENTINEL)) {
-      if (await isDense(db, term)) scanned.push(term);
-      else indexed.push(ftsMatch([term]));
-      continue;
-    }
-    const match = await shortTermMatch(db, term);
-    if (match === null) return { rows: [], total: 0, totalIsExact: true };
-    if (match === undefined) scanned.push(term);
-    else indexed.push(match);
-  }
+  const plan = await planTerms(db, userId, criteria, offset + limit + SEARCH_COUNT_AHEAD);
+  if (plan === null) return { rows: [], total: 0, totalIsExact: true };
+  const { indexed, scanned } = plan;
   const prefix =
     indexed.length > 0
       ? sql`WITH m(seq) AS MATERIALIZED (SELECT rowid FROM images_fts WHERE images_fts MATCH ${indexed.join(' AND ')}) `
@@ -110,10 +180,7 @@ export async function searchImagesSqlite(
       prefix,
       conditions: (col) => {
         const all: RawBuilder<unknown>[] = indexed.length > 0 ? [sql`${col('seq')} IN m`] : [];
-        for (const term of scanned) {
-          const like = likePattern(term.text);
-          all.push(inAnyColumn(term, col, (column) => sql`${column} LIKE ${like} ESCAPE '\\'`));
-        }
+        for (const term of scanned) all.push(likeTest(term, col));
         return all;
       },
     },
