@@ -15,6 +15,7 @@ import * as legacyDevices from './migrations/0011-legacy-devices.ts';
 import * as blobCollections from './migrations/0012-blob-collections.ts';
 import * as shortTermSearch from './migrations/0013-short-term-search.ts';
 import * as imageRevision from './migrations/0014-image-revision.ts';
+import * as appInListingIndex from './migrations/0015-app-in-listing-index.ts';
 import { PortableDdlPlugin } from './postgres/portable-ddl.ts';
 import type { Database } from './schema.ts';
 
@@ -39,6 +40,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0012-blob-collections': blobCollections,
   '0013-short-term-search': shortTermSearch,
   '0014-image-revision': imageRevision,
+  '0015-app-in-listing-index': appInListingIndex,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
