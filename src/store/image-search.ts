@@ -44,6 +44,18 @@ export interface TextMatch {
   conditions(col: (name: string) => RawBuilder<unknown>): RawBuilder<unknown>[];
 }
 
+/** The user's rows within the criteria's time bounds, for the table alias `col` reads from. */
+export function userRowsInBounds(
+  col: (name: string) => RawBuilder<unknown>,
+  userId: number,
+  criteria: SearchCriteria,
+): RawBuilder<unknown>[] {
+  const all: RawBuilder<unknown>[] = [sql`${col('user_id')} = ${userId}`];
+  if (criteria.since !== undefined) all.push(sql`${col('created_at')} >= ${criteria.since}`);
+  if (criteria.before !== undefined) all.push(sql`${col('created_at')} < ${criteria.before}`);
+  return all;
+}
+
 /**
  * How many matches past the end of the page are counted before the count stops: an exact total
  * of a search for a word in most of 100,000 screenshots costs more than the page itself, and
@@ -68,11 +80,7 @@ export async function searchWith(
 ): Promise<SearchPage> {
   const conditions = (table: string) => {
     const col = (name: string) => sql.ref(`${table}.${name}`);
-    const all: RawBuilder<unknown>[] = [sql`${col('user_id')} = ${userId}`];
-    if (criteria.since !== undefined) all.push(sql`${col('created_at')} >= ${criteria.since}`);
-    if (criteria.before !== undefined) all.push(sql`${col('created_at')} < ${criteria.before}`);
-    all.push(...match.conditions(col));
-    return sql.join(all, sql` AND `);
+    return sql.join([...userRowsInBounds(col, userId, criteria), ...match.conditions(col)], sql` AND `);
   };
   const bound = offset + limit + SEARCH_COUNT_AHEAD;
   const count = sql`(SELECT count(*) FROM (SELECT 1 FROM images AS c WHERE ${conditions('c')} LIMIT ${limitOf(bound + 1)}) AS counted)`;

@@ -6,6 +6,7 @@ import {
   SEARCH_COUNT_AHEAD,
   SEARCHED,
   searchWith,
+  userRowsInBounds,
 } from '../image-search.ts';
 import type { Database } from '../schema.ts';
 import { limitOf } from '../sql-limit.ts';
@@ -29,6 +30,9 @@ export const SEARCH_SAMPLE_ROWS = 500;
 
 /** LIKE tests `term` as the index matches it (the index folds all of Unicode, LIKE only ASCII). */
 const likeable = (term: SearchTerm) => caselessBeyondAscii(term.text) && !term.text.includes(SEARCH_SENTINEL);
+/** The index answers `term` as a string of trigrams; shorter ones go by shortTermMatch. */
+const longEnough = (term: SearchTerm) =>
+  [...term.text].length >= TRIGRAM && !term.text.includes(SEARCH_SENTINEL);
 
 /** LIKE of the term in any of its columns, for the table alias `col` reads from. */
 const likeTest = (term: SearchTerm, col: (name: string) => RawBuilder<unknown>) =>
@@ -81,9 +85,7 @@ async function sampleTerms(
 ): Promise<TermSample> {
   const col = (name: string) => sql.ref(`sampled.${name}`);
   const tests = terms.map((term) => likeTest(term, col));
-  const bounds: RawBuilder<unknown>[] = [sql`user_id = ${userId}`];
-  if (criteria.since !== undefined) bounds.push(sql`created_at >= ${criteria.since}`);
-  if (criteria.before !== undefined) bounds.push(sql`created_at < ${criteria.before}`);
+  const bounds = userRowsInBounds((name) => sql.ref(name), userId, criteria);
   const { rows } = await sql<Record<string, number | null>>`SELECT count(*) AS rows,
     ${sql.join(tests.map((test, i) => sql`coalesce(sum(${test}), 0) AS ${sql.ref(`hits${i}`)}`))},
     coalesce(sum(${sql.join(tests, sql` AND `)}), 0) AS together
@@ -108,6 +110,31 @@ export const scanShare = (wanted: number, indexedRows: number) =>
   indexedRows <= 0 ? 1 : Math.min(1, Math.sqrt(wanted / indexedRows));
 
 /**
+ * The terms (of those LIKE answers as the index does) that a sample of the user's newest rows
+ * says are cheaper to test row by row. `wanted`: the matches the page and its capped count need.
+ */
+async function scannedBySample(
+  db: Kysely<Database>,
+  userId: number,
+  criteria: SearchCriteria,
+  wanted: number,
+): Promise<Set<SearchTerm>> {
+  const tried = criteria.terms.filter(likeable);
+  if (tried.length === 0) return new Set();
+  const sample = await sampleTerms(db, userId, criteria, tried);
+  // Every row the user has in the bounds was sampled: testing them all costs what the sample did.
+  if (sample.rows < SEARCH_SAMPLE_ROWS) return new Set(tried);
+  const { rows: last } = await sql<{ seq: number | null }>`SELECT max(seq) AS seq FROM images`.execute(db);
+  const threshold = scanShare(wanted, Number(last[0]?.seq ?? 0)) * sample.rows;
+  const hits = (i: number) => sample.hits[i] ?? 0;
+  const common = new Set(tried.filter((_, i) => hits(i) >= threshold));
+  // Terms each common but rarely together would walk every row: then the index takes the rarest.
+  const rarest = tried[tried.reduce((best, _, i) => (hits(i) < hits(best) ? i : best), 0)] as SearchTerm;
+  if (sample.together < threshold && longEnough(rarest)) common.delete(rarest);
+  return common;
+}
+
+/**
  * Which terms go through the index (as FTS5 queries) and which are tested row by row; null when
  * a term occurs nowhere. `wanted`: the matches the page and its capped count need.
  */
@@ -117,31 +144,13 @@ export async function planTerms(
   criteria: SearchCriteria,
   wanted: number,
 ): Promise<{ indexed: string[]; scanned: SearchTerm[] } | null> {
-  const tried = criteria.terms.filter(likeable);
-  const sample = tried.length > 0 ? await sampleTerms(db, userId, criteria, tried) : undefined;
-  let cheaplyScanned = (_term: SearchTerm) => false;
-  if (sample) {
-    const { rows: last } = await sql<{ seq: number | null }>`SELECT max(seq) AS seq FROM images`.execute(db);
-    const threshold = scanShare(wanted, Number(last[0]?.seq ?? 0)) * sample.rows;
-    // Every row the user has in the bounds was sampled: testing them all costs what the sample did.
-    const few = sample.rows < SEARCH_SAMPLE_ROWS;
-    // Terms each common but rarely together would walk every row: then the index takes the rarest.
-    const rarest = tried.reduce(
-      (best, _, i) => ((sample.hits[i] ?? 0) < (sample.hits[best] ?? 0) ? i : best),
-      0,
-    );
-    const apart = !few && sample.together < threshold && [...(tried[rarest]?.text ?? '')].length >= TRIGRAM;
-    cheaplyScanned = (term) => {
-      const i = tried.indexOf(term);
-      return few || ((sample.hits[i] ?? 0) >= threshold && !(apart && i === rarest));
-    };
-  }
+  const cheaplyScanned = await scannedBySample(db, userId, criteria, wanted);
   const indexed: string[] = [];
   const scanned: SearchTerm[] = [];
   for (const term of criteria.terms) {
-    if (cheaplyScanned(term)) {
+    if (cheaplyScanned.has(term)) {
       scanned.push(term);
-    } else if ([...term.text].length >= TRIGRAM && !term.text.includes(SEARCH_SENTINEL)) {
+    } else if (longEnough(term)) {
       indexed.push(ftsMatch([term]));
     } else {
       const match = await shortTermMatch(db, term);
