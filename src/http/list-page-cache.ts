@@ -1,3 +1,5 @@
+import { LRUCache } from 'lru-cache';
+
 /**
  * Serialised list pages, keyed by user, `images_version`, page and page size, as the UTF-8 bytes
  * sent. Clients poll the first page of their list over and over; answering from here costs the
@@ -20,30 +22,23 @@ export const LIST_PAGE_CACHE_BYTES = 8 * 1024 * 1024;
 export const LIST_PAGE_ADMISSION_KEYS = 1024;
 
 export class ListPageCache {
-  private readonly entries = new Map<string, Buffer>();
-  private readonly askedOnce = new Set<string>();
-  private bytes = 0;
-  /** The most recently used key: a client polling one page leaves the order as it is. */
-  private newest: string | undefined;
+  private readonly entries: LRUCache<string, Buffer>;
+  private readonly askedOnce: LRUCache<string, true>;
 
-  constructor(
-    private readonly maxBytes = LIST_PAGE_CACHE_BYTES,
-    private readonly admissionKeys = LIST_PAGE_ADMISSION_KEYS,
-  ) {}
+  constructor(maxBytes = LIST_PAGE_CACHE_BYTES, admissionKeys = LIST_PAGE_ADMISSION_KEYS) {
+    // lru-cache drops the oldest in constant time; a Map in insertion order walks the slots its
+    // deletes left at the front on every eviction (see ListedJsonCache).
+    this.entries = new LRUCache({ maxSize: maxBytes, sizeCalculation: (body) => Math.max(1, body.length) });
+    this.askedOnce = new LRUCache({ max: admissionKeys });
+  }
 
   static key(userId: number, version: number, page: number, perPage: number): string {
     return `${userId}:${version}:${page}:${perPage}`;
   }
 
+  /** The kept page, now the most recently used. */
   get(key: string): Buffer | undefined {
-    const body = this.entries.get(key);
-    if (body !== undefined && key !== this.newest) {
-      // Most recently used last, so eviction takes the oldest.
-      this.entries.delete(key);
-      this.entries.set(key, body);
-      this.newest = key;
-    }
-    return body;
+    return this.entries.get(key);
   }
 
   /**
@@ -55,31 +50,17 @@ export class ListPageCache {
    */
   admit(key: string): boolean {
     if (this.askedOnce.delete(key)) return true;
-    this.askedOnce.add(key);
-    if (this.askedOnce.size > this.admissionKeys)
-      this.askedOnce.delete(this.askedOnce.values().next().value as string);
+    this.askedOnce.set(key, true);
     return false;
   }
 
+  /** Keeps the page, dropping the least recently used past the size; a page larger than it all is not kept. */
   set(key: string, body: Buffer): void {
-    if (body.length > this.maxBytes) return;
-    const old = this.entries.get(key);
-    if (old !== undefined) {
-      this.entries.delete(key);
-      this.bytes -= old.length;
-    }
     this.entries.set(key, body);
-    this.newest = key;
-    this.bytes += body.length;
-    for (const [oldest, evicted] of this.entries) {
-      if (this.bytes <= this.maxBytes) break;
-      this.entries.delete(oldest);
-      this.bytes -= evicted.length;
-    }
   }
 
   /** Bytes held now. */
   get size(): number {
-    return this.bytes;
+    return this.entries.calculatedSize;
   }
 }

@@ -60,6 +60,11 @@ export class ImagesService {
     return this.store.images.listRefsByUser(imageOwner(user), (page - 1) * perPage, perPage);
   }
 
+  /** The caller's own images with these seqs, in no order (see ImageListing). */
+  listedBySeq(user: Principal, seqs: readonly number[]): Promise<ListedImageRow[]> {
+    return this.store.images.listedBySeq(user.userId, seqs);
+  }
+
   /** The owner's image; anyone else's is "not found", whatever its policy, as for the hosted API. */
   async getOwn(user: Principal, imageId: string): Promise<ImageRow> {
     const row = await this.store.images.findByImageId(imageId);

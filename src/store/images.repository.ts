@@ -217,6 +217,31 @@ export class KyselyImageRepository implements ImageRepository {
     return this.pageOf(this.refs, owner, offset, limit);
   }
 
+  /** Seqs asked for at once: a fixed count, so that one prepared statement serves every call. */
+  private static readonly SEQS_AT_ONCE = 20;
+  private readonly listedBySeqs = reusableColumnsQuery(
+    () => this.reader,
+    LISTED_IMAGE_COLUMNS,
+    (userId: number, ...seqs: number[]) =>
+      this.db
+        .selectFrom('images')
+        .select(LISTED_IMAGE_COLUMNS)
+        .where('user_id', '=', userId)
+        .where('seq', 'in', seqs),
+  );
+
+  async listedBySeq(userId: number, seqs: readonly number[]): Promise<ListedImageRow[]> {
+    const rows: ListedImageRow[] = [];
+    const n = KyselyImageRepository.SEQS_AT_ONCE;
+    for (let i = 0; i < seqs.length; i += n) {
+      const chunk = seqs.slice(i, i + n);
+      // Padded with a seq no image has (seqs start at 1).
+      while (chunk.length < n) chunk.push(0);
+      rows.push(...(await this.listedBySeqs(userId, ...chunk)));
+    }
+    return rows;
+  }
+
   search(userId: number, criteria: SearchCriteria, offset: number, limit: number): Promise<SearchPage> {
     return dialectOf(this.db).searchImages(this.db, userId, criteria, offset, limit);
   }

@@ -288,6 +288,8 @@ export interface ImageRepository {
   listByUser(owner: ImageOwner, offset: number, limit: number): Promise<ImagePage<ListedImageRow>>;
   /** The same page as listByUser, as (seq, revision) only: which images, in which state. */
   listRefsByUser(owner: ImageOwner, offset: number, limit: number): Promise<ImageRef[]>;
+  /** The listed columns of the user's images with these seqs, in no order; others' are never read. */
+  listedBySeq(userId: number, seqs: readonly number[]): Promise<ListedImageRow[]>;
   /**
    * The user's images that match every term (a substring, case-insensitive, of the term's field,
    * or of any of title, desc, app, url, alt text and OCR text) and lie within the time bounds; newest first.

@@ -168,6 +168,21 @@ forEachStore('images', (t) => {
     }
   });
 
+  it('reads listed rows by seq for their owner only, more than one statement holds included', async () => {
+    const id = await user(t.store, 'by-seq');
+    const other = await user(t.store, 'by-seq-other');
+    for (let i = 0; i < 45; i++) await insert(t.store, imageRow(id, T0 + i * 1000));
+    const theirs = await insert(t.store, imageRow(other, T0));
+    const { rows } = await t.store.images.listByUser(await owner(t.store, id), 0, 45);
+    const wanted = rows.filter((_, i) => i % 2 === 0 || i > 20);
+    const bySeq = (r: { seq: number }) => r.seq;
+    const got = await t.store.images.listedBySeq(id, [...wanted.map(bySeq), theirs.seq, 987654]);
+    // The same objects the page has; another user's seq and an unknown one find nothing.
+    expect([...got].sort((a, b) => b.seq - a.seq)).toEqual(wanted);
+    expect(await t.store.images.listedBySeq(other, [rows[0]?.seq ?? 0])).toEqual([]);
+    expect(await t.store.images.listedBySeq(id, [])).toEqual([]);
+  });
+
   it('moves an image’s revision with every update of it, and only of it (what listed JSON is kept by)', async () => {
     const id = await user(t.store, 'reviser');
     const [row, other] = [
