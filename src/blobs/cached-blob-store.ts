@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { LRUCache } from 'lru-cache';
 import type { BlobStat, BlobStore, ByteRange, DirectUrlHeaders } from './blob-store.ts';
 
 /**
@@ -6,48 +7,39 @@ import type { BlobStat, BlobStore, ByteRange, DirectUrlHeaders } from './blob-st
  * first). Safe because a key's bytes never change; a delete drops the entry.
  */
 export class CachedBlobStore implements BlobStore {
-  private readonly entries = new Map<string, Buffer>();
-  private bytes = 0;
+  private readonly entries: LRUCache<string, Buffer> | undefined;
 
   constructor(
     private readonly inner: BlobStore,
-    private readonly budget: number,
+    budget: number,
     /** Larger blobs are never cached, so one huge image cannot flush everything else. */
     private readonly maxEntry = Math.max(1, Math.floor(budget / 16)),
-  ) {}
+  ) {
+    // lru-cache, not a Map in insertion order: see ListedJsonCache.
+    this.entries =
+      budget > 0
+        ? new LRUCache({ maxSize: budget, sizeCalculation: (data) => Math.max(1, data.length) })
+        : undefined;
+  }
 
+  /** The blob when it is in memory (now the most recently used), without reading the store. */
   peek(key: string): Buffer | undefined {
-    const hit = this.entries.get(key);
-    if (hit) {
-      this.entries.delete(key);
-      this.entries.set(key, hit);
-    }
-    return hit;
+    return this.entries?.get(key);
   }
 
   async read(key: string): Promise<Buffer | undefined> {
     const hit = this.peek(key);
     if (hit) return hit;
     const data = await this.inner.read(key);
-    if (data && data.length <= this.maxEntry) this.remember(key, data);
+    if (data && data.length <= this.maxEntry) this.entries?.set(key, data);
     return data;
   }
 
   /** From memory when the blob is there; otherwise the inner stream (which does not fill the cache). */
   stream(key: string, range?: ByteRange): Promise<Readable | undefined> {
-    const hit = this.entries.get(key);
+    const hit = this.entries?.get(key);
     if (!hit) return this.inner.stream(key, range);
     return Promise.resolve(Readable.from([range ? hit.subarray(range.start, range.end + 1) : hit]));
-  }
-
-  private remember(key: string, data: Buffer): void {
-    this.entries.set(key, data);
-    this.bytes += data.length;
-    for (const [oldKey, old] of this.entries) {
-      if (this.bytes <= this.budget) break;
-      this.entries.delete(oldKey);
-      this.bytes -= old.length;
-    }
   }
 
   put(key: string, data: Buffer): Promise<void> {
@@ -78,14 +70,10 @@ export class CachedBlobStore implements BlobStore {
     return this.inner.freeBytes();
   }
   exists(key: string): Promise<boolean> {
-    return this.entries.has(key) ? Promise.resolve(true) : this.inner.exists(key);
+    return this.entries?.has(key) ? Promise.resolve(true) : this.inner.exists(key);
   }
   async delete(key: string): Promise<void> {
-    const old = this.entries.get(key);
-    if (old) {
-      this.entries.delete(key);
-      this.bytes -= old.length;
-    }
+    this.entries?.delete(key);
     await this.inner.delete(key);
   }
   list(): AsyncIterable<string> {
