@@ -18,8 +18,9 @@ export interface ListedImages {
  * shifted by an upload) costs a query of those two columns and a join, not a read of every
  * column and a serialisation. An image not kept at the revision the page has, which any update
  * in any process makes (see nextRevision), or that is new to this process, is read by itself:
- * a page shifted by one upload reads one row, and a library larger than the cache is still
- * answered mostly from it. A page of which nothing is kept is read as a page.
+ * page 1 after an upload reads the one new row, a page with one image edited reads that one, and
+ * a library larger than the cache is still answered partly from it. A page of which nothing is
+ * kept is read as a page.
  */
 export class ImageListing {
   private readonly kept: ListedJsonCache;
